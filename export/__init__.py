@@ -1,0 +1,1 @@
+"""Checkpoint -> ONNX -> TensorRT, with parity checks, written as a model bundle."""

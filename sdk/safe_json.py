@@ -1,0 +1,48 @@
+"""Strict JSON reading for files that may come from strangers (manifests, sidecars).
+
+Duplicate keys, NaN/Infinity and oversized files are refused, so a crafted file
+cannot smuggle a second value past a check or exhaust memory.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+MAX_JSON_BYTES = 1 << 20  # manifests and sidecars are a few kilobytes
+
+
+class JsonFormatError(ValueError):
+    """The text is not strict JSON; the message says where."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise JsonFormatError(f"key '{key}' appears twice")
+        out[key] = value
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise JsonFormatError(f"'{name}' is not allowed")
+
+
+def read_json_object(path: Path, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    """Read ``path`` as one JSON object; raise JsonFormatError or OSError otherwise."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise JsonFormatError(f"it is {size} bytes, more than the {max_bytes} allowed")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except UnicodeDecodeError as err:
+        raise JsonFormatError("it is not UTF-8 text") from err
+    except json.JSONDecodeError as err:
+        raise JsonFormatError(f"line {err.lineno}: {err.msg}") from err
+    if not isinstance(value, dict):
+        raise JsonFormatError("the top level is not a JSON object")
+    return value

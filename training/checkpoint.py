@@ -1,0 +1,106 @@
+"""Checkpoint files: written atomically, loaded without running any pickled code.
+
+A checkpoint is a dict of tensors and plain Python values (`torch.save`), loaded
+with `weights_only=True`, so a crafted file cannot execute code. It always holds
+the config, so the file alone rebuilds its model.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sdk.errors import AstsegError
+from training.config import Config
+from training.model import ASTSeg
+
+CHECKPOINT_FORMAT = "astseg-checkpoint"
+CHECKPOINT_VERSION = 1
+LATEST_NAME = "latest.pt"
+
+
+class CheckpointError(AstsegError):
+    """A checkpoint is missing, unreadable, unsafe, or does not match its config."""
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Writes `payload` to `path` via a temp file + fsync + rename: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **payload}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or a run folder whose `checkpoints/latest.pt` is used."""
+    path = Path(path)
+    if path.is_dir():
+        for candidate in (path / "checkpoints" / LATEST_NAME, path / LATEST_NAME):
+            if candidate.is_file():
+                return candidate
+        raise CheckpointError(
+            f"no checkpoint in run folder '{path}' (expected checkpoints/latest.pt)"
+        )
+    if not path.exists():
+        raise CheckpointError(f"checkpoint '{path}' does not exist")
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    path = resolve_checkpoint(path)
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint '{path}' is empty")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f"checkpoint '{path}' holds objects other than tensors and plain values and was "
+            f"refused for safety ({str(err).splitlines()[0][:120]})"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        raise CheckpointError(f"checkpoint '{path}' is corrupt or truncated ({err})") from None
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"'{path}' is not an astseg checkpoint")
+    if data.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(
+            f"checkpoint '{path}' has format version {data.get('version')}; this astseg reads "
+            f"version {CHECKPOINT_VERSION}"
+        )
+    return data
+
+
+def load_model(
+    path: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[ASTSeg, Config, dict[str, Any]]:
+    """Rebuilds the model from the checkpoint's own config and loads its weights."""
+    data = load_checkpoint(path, map_location)
+    try:
+        config = Config.from_dict(data["config"])
+    except (KeyError, ValueError) as err:
+        raise CheckpointError(f"checkpoint '{path}' has an invalid config: {err}") from None
+    model = ASTSeg(config.model)
+    try:
+        model.load_state_dict(data["model"])
+    except (KeyError, RuntimeError) as err:
+        first = str(err).splitlines()[0][:200]
+        raise CheckpointError(
+            f"checkpoint '{path}' does not match the model its config describes ({first})"
+        ) from None
+    model.to(map_location)
+    model.eval()
+    return model, config, data

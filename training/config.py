@@ -1,0 +1,285 @@
+"""Every hyperparameter of AST-Seg in one typed object (paper Table 6 defaults).
+
+A checkpoint stores `Config.to_dict()`, so a checkpoint alone rebuilds its model.
+YAML files and `--set key=value` overrides go through `Config.from_dict`, which
+names the offending key for unknown keys, wrong types and out-of-range values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Scaling = Literal["isotropic", "anisotropic"]
+Generator = Literal["segformer", "unet"]
+Scenario = Literal["curriculum", "baseline", "frozen_background"]
+
+MIN_IMAGE_SIDE = 32
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; `field` names it (dotted path)."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"config field '{field_name}': {message}")
+        self.field = field_name
+
+
+@dataclass
+class ModelConfig:
+    image_height: int = 128
+    image_width: int = 128
+    num_slots: int = 10  # K: maximum number of objects in a scene
+    feature_generator: Generator = "segformer"
+    # Segformer backbone for `from_pretrained` (hub name or local directory).
+    # None builds a randomly initialised backbone from `segformer_overrides`.
+    backbone: str | None = "nvidia/mit-b3"
+    # SegformerConfig fields for a random-init backbone (e.g. a tiny CPU size).
+    segformer_overrides: dict[str, Any] = field(default_factory=dict)
+    # Table 8 U-Net channels: first conv, then one entry per down-sampling block.
+    unet_channels: list[int] = field(default_factory=lambda: [80, 128, 192, 256, 256, 256])
+    z_what_dim: int = 32
+    scaling: Scaling = "anisotropic"
+    s_min: float = 1.3
+    s_max: float = 24.0
+    use_transformer: bool = True
+    transformer_dim: int = 256
+    transformer_heads: int = 8
+    transformer_ff_dim: int = 512
+    transformer_layers: int = 6
+    transformer_dropout: float = 0.1  # PyTorch's default, used by the paper's code
+    log_background_activation: float = 11.0  # log α_0 at initialisation
+    # Bias added to each slot's activation logit at initialisation (0 = paper).
+    slot_activation_init: float = 0.0
+    # Glimpse side in pixels; None picks it from the image size (Table 7).
+    glimpse_size: int | None = None
+    background_latent_dim: int = 16
+    input_mean: tuple[float, float, float] = IMAGENET_MEAN
+    input_std: tuple[float, float, float] = IMAGENET_STD
+
+    @property
+    def scale_dim(self) -> int:
+        return 1 if self.scaling == "isotropic" else 2
+
+    @property
+    def slot_feature_dim(self) -> int:
+        """d_Φ: per-slot features = inverse scale(s) + activation logit + z_what."""
+        return self.scale_dim + 1 + self.z_what_dim
+
+    def validate(self, prefix: str = "model") -> None:
+        if self.num_slots < 1:
+            raise ConfigError(f"{prefix}.num_slots", f"must be at least 1, got {self.num_slots}")
+        for name in ("image_height", "image_width"):
+            side = getattr(self, name)
+            if side < MIN_IMAGE_SIDE:
+                raise ConfigError(
+                    f"{prefix}.{name}", f"must be at least {MIN_IMAGE_SIDE} pixels, got {side}"
+                )
+        if not 0 < self.s_min < self.s_max:
+            raise ConfigError(
+                f"{prefix}.s_min",
+                f"must be positive and below s_max ({self.s_max}), got {self.s_min}",
+            )
+        if self.z_what_dim < 1:
+            raise ConfigError(f"{prefix}.z_what_dim", f"must be at least 1, got {self.z_what_dim}")
+        if self.transformer_dim % self.transformer_heads != 0:
+            raise ConfigError(
+                f"{prefix}.transformer_heads",
+                f"must divide transformer_dim ({self.transformer_dim}), got "
+                f"{self.transformer_heads}",
+            )
+        if not 0 <= self.transformer_dropout < 1:
+            raise ConfigError(
+                f"{prefix}.transformer_dropout",
+                f"must be in [0, 1), got {self.transformer_dropout}",
+            )
+        if self.glimpse_size is not None and (
+            self.glimpse_size < 8 or self.glimpse_size & (self.glimpse_size - 1)
+        ):
+            raise ConfigError(
+                f"{prefix}.glimpse_size", f"must be a power of two >= 8, got {self.glimpse_size}"
+            )
+        if self.feature_generator == "unet" and len(self.unet_channels) < 2:
+            raise ConfigError(f"{prefix}.unet_channels", "needs at least two entries")
+        if self.feature_generator == "segformer" and self.backbone == "":
+            raise ConfigError(f"{prefix}.backbone", "is empty; give a hub name, a path or null")
+
+
+@dataclass
+class TrainConfig:
+    scenario: Scenario = "curriculum"
+    batch_size: int = 64
+    lr: float = 4e-5
+    adam_betas: tuple[float, float] = (0.9, 0.98)
+    adam_eps: float = 1e-9
+    weight_decay: float = 0.0
+    steps: int = 125_000  # foreground steps (phases 2 + 3 in curriculum training)
+    lr_warmup_steps: int = 5_000
+    lr_decay_fraction: float = 0.9  # lr ÷ 10 from this fraction of `steps` on
+    pixel_entropy_weight: float = 1e-2
+    pixel_entropy_warmup_steps: int = 10_000
+    frozen_background_steps: int = 30_000  # curriculum phase 2
+    background_batch_size: int = 128
+    background_lr: float = 2e-3
+    background_steps: int = 2_500
+    grad_clip: float | None = None
+    seed: int = 0
+    num_workers: int = 2
+    checkpoint_every: int = 1_000
+    validate_every: int = 1_000
+    validation_images: int = 256
+    sample_every_s: float = 180.0
+    max_bad_steps: int = 20  # consecutive NaN/inf steps before the run stops
+    amp: bool = True  # autocast on CUDA (bf16 where supported, else fp16)
+    channels_last: bool = True
+    compile: bool = False
+
+    def validate(self, prefix: str = "train") -> None:
+        positive = (
+            "batch_size",
+            "steps",
+            "background_batch_size",
+            "checkpoint_every",
+            "validate_every",
+            "max_bad_steps",
+        )
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(
+                    f"{prefix}.{name}", f"must be at least 1, got {getattr(self, name)}"
+                )
+        for name in ("lr", "background_lr", "adam_eps"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(
+                    f"{prefix}.{name}", f"must be positive, got {getattr(self, name)}"
+                )
+        for name in ("lr_warmup_steps", "pixel_entropy_warmup_steps", "background_steps"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{prefix}.{name}", f"must be >= 0, got {getattr(self, name)}")
+        if not 0 < self.lr_decay_fraction <= 1:
+            raise ConfigError(
+                f"{prefix}.lr_decay_fraction", f"must be in (0, 1], got {self.lr_decay_fraction}"
+            )
+        if not 0 <= self.frozen_background_steps <= self.steps:
+            raise ConfigError(
+                f"{prefix}.frozen_background_steps",
+                f"must be between 0 and steps ({self.steps}), got {self.frozen_background_steps}",
+            )
+        if any(not 0 <= b < 1 for b in self.adam_betas):
+            raise ConfigError(f"{prefix}.adam_betas", f"must lie in [0, 1), got {self.adam_betas}")
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> Config:
+        self.model.validate("model")
+        self.train.validate("train")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Config:
+        """Builds and validates a config; unknown keys and wrong types name the key."""
+        return typing.cast(Config, _build(cls, data, "")).validate()
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Config:
+        """Returns a copy with dotted-key overrides (`model.num_slots`) applied."""
+        merged = self.to_dict()
+        for dotted, value in overrides.items():
+            parts = dotted.split(".")
+            node = merged
+            for i, part in enumerate(parts[:-1]):
+                if not isinstance(node.get(part), dict):
+                    raise ConfigError(".".join(parts[: i + 1]), "is not a section of the config")
+                node = node[part]
+            if parts[-1] not in node:
+                raise ConfigError(dotted, "is not a known config key")
+            node[parts[-1]] = value
+        return Config.from_dict(merged)
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(prefix or "config", f"must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"{prefix}{key}", "is not a known config key")
+    kwargs = {}
+    for key, value in data.items():
+        kwargs[key] = _coerce(hints[key], value, f"{prefix}{key}")
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, name: str) -> Any:
+    """Checks `value` against a type hint; converts only lossless cases (int→float, list→tuple)."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(typing.cast(type, hint), value, f"{name}.")
+    if origin is typing.Union or origin is types.UnionType:
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(option, value, name)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(name, f"has the wrong type ({type(value).__name__})")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(name, f"must be one of {', '.join(map(repr, args))}, got {value!r}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(name, f"must be a list, got {type(value).__name__}")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ConfigError(name, f"must have {len(args)} entries, got {len(value)}")
+            return tuple(_coerce(a, v, name) for a, v in zip(args, value, strict=True))
+        item = args[0] if args else Any
+        items = [_coerce(item, v, name) for v in value]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(name, f"must be a mapping, got {type(value).__name__}")
+        return dict(value)
+    if hint is Any:
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(name, f"must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(name, f"must be an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(name, f"must be a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(name, f"must be a string, got {value!r}")
+        return value
+    return value

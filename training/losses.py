@@ -1,0 +1,86 @@
+"""Losses: reconstruction and pixel entropy (eqs 19-22), and the background's robust loss."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+ENTROPY_EPS = 1e-20
+
+
+def reconstruction_loss(reconstruction: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """Eq 20: mean over pixels of the squared per-pixel L1 error summed over colours (eq 19)."""
+    per_pixel = (reconstruction - images).abs().sum(dim=1)
+    return per_pixel.square().mean()
+
+
+def pixel_entropy_loss(weights: torch.Tensor) -> torch.Tensor:
+    """Eq 21: mean over pixels of the squared entropy of the K+1 layer weights."""
+    entropy = -(weights * torch.log(weights + ENTROPY_EPS)).sum(dim=1)
+    return entropy.square().mean()
+
+
+@dataclass
+class LossTerms:
+    total: torch.Tensor
+    reconstruction: torch.Tensor
+    pixel_entropy: torch.Tensor
+    pixel_entropy_weight: float
+
+
+def foreground_loss(
+    reconstruction: torch.Tensor,
+    images: torch.Tensor,
+    weights: torch.Tensor,
+    pixel_entropy_weight: float,
+) -> LossTerms:
+    """Eq 22, with the warm-up factor already folded into `pixel_entropy_weight`."""
+    rec = reconstruction_loss(reconstruction, images)
+    ent = pixel_entropy_loss(weights)
+    return LossTerms(rec + pixel_entropy_weight * ent, rec, ent, pixel_entropy_weight)
+
+
+# Robust background loss (DESIGN §3).
+SMOOTH_L1_BETA = 3.0  # on the 0-255 scale
+WEIGHT_BETA = 6.0
+WINDOW_RATIO = 75.0
+TAU_1 = 0.25
+TAU_0 = 0.24
+
+
+def robust_pixel_error(images: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
+    """e in [0, 3]: Σ_c smoothL1_β=3 on the 0-255 scale, divided by 255. Shape [N, 1, H, W]."""
+    per_channel = F.smooth_l1_loss(
+        background * 255.0, images * 255.0, beta=SMOOTH_L1_BETA, reduction="none"
+    )
+    return per_channel.sum(dim=1, keepdim=True) / 255.0
+
+
+def background_loss(
+    images: torch.Tensor, background: torch.Tensor, predicted_error: torch.Tensor
+) -> torch.Tensor:
+    """Down-weights pixels in neighbourhoods the background fails on (likely foreground)."""
+    error = robust_pixel_error(images, background)
+    with torch.no_grad():
+        width = images.shape[-1]
+        window = 2 * int(width / WINDOW_RATIO) + 1
+        local = F.avg_pool2d(
+            torch.tanh(error / TAU_1),
+            window,
+            stride=1,
+            padding=window // 2,
+            count_include_pad=False,
+        )
+        pixel_weight = torch.exp(-WEIGHT_BETA * local)
+    fit = (pixel_weight * error).mean()
+    error_head = F.smooth_l1_loss(predicted_error, (error / 3.0).detach())
+    return fit + error_head
+
+
+def background_is_complex(backgrounds: torch.Tensor) -> bool:
+    """True when reconstructed backgrounds vary enough to need the long schedule (τ₀ test)."""
+    median = backgrounds.median(dim=0, keepdim=True).values
+    spread = (backgrounds - median).abs().sum(dim=1)  # 0-3 scale like the robust error
+    return bool(torch.tanh(spread / TAU_1).mean() > TAU_0)

@@ -1,0 +1,40 @@
+"""Runs a training checkpoint on numpy images, for `astseg eval` and the export parity check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.checkpoint import load_model
+
+
+@dataclass
+class Prediction:
+    segmentation: np.ndarray  # int64 [N, H, W], 0 = background
+    reconstruction: np.ndarray | None  # float32 [N, H, W, 3] in [0, 1]
+
+
+class CheckpointPredictor:
+    """A `Predictor` (see training.evaluate) backed by a PyTorch checkpoint."""
+
+    def __init__(self, path: str | Path, device: str = "cpu") -> None:
+        self.model, self.config, _ = load_model(path, device)
+        self.device = torch.device(device)
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return self.config.model.image_height, self.config.model.image_width
+
+    @torch.no_grad()
+    def predict(self, images: np.ndarray) -> Prediction:
+        """images: uint8 [N, H, W, 3] RGB at `image_size`."""
+        batch = torch.from_numpy(np.ascontiguousarray(images)).to(self.device)
+        batch = batch.permute(0, 3, 1, 2).float() / 255.0
+        out = self.model(batch)
+        return Prediction(
+            segmentation=out.segmentation().cpu().numpy(),
+            reconstruction=out.reconstruction.clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy(),
+        )

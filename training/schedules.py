@@ -1,0 +1,18 @@
+"""Learning-rate and pixel-entropy schedules of §4.2 and Table 6."""
+
+from __future__ import annotations
+
+
+def lr_factor(step: int, warmup_steps: int, total_steps: int, decay_fraction: float = 0.9) -> float:
+    """Quadratic warm-up to 1 over `warmup_steps`, then ÷10 from `decay_fraction` of the run."""
+    factor = min(1.0, ((step + 1) / warmup_steps) ** 2) if warmup_steps > 0 else 1.0
+    if step >= decay_fraction * total_steps:
+        factor /= 10.0
+    return factor
+
+
+def pixel_entropy_factor(step: int, warmup_steps: int) -> float:
+    """min(1, step / N_pixel)^2, the quadratic warm-up of eq 22."""
+    if warmup_steps <= 0:
+        return 1.0
+    return min(1.0, step / warmup_steps) ** 2
