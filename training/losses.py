@@ -81,6 +81,8 @@ def background_loss(
 
 def background_is_complex(backgrounds: torch.Tensor) -> bool:
     """True when reconstructed backgrounds vary enough to need the long schedule (τ₀ test)."""
+    # contiguous(): median over dim 0 of an expanded (stride-0) tensor is wrong in torch 2.13.
+    backgrounds = backgrounds.contiguous()
     median = backgrounds.median(dim=0, keepdim=True).values
     spread = (backgrounds - median).abs().sum(dim=1)  # 0-3 scale like the robust error
     return bool(torch.tanh(spread / TAU_1).mean() > TAU_0)
