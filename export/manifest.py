@@ -1,0 +1,179 @@
+"""`astseg.json`: the bundle manifest of docs/bundle-format.md (format version 1)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import math
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from export.spec import BatchPlan
+from training.config import ModelConfig
+
+MANIFEST_NAME = "astseg.json"
+BUNDLE_FORMAT = "astseg-bundle"
+FORMAT_VERSION = 1
+_CHUNK = 1 << 20
+
+# Checkpoint keys worth carrying into the manifest's `training` section, when present.
+_TRAINING_KEYS = ("step", "steps", "phase", "scenario", "command", "git_revision", "data")
+_STATE_KEYS = ("plan_kind", "images_seen", "skipped_steps", "best_score", "best_step")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_entries(root: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {"sha256": sha256_file(root / name), "bytes": (root / name).stat().st_size}
+        for name in sorted(names)
+    }
+
+
+def package_version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def exporter_versions(extra: dict[str, str] | None = None) -> dict[str, Any]:
+    """The software that wrote the bundle (a runtime may print it in an error)."""
+    versions: dict[str, Any] = {"exporter": "torch.onnx TorchScript (dynamo=False)"}
+    for package in ("astseg", "torch", "onnx", "onnxruntime", "transformers"):
+        found = package_version(package)
+        if found is not None:
+            versions[package] = found
+    versions["python"] = platform.python_version()
+    versions.update(extra or {})
+    return versions
+
+
+_DROP = object()
+
+
+def plain_json(value: Any) -> Any:
+    """Numbers, strings, None, lists and dicts only; 0-d tensors become numbers.
+
+    Anything else (and NaN or infinity) is left out of dicts and becomes None in lists.
+    """
+    result = _plain(value)
+    return None if result is _DROP else result
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _DROP
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return _plain(value.item())
+    if isinstance(value, dict):
+        items = ((str(k), _plain(v)) for k, v in value.items())
+        return {k: v for k, v in items if v is not _DROP}
+    if isinstance(value, list | tuple):
+        return [None if (v := _plain(item)) is _DROP else v for item in value]
+    return _DROP
+
+
+def _validation(data: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint's metrics: explicit `metrics`, or its latest validation record."""
+    for candidate in (data.get("metrics"), data.get("validation")):
+        if isinstance(candidate, dict):
+            return candidate
+    state = data.get("state")
+    records = state.get("validations") if isinstance(state, dict) else None
+    if isinstance(records, list) and records and isinstance(records[-1], dict):
+        return records[-1]
+    return {}
+
+
+def training_info(data: dict[str, Any], checkpoint: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(metrics, training) from what the checkpoint carries; `metrics` may be empty."""
+    metrics = plain_json(_validation(data)) or {}
+    if "step" in metrics:
+        metrics["validation_step"] = metrics.pop("step")
+    training = {k: plain_json(data[k]) for k in _TRAINING_KEYS if k in data}
+    state = data.get("state")
+    if isinstance(state, dict):
+        training.update({k: plain_json(state[k]) for k in _STATE_KEYS if k in state})
+    training = {k: v for k, v in training.items() if v is not None}
+    training["checkpoint"] = checkpoint.name
+    return metrics, training
+
+
+def model_section(config: ModelConfig, log_background_activation: float) -> dict[str, Any]:
+    """The model fields the runtime reads, plus the full config for reproducibility."""
+    return {
+        "image_height": config.image_height,
+        "image_width": config.image_width,
+        "num_slots": config.num_slots,
+        "z_what_dim": config.z_what_dim,
+        "scaling": config.scaling,
+        "s_min": config.s_min,
+        "s_max": config.s_max,
+        # The trained α_0 (log), not the initial value of the config.
+        "log_background_activation": log_background_activation,
+        "input": {"dtype": "uint8", "layout": "NCHW", "channels": "RGB", "range": [0, 255]},
+        # Applied inside the graphs: x / 255, then (x - mean) / std. A runtime only resizes.
+        "normalisation": {
+            "in_graph": True,
+            "scale": 1 / 255,
+            "mean": list(config.input_mean),
+            "std": list(config.input_std),
+        },
+        "config": plain_json(dict(vars(config))),
+    }
+
+
+def build_manifest(
+    *,
+    model: dict[str, Any],
+    batch: BatchPlan,
+    graphs: dict[str, str],
+    engines: dict[str, dict[str, str]],
+    files: dict[str, dict[str, Any]],
+    opset: int,
+    exporter: dict[str, Any],
+    parity: dict[str, Any],
+    metrics: dict[str, Any],
+    training: dict[str, Any],
+) -> dict[str, Any]:
+    manifest: dict[str, Any] = {
+        "format": BUNDLE_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": model,
+        "batch": batch.to_dict(),
+        "graphs": graphs,
+    }
+    if engines:
+        manifest["engines"] = engines
+    manifest.update(
+        files=files,
+        opset=opset,
+        exporter=exporter,
+        parity=parity,
+        metrics=metrics,
+        training=training,
+    )
+    return manifest
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Written whole or not at all: temp file, fsync, rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, allow_nan=False)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

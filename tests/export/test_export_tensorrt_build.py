@@ -1,0 +1,310 @@
+"""The TensorRT parts that run without TensorRT: options, profiles, sidecars, clear refusals."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import onnx
+import pytest
+import torch
+from onnx import TensorProto
+
+from export.errors import ExportError
+from export.gpu_device import GpuInfo, current_gpu
+from export.spec import BatchPlan, graph_specs
+from export.tensorrt_build import (
+    EngineBuilder,
+    TrtOptions,
+    build_sidecar,
+    precision_mode,
+    profile_shapes,
+    tensorrt_major,
+)
+from export.tensorrt_progress import progress_monitor
+from sdk.backends.engine_check import RuntimeInfo, check_engine_compatible
+from sdk.errors import BundleError
+from tests.export.conftest import Exported, tiny_model
+
+SPECS = {s.name: s for s in graph_specs(tiny_model(), fused=True)}
+HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
+
+
+def test_precision_comes_from_the_flag_on_10_and_the_graph_on_11() -> None:
+    assert precision_mode(10, fp16=True) == "fp16-builder-flag"
+    assert precision_mode(11, fp16=True) == "fp16-strongly-typed-graph"
+    assert precision_mode(10, fp16=False) == precision_mode(11, fp16=False) == "fp32"
+    assert tensorrt_major("10.13.3.9") == 10
+    assert tensorrt_major("11.5.0") == 11
+    for other in ("8.6.1", "12.0.0", "banana"):
+        with pytest.raises(ExportError, match="is not supported by this exporter"):
+            tensorrt_major(other)
+
+
+def test_profiles_cover_the_batch_range_of_every_input() -> None:
+    dynamic = profile_shapes(SPECS["renderer"], BatchPlan.dynamic_up_to(8))
+    assert list(dynamic) == ["position", "scale", "log_activation", "z_what"]
+    assert dynamic["scale"] == {"min": [1, 3, 2], "opt": [1, 3, 2], "max": [8, 3, 2]}
+    fixed = profile_shapes(SPECS["encoder"], BatchPlan.fixed(4))
+    assert fixed == {"image": {"min": [4, 3, 48, 80], "opt": [4, 3, 48, 80], "max": [4, 3, 48, 80]}}
+
+
+def test_the_sidecar_says_where_the_plan_runs_and_the_runtime_agrees(
+    segformer_dynamic: Exported,
+) -> None:
+    gpu = GpuInfo("NVIDIA H100 80GB HBM3", "9.0")
+    onnx_path = segformer_dynamic.bundle / "encoder.onnx"
+    sidecar = build_sidecar(
+        tensorrt_version="10.13.3.9",
+        gpu=gpu,
+        fp16=True,
+        spec=SPECS["encoder"],
+        batch=BatchPlan.dynamic_up_to(4),
+        onnx_path=onnx_path,
+        workspace_bytes=4 << 30,
+        fp32_layers=31,
+    )
+    assert sidecar["tensorrt_version"] == "10.13.3.9"
+    assert (sidecar["gpu_name"], sidecar["compute_capability"]) == (gpu.name, "9.0")
+    assert (sidecar["precision"], sidecar["precision_mode"]) == ("fp16", "fp16-builder-flag")
+    assert sidecar["placement_block"] == "fp32" and sidecar["fp32_pinned_layers"] == 31
+    assert sidecar["profiles"] == [
+        {"image": {"min": [1, 3, 48, 80], "opt": [1, 3, 48, 80], "max": [4, 3, 48, 80]}}
+    ]
+    assert sidecar["inputs"] == {"image": "uint8"}
+    assert sidecar["outputs"]["z_what"] == "float32"
+    assert sidecar["graph"] == "encoder.onnx"
+    assert (
+        sidecar["graph_sha256"]
+        == segformer_dynamic.result.manifest["files"]["encoder.onnx"]["sha256"]
+    )
+    # The runtime's own check reads it: same machine passes, another GPU is refused.
+    check_engine_compatible(sidecar, "encoder.engine", RuntimeInfo("10.13.3.9", gpu.name, "9.0"))
+    with pytest.raises(BundleError, match="encoder.engine was built for TensorRT 10.13.3.9"):
+        check_engine_compatible(
+            sidecar, "encoder.engine", RuntimeInfo("10.13.3.9", "NVIDIA L4", "8.9")
+        )
+
+
+def test_bad_engine_options_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="--workspace must be a positive number"):
+        TrtOptions(workspace_gib=0).validate()
+    with pytest.raises(ExportError, match="--timing-cache .* its folder does not exist"):
+        TrtOptions(timing_cache=tmp_path / "nowhere" / "cache.bin").validate()
+    TrtOptions(timing_cache=tmp_path / "cache.bin").validate()
+
+
+@pytest.mark.skipif(HAS_TENSORRT, reason="tensorrt is installed here; this checks its absence")
+def test_asking_for_engines_without_tensorrt_is_one_clear_error() -> None:
+    with pytest.raises(ExportError, match="--trt needs the TensorRT Python package"):
+        EngineBuilder(TrtOptions())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present here")
+def test_without_a_gpu_engines_are_refused_with_the_reason() -> None:
+    with pytest.raises(ExportError, match="--trt needs a CUDA GPU, and none is visible"):
+        current_gpu()
+
+
+def test_the_progress_monitor_follows_nested_phases(capsys) -> None:
+    """The monitor's bookkeeping, driven the way TensorRT drives it, without TensorRT."""
+
+    class FakeTensorRT:
+        class IProgressMonitor:
+            def __init__(self) -> None:
+                pass
+
+    monitor = progress_monitor(FakeTensorRT, "encoder.engine")
+    monitor.phase_start("Building", None, 3)
+    monitor.phase_start("Tactics", "Building", 2)
+    assert monitor.step_complete("Tactics", 0) and monitor.step_complete("Tactics", 1)
+    monitor.phase_finish("Tactics")
+    assert monitor.step_complete("Building", 2)
+    assert monitor._bars["Building"].n == 3
+    monitor.phase_finish("Building")
+    assert monitor._bars == {} and monitor._depth == {}
+    assert "encoder.engine: Building" in capsys.readouterr().err
+
+
+class _FakeTensorRT:
+    """Records what EngineBuilder asks of TensorRT; builds nothing.
+
+    It executes the builder's real code paths on the CPU (flags per major version,
+    profile, workspace, timing cache, which layers get pinned to FP32, what graph is
+    parsed); the GPU test builds real plans where TensorRT and a GPU exist.
+    """
+
+    float32, float16, int64 = "float32", "float16", "int64"
+
+    class BuilderFlag:
+        FP16, OBEY_PRECISION_CONSTRAINTS = "FP16", "OBEY_PRECISION_CONSTRAINTS"
+
+    class MemoryPoolType:
+        WORKSPACE = "WORKSPACE"
+
+    class IProgressMonitor:
+        def __init__(self) -> None:
+            pass
+
+    class Logger:
+        WARNING = 2
+
+        def __init__(self, level: int) -> None:
+            self.level = level
+
+    def __init__(self, version: str) -> None:
+        self.__version__ = version
+        self.parsed: list = []
+        self.configs: list = []
+        self.networks: list = []
+        fake = self
+
+        class Tensor:
+            def __init__(self, name, dtype):
+                self.name, self.dtype = name, dtype
+
+        class Layer:
+            def __init__(self, node, types):
+                self.name, self.precision, self.output_types = node.name, None, {}
+                self.outputs = [Tensor(o, types.get(o)) for o in node.output]
+                self.num_outputs = len(self.outputs)
+
+            def get_output(self, j):
+                return self.outputs[j]
+
+            def set_output_type(self, j, dtype):
+                self.output_types[j] = dtype
+
+        class Network:
+            def __init__(self):
+                self.layers = []
+                fake.networks.append(self)
+
+            @property
+            def num_layers(self):
+                return len(self.layers)
+
+            def get_layer(self, i):
+                return self.layers[i]
+
+        class OnnxParser:
+            num_errors = 0
+
+            def __init__(self, network, logger):
+                self.network = network
+
+            def parse_from_file(self, path):
+                model = onnx.shape_inference.infer_shapes(onnx.load(path))
+                fake.parsed.append(model)
+                names = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16"}
+                g = model.graph
+                types = {
+                    v.name: names.get(v.type.tensor_type.elem_type, "int64")
+                    for v in [*g.value_info, *g.output]
+                }
+                self.network.layers = [Layer(n, types) for n in g.node]
+                return True
+
+        class Cache:
+            def __init__(self, data):
+                self.data = data
+
+            def serialize(self):
+                return b"cache:" + self.data
+
+        class Config:
+            def __init__(self):
+                self.flags, self.pools, self.profiles = set(), {}, []
+                self.cache = None
+                fake.configs.append(self)
+
+            def set_memory_pool_limit(self, pool, size):
+                self.pools[pool] = size
+
+            def add_optimization_profile(self, profile):
+                self.profiles.append(profile)
+
+            def create_timing_cache(self, data):
+                return Cache(data)
+
+            def set_timing_cache(self, cache, ignore_mismatch):
+                self.cache = cache
+
+            def set_flag(self, flag):
+                self.flags.add(flag)
+
+        class Profile(dict):
+            def set_shape(self, name, lo, opt, hi):
+                self[name] = (list(lo), list(opt), list(hi))
+
+        class Builder:
+            def __init__(self, logger):
+                pass
+
+            def create_builder_config(self):
+                return Config()
+
+            def create_network(self, flags):
+                assert flags == 0
+                return Network()
+
+            def create_optimization_profile(self):
+                return Profile()
+
+            def build_serialized_network(self, network, config):
+                monitor = config.progress_monitor
+                monitor.phase_start("Building", None, 1)
+                monitor.step_complete("Building", 0)
+                monitor.phase_finish("Building")
+                return b"PLAN:" + str(len(network.layers)).encode()
+
+        self.Builder, self.OnnxParser = Builder, OnnxParser
+
+
+@pytest.mark.parametrize("version", ["10.13.3.9", "11.5.0"])
+def test_engine_builder_precision_paths(
+    segformer_dynamic: Exported, tmp_path: Path, monkeypatch, version: str
+) -> None:
+    import export.tensorrt_build as build
+
+    fake = _FakeTensorRT(version)
+    monkeypatch.setitem(sys.modules, "tensorrt", fake)
+    monkeypatch.setattr(build, "current_gpu", lambda: GpuInfo("NVIDIA L4", "8.9"))
+    cache = tmp_path / "timing.cache"
+    cache.write_bytes(b"old")
+    builder = EngineBuilder(TrtOptions(fp16=True, workspace_gib=0.5, timing_cache=cache))
+    onnx_path = tmp_path / "renderer.onnx"
+    onnx_path.write_bytes((segformer_dynamic.bundle / "renderer.onnx").read_bytes())
+    built = builder.build(onnx_path, SPECS["renderer"], BatchPlan.dynamic_up_to(4), tmp_path)
+    builder.save_timing_cache()
+
+    assert (tmp_path / built.plan).read_bytes().startswith(b"PLAN:")
+    assert cache.read_bytes() == b"cache:old"  # loaded, shared, written back
+    config = fake.configs[-1]
+    assert config.pools == {"WORKSPACE": 1 << 29}
+    assert config.profiles[0]["z_what"] == ([1, 3, 8], [1, 3, 8], [4, 3, 8])
+    assert config.cache is not None and config.cache.data == b"old"
+    sidecar = json.loads((tmp_path / built.sidecar).read_text())
+    parsed = fake.parsed[-1]
+    initializer_types = {i.data_type for i in parsed.graph.initializer}
+    layers = fake.networks[-1].layers
+    pinned = [layer for layer in layers if layer.precision == "float32"]
+    if version.startswith("10"):
+        # Weak typing: the FP16 flag, obeyed FP32 constraints on the placement layers only.
+        assert config.flags == {"FP16", "OBEY_PRECISION_CONSTRAINTS"}
+        assert TensorProto.FLOAT16 not in initializer_types  # the FP32 graph was parsed
+        names = {layer.name for layer in pinned}
+        for op in ("GridSample", "MatMul", "Exp", "Div"):  # sampling, grid, compositing
+            assert any(op in n for n in names), op
+        assert not any("ConvTranspose" in n or "Celu" in n for n in names)
+        assert all(set(layer.output_types.values()) == {"float32"} for layer in pinned)
+        assert sidecar["precision_mode"] == "fp16-builder-flag"
+        assert sidecar["fp32_pinned_layers"] == len(pinned)
+    else:
+        # Strong typing: no flags; the parsed graph itself is FP16 outside the block.
+        assert config.flags == set() and pinned == []
+        assert TensorProto.FLOAT16 in initializer_types
+        assert sidecar["precision_mode"] == "fp16-strongly-typed-graph"
+    assert (sidecar["gpu_name"], sidecar["tensorrt_version"]) == ("NVIDIA L4", version)
