@@ -11,3 +11,11 @@ class BundleError(AstsegError):
 
 class SourceError(AstsegError):
     """A video file, camera, stream or image folder cannot be opened or read."""
+
+
+class DeviceError(AstsegError):
+    """The requested device or backend is not available on this machine."""
+
+
+class OutputError(AstsegError):
+    """An output file or folder cannot be written (permissions, full disk, bad name)."""

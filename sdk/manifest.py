@@ -1,0 +1,263 @@
+"""The bundle manifest (`astseg.json`, format version 1) as typed, validated objects.
+
+The manifest is the contract between `astseg export` and this runtime
+(docs/bundle-format.md). Everything the runtime relies on is checked here, once,
+so the backends can trust the values: a wrong type or value becomes one
+`BundleError` sentence naming the field, never a KeyError deep in inference.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sdk.errors import BundleError
+from sdk.safe_json import JsonFormatError, read_json_object
+
+MANIFEST_NAME = "astseg.json"
+BUNDLE_FORMAT = "astseg-bundle"
+SUPPORTED_FORMAT_VERSIONS = (1,)
+GRAPH_NAMES = ("encoder", "renderer", "segmenter")
+REEXPORT = "re-export it with `astseg export RUN --out BUNDLE`"
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the graphs compute: input size, slot count and latent sizes."""
+
+    image_height: int
+    image_width: int
+    num_slots: int
+    z_what_dim: int
+    scaling: str  # "isotropic" (1 scale value) or "anisotropic" (2)
+    s_min: float
+    s_max: float
+    log_background_activation: float
+
+    @property
+    def scale_dim(self) -> int:
+        return 1 if self.scaling == "isotropic" else 2
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """Batch sizes the graphs accept (a dynamic batch up to `max`, or exactly `max`)."""
+
+    dynamic: bool
+    min: int
+    opt: int
+    max: int
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """A TensorRT plan and its sidecar describing where it may run."""
+
+    plan: str
+    sidecar: str
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    sha256: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated `astseg.json`."""
+
+    format_version: int
+    model: ModelSpec
+    batch: BatchSpec
+    graphs: dict[str, str]
+    engines: dict[str, EngineSpec]
+    files: dict[str, FileSpec]
+    opset: int | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    exporter: dict[str, Any] = field(default_factory=dict)
+
+
+class _Fields:
+    """Typed accessors that name the dotted field in every complaint."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def fail(self, key: str, problem: str) -> BundleError:
+        return BundleError(f"{self.where}: field '{key}' {problem}; {REEXPORT}.")
+
+    def obj(self, data: dict[str, Any], key: str, optional: bool = False) -> dict[str, Any]:
+        value = data.get(key)
+        if value is None and optional:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(key, "is missing or not an object")
+        return value
+
+    def int_(self, data: dict[str, Any], key: str, prefix: str, minimum: int = 1) -> int:
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(prefix + key, "is missing or not an integer")
+        if value < minimum:
+            raise self.fail(prefix + key, f"is {value}, below the minimum {minimum}")
+        return value
+
+    def float_(self, data: dict[str, Any], key: str, prefix: str) -> float:
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(prefix + key, "is missing or not a number")
+        return float(value)
+
+    def str_(self, data: dict[str, Any], key: str, prefix: str) -> str:
+        value = data.get(key)
+        if not isinstance(value, str) or not value:
+            raise self.fail(prefix + key, "is missing or not a string")
+        return value
+
+    def file_name(self, value: Any, key: str) -> str:
+        """A bundle member: a plain file name, never a path that could leave the bundle."""
+        if (
+            not isinstance(value, str)
+            or not value
+            or value in (".", "..")
+            or value.startswith(".")
+            or "/" in value
+            or "\\" in value
+            or "\x00" in value
+            or len(value) > 255
+        ):
+            raise self.fail(key, f"names {value!r}, which is not a plain file name in the bundle")
+        return value
+
+
+def _model(f: _Fields, data: dict[str, Any]) -> ModelSpec:
+    m = f.obj(data, "model")
+    spec = ModelSpec(
+        image_height=f.int_(m, "image_height", "model."),
+        image_width=f.int_(m, "image_width", "model."),
+        num_slots=f.int_(m, "num_slots", "model."),
+        z_what_dim=f.int_(m, "z_what_dim", "model.", minimum=0),
+        scaling=f.str_(m, "scaling", "model."),
+        s_min=f.float_(m, "s_min", "model."),
+        s_max=f.float_(m, "s_max", "model."),
+        log_background_activation=f.float_(m, "log_background_activation", "model."),
+    )
+    if spec.scaling not in ("isotropic", "anisotropic"):
+        raise f.fail("model.scaling", f"is {spec.scaling!r}, not 'isotropic' or 'anisotropic'")
+    if not 0 < spec.s_min < spec.s_max:
+        raise f.fail("model.s_min", f"and s_max ({spec.s_min}, {spec.s_max}) are not 0 < min < max")
+    if spec.num_slots > 254:
+        raise f.fail("model.num_slots", f"is {spec.num_slots}; at most 254 slots are supported")
+    wanted = {"dtype": "uint8", "layout": "NCHW", "channels": "RGB"}
+    given = f.obj(m, "input", optional=True)
+    for key, value in wanted.items():
+        if key in given and given[key] != value:
+            raise f.fail(f"model.input.{key}", f"is {given[key]!r}; this runtime feeds {value!r}")
+    return spec
+
+
+def _batch(f: _Fields, data: dict[str, Any]) -> BatchSpec:
+    b = f.obj(data, "batch", optional=True)
+    if not b:
+        return BatchSpec(dynamic=False, min=1, opt=1, max=1)
+    dynamic = b.get("dynamic")
+    if not isinstance(dynamic, bool):
+        raise f.fail("batch.dynamic", "is missing or not true/false")
+    spec = BatchSpec(
+        dynamic=dynamic,
+        min=f.int_(b, "min", "batch."),
+        opt=f.int_(b, "opt", "batch."),
+        max=f.int_(b, "max", "batch."),
+    )
+    if not spec.min <= spec.opt <= spec.max:
+        raise f.fail("batch", f"has min {spec.min}, opt {spec.opt}, max {spec.max} out of order")
+    return spec
+
+
+def _files(f: _Fields, data: dict[str, Any]) -> dict[str, FileSpec]:
+    out: dict[str, FileSpec] = {}
+    for name, entry in f.obj(data, "files").items():
+        f.file_name(name, "files")
+        if not isinstance(entry, dict):
+            raise f.fail(f"files.{name}", "is not an object with sha256 and bytes")
+        digest = entry.get("sha256")
+        if not isinstance(digest, str) or not _SHA256.match(digest.lower()):
+            raise f.fail(f"files.{name}.sha256", "is missing or not 64 hexadecimal digits")
+        out[name] = FileSpec(
+            sha256=digest.lower(), bytes=f.int_(entry, "bytes", f"files.{name}.", 0)
+        )
+    return out
+
+
+def parse_manifest(data: dict[str, Any], where: str) -> Manifest:
+    """Validate a decoded manifest; `where` names it in messages (e.g. the bundle path)."""
+    f = _Fields(where)
+    if data.get("format") != BUNDLE_FORMAT:
+        raise BundleError(
+            f"{where} is not an astseg bundle manifest (field 'format' is "
+            f"{data.get('format')!r}, expected {BUNDLE_FORMAT!r}); {REEXPORT}."
+        )
+    version = data.get("format_version")
+    if isinstance(version, bool) or version not in SUPPORTED_FORMAT_VERSIONS:
+        known = ", ".join(str(v) for v in SUPPORTED_FORMAT_VERSIONS)
+        raise BundleError(
+            f"{where} has bundle format_version {version!r}, which this astseg runtime does not "
+            f"know (it reads {known}); upgrade astseg or re-export the bundle with this version."
+        )
+    files = _files(f, data)
+    graphs: dict[str, str] = {}
+    for name, value in f.obj(data, "graphs").items():
+        if name not in GRAPH_NAMES:
+            raise f.fail(f"graphs.{name}", f"is not one of {', '.join(GRAPH_NAMES)}")
+        graphs[name] = f.file_name(value, f"graphs.{name}")
+    for required in ("encoder", "renderer"):
+        if required not in graphs:
+            raise f.fail(f"graphs.{required}", "is missing")
+    engines: dict[str, EngineSpec] = {}
+    for name, entry in f.obj(data, "engines", optional=True).items():
+        if name not in GRAPH_NAMES or not isinstance(entry, dict):
+            raise f.fail(f"engines.{name}", "is not a graph name with a plan and a sidecar")
+        engines[name] = EngineSpec(
+            plan=f.file_name(entry.get("plan"), f"engines.{name}.plan"),
+            sidecar=f.file_name(entry.get("sidecar"), f"engines.{name}.sidecar"),
+        )
+    named = list(graphs.values()) + [n for e in engines.values() for n in (e.plan, e.sidecar)]
+    for name in named:
+        if name not in files:
+            raise f.fail("files", f"does not list {name} with its sha256")
+    opset = data.get("opset")
+    return Manifest(
+        format_version=int(version),
+        model=_model(f, data),
+        batch=_batch(f, data),
+        graphs=graphs,
+        engines=engines,
+        files=files,
+        opset=opset if isinstance(opset, int) and not isinstance(opset, bool) else None,
+        metrics=f.obj(data, "metrics", optional=True),
+        training=f.obj(data, "training", optional=True),
+        exporter=f.obj(data, "exporter", optional=True),
+    )
+
+
+def read_manifest(bundle_dir: Path, shown_as: str) -> Manifest:
+    """Read and validate ``bundle_dir/astseg.json``."""
+    path = bundle_dir / MANIFEST_NAME
+    if not path.is_file():
+        raise BundleError(
+            f"{shown_as} has no {MANIFEST_NAME}, so it is not an astseg bundle; "
+            "point --model at a directory or .zip written by `astseg export`."
+        )
+    try:
+        data = read_json_object(path)
+    except JsonFormatError as err:
+        raise BundleError(
+            f"{MANIFEST_NAME} in {shown_as} is not valid: {err}; {REEXPORT}."
+        ) from err
+    return parse_manifest(data, f"{MANIFEST_NAME} in {shown_as}")

@@ -1,0 +1,299 @@
+"""`astseg run`: decode, inference and output in separate threads joined by bounded queues.
+
+    decode thread  ->  [queue]  ->  inference thread  ->  [queue]  ->  main thread
+    (file sources)                  (Segmenter)                      (draw, write, show, progress)
+
+Bounded queues keep memory flat on long videos and let the stages overlap. A
+file source blocks when inference falls behind, so no frame is dropped; a live
+source is read by its own thread that keeps only the newest frame, so the
+inference thread always takes the most recent one and latency stays bounded
+(drops are counted). Ctrl-C stops the stages, and every output is finished
+under its final name, so the video plays; the run then ends normally.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm import tqdm
+
+from sdk.errors import OutputError
+from sdk.frame_source import FrameSource, SourceFrame
+from sdk.outputs import OutputOptions, RunOutputs
+from sdk.results import FrameResult
+from sdk.segmenter import Segmenter
+from sdk.sources import open_source
+
+log = logging.getLogger("astseg")
+
+STAGES = ("decode", "pre", "infer", "post", "track", "draw", "encode")
+_END = object()
+
+
+@dataclass
+class StageTimes:
+    """Mean milliseconds per frame for each stage (benchmarks read these)."""
+
+    totals: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
+
+    def add(self, stage: str, ms: float) -> None:
+        self.totals[stage] += ms
+        self.counts[stage] += 1
+
+    def means(self) -> dict[str, float]:
+        return {s: round(self.totals[s] / self.counts[s], 3) for s in STAGES if self.counts[s]}
+
+
+@dataclass
+class RunSummary:
+    """What a run did; `line()` is the closing message of `astseg run`."""
+
+    source: str
+    backend: str
+    frames: int = 0
+    seconds: float = 0.0
+    dropped: int = 0
+    skipped: int = 0
+    interrupted: bool = False
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        how = "interrupted after" if self.interrupted else "processed"
+        text = f"{how} {self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} FPS)"
+        if self.dropped:
+            text += f", dropped {self.dropped} live frames"
+        if self.skipped:
+            text += f", skipped {self.skipped} unreadable frames"
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in self.stages_ms.items())
+        text += f"; ms/frame: {stages}" if stages else ""
+        if self.outputs:
+            text += "; wrote " + ", ".join(self.outputs)
+        return text
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    outputs: OutputOptions = OutputOptions()
+    max_fps: float | None = None
+    stride: int = 1
+    progress: bool = True
+    timeout_s: float = 10.0
+
+
+def _put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+class _Pacer:
+    """Sleeps so that at most `max_fps` frames a second pass."""
+
+    def __init__(self, max_fps: float | None) -> None:
+        self.period = 1.0 / max_fps if max_fps else 0.0
+        self.due = time.perf_counter()
+
+    def wait(self, stop: threading.Event) -> None:
+        if not self.period:
+            return
+        delay = self.due - time.perf_counter()
+        if delay > 0:
+            stop.wait(delay)
+        self.due = max(self.due, time.perf_counter() - self.period) + self.period
+
+
+class Pipeline:
+    """One run of a Segmenter over a source into outputs; use `run()` once."""
+
+    def __init__(self, seg: Segmenter, source: object, options: RunOptions) -> None:
+        if options.max_fps is not None and options.max_fps <= 0:
+            raise ValueError(f"--max-fps is {options.max_fps}; it must be positive.")
+        self.seg = seg
+        self.options = options
+        self.frames: FrameSource = open_source(
+            source, stride=options.stride, timeout_s=options.timeout_s
+        )
+        self.stop = threading.Event()
+        self.errors: list[BaseException] = []
+        self.times = StageTimes()
+        self._lock = threading.Lock()
+        self._decoded: queue.Queue[Any] = queue.Queue(maxsize=8)
+        self._results: queue.Queue[Any] = queue.Queue(maxsize=4)
+
+    def _fail(self, err: BaseException) -> None:
+        with self._lock:
+            self.errors.append(err)
+        self.stop.set()
+
+    def _decode_loop(self) -> None:
+        pacer = _Pacer(self.options.max_fps)
+        try:
+            iterator = iter(self.frames)
+            while not self.stop.is_set():
+                t0 = time.perf_counter()
+                item = next(iterator, None)
+                if item is None:
+                    break
+                with self._lock:
+                    self.times.add("decode", (time.perf_counter() - t0) * 1000)
+                pacer.wait(self.stop)
+                if not _put(self._decoded, item, self.stop):
+                    return
+        except Exception as err:
+            self._fail(err)
+        _put(self._decoded, _END, self.stop)
+
+    def _queued_frames(self) -> Iterator[SourceFrame]:
+        while not self.stop.is_set():
+            try:
+                item = self._decoded.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is _END:
+                return
+            yield item
+
+    def _live_frames(self) -> Iterator[SourceFrame]:
+        pacer = _Pacer(self.options.max_fps)
+        for item in self.frames:
+            if self.stop.is_set():
+                return
+            yield item
+            pacer.wait(self.stop)
+
+    def _infer_loop(self) -> None:
+        frames = self._live_frames() if self.frames.live else self._queued_frames()
+        source = self.frames.description
+        try:
+            for item in frames:
+                result = self.seg(item.image, index=item.index, timestamp=item.timestamp)
+                result.source = source
+                if not _put(self._results, (item, result), self.stop):
+                    return
+        except Exception as err:
+            self._fail(err)
+        _put(self._results, _END, self.stop)
+
+    def _consume(self, outputs: RunOutputs, bar: tqdm[Any], summary: RunSummary) -> None:
+        started = time.perf_counter()
+        last_postfix = 0.0
+        while True:
+            try:
+                item = self._results.get(timeout=0.1)
+            except queue.Empty:
+                if self.stop.is_set():
+                    return
+                continue
+            if item is _END:
+                return
+            frame, result = item
+            self._record(result)
+            draw_ms, encode_ms = outputs.write(result, frame.name)
+            self.times.add("draw", draw_ms)
+            self.times.add("encode", encode_ms)
+            summary.frames += 1
+            summary.seconds = time.perf_counter() - started
+            bar.update(1)
+            if self.frames.live and time.perf_counter() - last_postfix > 0.5:
+                bar.set_postfix(dropped=self.frames.dropped, refresh=False)
+                last_postfix = time.perf_counter()
+            if outputs.stop_requested:
+                return
+
+    def _record(self, result: FrameResult) -> None:
+        t = result.timings
+        with self._lock:
+            for stage, ms in (
+                ("pre", t.pre_ms),
+                ("infer", t.infer_ms),
+                ("post", t.post_ms),
+                ("track", t.track_ms),
+            ):
+                self.times.add(stage, ms)
+
+    def run(self) -> RunSummary:
+        """Process the whole source (or until Ctrl-C); raise the first stage error, if any."""
+        summary = RunSummary(source=self.frames.description, backend=self.seg.backend_description)
+        self.seg.reset()  # a run numbers its objects from 1, like a fresh stream
+        try:
+            outputs = RunOutputs(self.options.outputs, self.frames.fps)
+        except BaseException:
+            self.frames.close()
+            raise
+        threads = [threading.Thread(target=self._infer_loop, name="astseg-infer", daemon=True)]
+        if not self.frames.live:
+            threads.append(
+                threading.Thread(target=self._decode_loop, name="astseg-decode", daemon=True)
+            )
+        bar = tqdm(
+            total=self.frames.total,
+            unit="frame",
+            desc="astseg",
+            file=sys.stderr,
+            disable=not self.options.progress,
+            dynamic_ncols=True,
+        )
+        for thread in threads:
+            thread.start()
+        try:
+            self._consume(outputs, bar, summary)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+        except BaseException as err:
+            self._fail(err)
+        finally:
+            self._shutdown(threads, outputs, bar, summary)
+        if self.errors:
+            raise self.errors[0]
+        return summary
+
+    def _shutdown(
+        self,
+        threads: list[threading.Thread],
+        outputs: RunOutputs,
+        bar: tqdm[Any],
+        summary: RunSummary,
+    ) -> None:
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+        try:
+            self.stop.set()
+            if self.frames.live:  # wakes the inference thread if the stream has stalled
+                self.frames.close()
+            for thread in threads:
+                thread.join(timeout=30)
+            self.frames.close()  # a file is closed only after its decode thread has stopped
+            bar.close()
+            summary.dropped = self.frames.dropped
+            summary.skipped = self.frames.skipped
+            summary.stages_ms = self.times.means()
+            if any(isinstance(e, OutputError) for e in self.errors):
+                outputs.abort()
+            else:
+                summary.outputs = outputs.finish()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+
+def run_pipeline(seg: Segmenter, source: object, options: RunOptions | None = None) -> RunSummary:
+    """Segment `source` into the outputs in `options`; see the module docstring."""
+    return Pipeline(seg, source, options or RunOptions()).run()

@@ -1,0 +1,133 @@
+"""Map the model's layer weights back to the original frame and measure each slot's region.
+
+A pixel of the original frame gets the layer with the largest bilinearly
+interpolated weight, using the same pixel-centre geometry as the resize that
+made the model input, so a mask lines up with the frame exactly (no half-pixel
+shift, no letterbox offset) and its outline is smoother than the model's grid.
+
+Two exact shortcuts keep this cheap at 640×480: where all four model pixels
+around a frame pixel share the same argmax, that layer wins the interpolation
+too (a convex combination keeps the order), so only the box around the model's
+foreground is computed; and a layer whose weight stays below 1/(K+1) there can
+never be the argmax of weights that sum to one, so it is skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FrameLabels:
+    """Slot labels at frame resolution: 0 = background, k = slot k-1.
+
+    Only the window rows y0:y1, columns x0:x1 can hold foreground; outside it is 0.
+    """
+
+    labels: np.ndarray  # uint8 [H, W]
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+
+    @property
+    def window(self) -> np.ndarray:
+        return self.labels[self.y0 : self.y1, self.x0 : self.x1]
+
+
+@dataclass(frozen=True)
+class SlotRegion:
+    """The pixels one slot owns in the frame."""
+
+    slot: int  # 0-based slot index
+    area: int  # pixels
+    bbox: tuple[int, int, int, int]  # x0, y0, x1, y1; the box covers x0 <= x < x1
+    centroid: tuple[float, float]  # x, y in pixel coordinates (pixel centres at integers)
+    mask: np.ndarray  # bool [H, W]
+
+
+def _span(first: int, last: int, n_src: int, n_out: int) -> tuple[int, int]:
+    """Output indices whose interpolation touches source indices first..last (with margin)."""
+    scale = n_out / n_src
+    start = math.floor((first - 0.5) * scale - 0.5)
+    stop = math.ceil((last + 1.5) * scale - 0.5) + 1
+    return max(0, start), min(n_out, stop)
+
+
+def frame_labels(
+    weights: np.ndarray, segmentation: np.ndarray, height: int, width: int
+) -> FrameLabels:
+    """Labels for a height×width frame from one image's weights [K+1, h, w] and argmax [h, w]."""
+    layers, h, w = weights.shape
+    seg = segmentation.astype(np.uint8, copy=False)
+    if (h, w) == (height, width):
+        return FrameLabels(seg.copy(), 0, height, 0, width)
+    labels = np.zeros((height, width), dtype=np.uint8)
+    fg = seg != 0
+    rows = np.flatnonzero(fg.any(axis=1))
+    if rows.size == 0:
+        return FrameLabels(labels, 0, 0, 0, 0)
+    cols = np.flatnonzero(fg.any(axis=0))
+    y0, y1 = _span(int(rows[0]), int(rows[-1]), h, height)
+    x0, x1 = _span(int(cols[0]), int(cols[-1]), w, width)
+    sx, sy = width / w, height / h
+    # inverse map (window pixel -> model pixel) with cv2.resize's pixel-centre convention
+    matrix = np.array(
+        [[1 / sx, 0, (x0 + 0.5) / sx - 0.5], [0, 1 / sy, (y0 + 0.5) / sy - 0.5]], dtype=np.float64
+    )
+    src = weights[
+        :,
+        max(0, int(rows[0]) - 1) : min(h, int(rows[-1]) + 2),
+        max(0, int(cols[0]) - 1) : min(w, int(cols[-1]) + 2),
+    ]
+    can_win = src.reshape(layers, -1).max(axis=1) >= (1.0 / layers) - 1e-3
+    size = (x1 - x0, y1 - y0)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    best = None
+    window = labels[y0:y1, x0:x1]
+    for layer in range(layers):
+        if layer != 0 and not can_win[layer]:
+            continue
+        plane = np.ascontiguousarray(weights[layer], dtype=np.float32)
+        up = cv2.warpAffine(plane, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        if best is None:
+            best = up
+            continue
+        wins = up > best
+        np.copyto(window, layer, where=wins)
+        np.maximum(best, up, out=best)
+    return FrameLabels(labels, y0, y1, x0, x1)
+
+
+def slot_regions(frame: FrameLabels, num_slots: int, min_area: int = 1) -> list[SlotRegion]:
+    """One region per slot owning at least `min_area` pixels, with exact box and centroid."""
+    window = frame.window
+    if window.size == 0:
+        return []
+    counts = np.bincount(window.ravel(), minlength=num_slots + 1)
+    height, width = frame.labels.shape
+    regions = []
+    for label in np.flatnonzero(counts[1:] >= max(1, min_area)) + 1:
+        local = (window == label).view(np.uint8)
+        x, y, w, h = cv2.boundingRect(local)
+        moments = cv2.moments(local, binaryImage=True)
+        area = int(counts[label])
+        mask = np.zeros((height, width), dtype=bool)
+        mask[frame.y0 : frame.y1, frame.x0 : frame.x1] = local.view(bool)
+        regions.append(
+            SlotRegion(
+                slot=int(label) - 1,
+                area=area,
+                bbox=(frame.x0 + x, frame.y0 + y, frame.x0 + x + w, frame.y0 + y + h),
+                centroid=(
+                    frame.x0 + moments["m10"] / moments["m00"],
+                    frame.y0 + moments["m01"] / moments["m00"],
+                ),
+                mask=mask,
+            )
+        )
+    return regions

@@ -1,0 +1,124 @@
+"""What `astseg run` does once Typer has parsed its options: pick the source, load, run, report.
+
+Kept out of cli.py so the command stays a thin parser and the same entry point
+can be called from Python (benchmarks, tests) without a subprocess.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from sdk.errors import AstsegError
+from sdk.outputs import OutputOptions
+from sdk.pipeline import RunOptions, RunSummary, run_pipeline
+from sdk.segmenter import Segmenter
+from sdk.sources import open_source
+
+
+class _ProgressSafeHandler(logging.Handler):
+    """Log lines printed above a running progress bar instead of through it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # logging must never break a run
+            self.handleError(record)
+
+
+def configure_logging(verbose: bool = True) -> None:
+    """One-line `astseg: ...` status messages on stderr; quiet OpenCV's own warnings."""
+    import cv2
+
+    logger = logging.getLogger("astseg")
+    if not any(isinstance(h, _ProgressSafeHandler) for h in logger.handlers):
+        handler = _ProgressSafeHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
+def pick_source(
+    video: str | None, camera: int | None, source: str | None, images: str | None
+) -> object:
+    """Exactly one of --video, --camera, --source, --images."""
+    given = {
+        "--video": video,
+        "--camera": camera,
+        "--source": source,
+        "--images": images,
+    }
+    chosen = [(flag, value) for flag, value in given.items() if value is not None]
+    if len(chosen) != 1:
+        named = " and ".join(flag for flag, _ in chosen) if chosen else "none"
+        raise ValueError(
+            f"give exactly one of --video, --camera, --source or --images (got {named})."
+        )
+    flag, value = chosen[0]
+    if flag == "--video":
+        path = Path(str(value)).expanduser()
+        if not path.exists():
+            raise AstsegError(f"video file {path} does not exist; check the path.")
+        if path.is_dir():
+            raise AstsegError(f"{path} is a folder; use --images for a folder of images.")
+    if flag == "--images" and Path(str(value)).expanduser().is_file():
+        raise AstsegError(
+            f"{value} is a file; --images takes a folder or a glob such as 'frames/*.png'."
+        )
+    return value
+
+
+def run_command(
+    *,
+    video: str | None = None,
+    camera: int | None = None,
+    source: str | None = None,
+    images: str | None = None,
+    model: str | None = None,
+    backend: str = "auto",
+    device: str = "auto",
+    outputs: OutputOptions | None = None,
+    max_fps: float | None = None,
+    stride: int = 1,
+    min_score: float = 0.0,
+    min_area: int = 16,
+    timeout_s: float = 10.0,
+    progress: bool = True,
+) -> RunSummary:
+    """Run the pipeline for the CLI; every user error is an AstsegError or ValueError sentence."""
+    chosen = pick_source(video, camera, source, images)
+    if stride < 1:
+        raise ValueError(f"--stride is {stride}; it must be 1 or more.")
+    if max_fps is not None and max_fps <= 0:
+        raise ValueError(f"--max-fps is {max_fps}; it must be positive.")
+    try:
+        # the source first: a wrong path or a dead camera is reported before a slow model load
+        frames = open_source(chosen, stride=stride, timeout_s=timeout_s)
+    except KeyboardInterrupt:
+        raise AstsegError("interrupted while opening the source; nothing was written.") from None
+    try:
+        seg = Segmenter(
+            model, backend=backend, device=device, min_score=min_score, min_area=min_area
+        )
+    except KeyboardInterrupt:
+        frames.close()
+        raise AstsegError("interrupted while loading the model; nothing was written.") from None
+    except BaseException:
+        frames.close()
+        raise
+    try:
+        options = RunOptions(
+            outputs=outputs or OutputOptions(),
+            max_fps=max_fps,
+            stride=stride,
+            progress=progress,
+            timeout_s=timeout_s,
+        )
+        return run_pipeline(seg, frames, options)
+    finally:
+        seg.close()

@@ -1,0 +1,273 @@
+"""`Segmenter`: per-object masks and stable IDs for frames, batches and streams, without torch.
+
+    from sdk import Segmenter
+    seg = Segmenter("my_bundle.zip")           # or Segmenter() for the shipped default model
+    result = seg(frame)                        # BGR uint8 frame of any size -> FrameResult
+    for result in seg.stream("input.mp4"):     # a file, camera index, URL, image folder ...
+        for obj in result.objects:
+            print(obj.id, obj.bbox, obj.area)
+
+Per frame: resize to the model's size (sdk.preprocess), run the graphs (a
+backend), map the layer weights back to the frame's pixels (sdk.postprocess),
+drop slots under the score/area thresholds, and give every object its track ID
+(sdk.tracker).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+
+import numpy as np
+
+from sdk.backends import Backend, ModelOutput, open_backend
+from sdk.bundle import Bundle, load_bundle
+from sdk.live import Reconnect
+from sdk.manifest import ModelSpec
+from sdk.postprocess import frame_labels, slot_regions
+from sdk.preprocess import Channels, check_frame, to_model_input
+from sdk.results import DetectedObject, FrameResult, Timings
+from sdk.sources import open_source
+from sdk.tracker import Observation, Tracker, TrackerConfig
+
+
+class Segmenter:
+    """Loads a bundle once, then segments frames; see the module docstring."""
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        backend: str = "auto",
+        device: str | int = "auto",
+        *,
+        channels: Channels = "bgr",
+        min_score: float = 0.0,
+        min_area: int = 16,
+        track: bool = True,
+        tracker: TrackerConfig | None = None,
+        threads: int | None = None,
+    ) -> None:
+        """
+        model: bundle directory or .zip from `astseg export`; None for the shipped default.
+        backend: "auto" (fastest available, logged), "onnxruntime" or "tensorrt".
+        device: "auto", "cpu", "cuda" or "cuda:N".
+        channels: colour order of 3/4-channel frames, "bgr" (OpenCV) or "rgb".
+        min_score: report slots whose activation score α/(α+α0) is at least this.
+        min_area: report slots owning at least this many pixels of the original frame.
+        track: give stable IDs across frames; when False an object's ID is its slot + 1.
+        tracker: matching parameters (how long a lost object keeps its ID, gates, weights).
+        threads: inference threads; default all cores this process may use.
+        """
+        if channels not in ("bgr", "rgb"):
+            raise ValueError(f"channels is {channels!r}; use 'bgr' or 'rgb'.")
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score is {min_score}; it must be between 0 and 1.")
+        if min_area < 1:
+            raise ValueError(f"min_area is {min_area}; it must be at least 1 pixel.")
+        self.bundle: Bundle = load_bundle(model)
+        self.spec: ModelSpec = self.bundle.manifest.model
+        self.backend: Backend = open_backend(
+            self.bundle, backend=backend, device=device, threads=threads
+        )
+        self.channels: Channels = channels
+        self.min_score = min_score
+        self.min_area = min_area
+        self.track = track
+        self.tracker = Tracker(tracker)
+        self._frames_seen = 0
+
+    @property
+    def backend_description(self) -> str:
+        """Which engine runs the model, e.g. 'onnxruntime 1.32.0 (CPUExecutionProvider, ...)'."""
+        return self.backend.description
+
+    def reset(self) -> None:
+        """Forget all tracks (IDs restart at 1) and restart frame numbering."""
+        self.tracker.reset()
+        self._frames_seen = 0
+
+    def __call__(
+        self,
+        frame: np.ndarray,
+        *,
+        persist: bool = True,
+        index: int | None = None,
+        timestamp: float | None = None,
+        channels: Channels | None = None,
+    ) -> FrameResult:
+        """Segment one frame. With persist=True (default) IDs continue from the previous call.
+
+        index and timestamp default to a running count and the current time.
+        """
+        if not persist:
+            self.reset()
+        number = self._frames_seen if index is None else index
+        stamp = time.time() if timestamp is None else timestamp
+        return self._run([frame], [number], [stamp], channels or self.channels, None)[0]
+
+    def batch(
+        self,
+        frames: Sequence[np.ndarray],
+        *,
+        persist: bool = True,
+        channels: Channels | None = None,
+    ) -> list[FrameResult]:
+        """Segment consecutive frames in one inference call; IDs follow them in order."""
+        if not persist:
+            self.reset()
+        start = self._frames_seen
+        now = time.time()
+        indices = list(range(start, start + len(frames)))
+        return self._run(
+            list(frames), indices, [now] * len(frames), channels or self.channels, None
+        )
+
+    def stream(
+        self,
+        source: object,
+        *,
+        persist: bool = False,
+        stride: int = 1,
+        max_fps: float | None = None,
+        channels: Channels | None = None,
+        live: bool | None = None,
+        timeout_s: float = 10.0,
+        reconnect: Reconnect | None = None,
+    ) -> Iterator[FrameResult]:
+        """Results for every frame of a source (see sdk.sources); new IDs unless persist=True.
+
+        stride: take every stride-th frame. max_fps: at most this many frames a second
+        (a file is slowed down; a live source drops more).
+        """
+        if max_fps is not None and max_fps <= 0:
+            raise ValueError(f"max_fps is {max_fps}; it must be positive.")
+        if not persist:
+            self.reset()
+        order = channels or self.channels
+        frames = open_source(
+            source, stride=stride, live=live, timeout_s=timeout_s, reconnect=reconnect
+        )
+        with frames:
+            next_due = time.perf_counter()
+            for item in frames:
+                if max_fps:
+                    wait = next_due - time.perf_counter()
+                    if wait > 0:
+                        time.sleep(wait)
+                    next_due = max(next_due, time.perf_counter() - 1.0 / max_fps) + 1.0 / max_fps
+                yield self._run(
+                    [item.image], [item.index], [item.timestamp], order, frames.description
+                )[0]
+
+    def _run(
+        self,
+        frames: list[np.ndarray],
+        indices: list[int],
+        stamps: list[float],
+        channels: Channels,
+        source: str | None,
+    ) -> list[FrameResult]:
+        if not frames:
+            return []
+        spec = self.spec
+        t0 = time.perf_counter()
+        checked = [check_frame(f) for f in frames]
+        inputs = np.stack(
+            [to_model_input(f, spec.image_height, spec.image_width, channels) for f in checked]
+        )
+        t1 = time.perf_counter()
+        output = self.backend.run(inputs)
+        t2 = time.perf_counter()
+        pre_ms = (t1 - t0) * 1000 / len(frames)
+        infer_ms = (t2 - t1) * 1000 / len(frames)
+        results = []
+        for i, frame in enumerate(checked):
+            results.append(
+                self._result(
+                    output, i, frame, indices[i], stamps[i], channels, source, pre_ms, infer_ms
+                )
+            )
+        self._frames_seen = max(self._frames_seen, indices[-1] + 1)
+        return results
+
+    def _result(
+        self,
+        output: ModelOutput,
+        i: int,
+        frame: np.ndarray,
+        index: int,
+        stamp: float,
+        channels: Channels,
+        source: str | None,
+        pre_ms: float,
+        infer_ms: float,
+    ) -> FrameResult:
+        t0 = time.perf_counter()
+        height, width = frame.shape[:2]
+        labels = frame_labels(output.weights[i], output.segmentation[i], height, width)
+        log_bg = self.spec.log_background_activation
+        scale = output.scale[i]
+        kept = []
+        for region in slot_regions(labels, self.spec.num_slots, self.min_area):
+            score = 1.0 / (1.0 + math.exp(-(float(output.log_activation[i, region.slot]) - log_bg)))
+            if score >= self.min_score:
+                kept.append((region, score))
+        t1 = time.perf_counter()
+        if self.track:
+            observations = [
+                Observation(
+                    position=output.position[i, r.slot].astype(np.float64),
+                    size=2.0 / np.maximum(scale[r.slot].astype(np.float64), 1e-6),
+                    appearance=output.z_what[i, r.slot].astype(np.float64),
+                )
+                for r, _ in kept
+            ]
+            ids = self.tracker.update(observations)
+        else:
+            ids = [r.slot + 1 for r, _ in kept]
+        t2 = time.perf_counter()
+        objects = []
+        for (region, score), track_id in zip(kept, ids, strict=True):
+            s = scale[region.slot]
+            objects.append(
+                DetectedObject(
+                    id=track_id,
+                    slot=region.slot,
+                    mask=region.mask,
+                    bbox=region.bbox,
+                    centroid=region.centroid,
+                    scale=(width / float(s[0]), height / float(s[-1])),
+                    score=score,
+                    area=region.area,
+                    z_what=output.z_what[i, region.slot].copy(),
+                )
+            )
+        return FrameResult(
+            index=index,
+            timestamp=stamp,
+            frame_shape=(height, width),
+            objects=objects,
+            timings=Timings(pre_ms, infer_ms, (t1 - t0) * 1000, (t2 - t1) * 1000),
+            slot_labels=labels.labels,
+            image=frame,
+            channels=channels,
+            source=source,
+        )
+
+    def close(self) -> None:
+        """Free the backend's sessions and GPU memory."""
+        self.backend.close()
+
+    def __enter__(self) -> Segmenter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,227 @@
+"""Annotated video that a browser plays, written under a partial name and renamed when done.
+
+Browsers play H.264 in MP4, not the MPEG-4 Part 2 ('mp4v') that every OpenCV can
+write. So, in order: H.264 through OpenCV ('avc1', when its FFmpeg has an H.264
+encoder), else H.264 through an `ffmpeg` on PATH (libx264 or libopenh264; called
+with an argument list, never a shell string, and in its own session so Ctrl-C
+reaches only astseg, which then finishes the file), else 'mp4v' with a warning.
+`codec` says which was used. Frames whose size changes mid-stream (a camera that
+reconnected at another resolution) are resized to the first frame's size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+import cv2
+import numpy as np
+
+from sdk.atomic import ensure_parent, partial_path
+from sdk.errors import OutputError
+from sdk.quiet import quiet_native_stderr
+
+log = logging.getLogger("astseg")
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
+H264_ENCODERS = ("libx264", "libopenh264")
+
+
+@functools.lru_cache(maxsize=4)
+def ffmpeg_h264_encoder(ffmpeg: str) -> str | None:
+    """The H.264 encoder an ffmpeg binary offers, or None."""
+    try:
+        listing = subprocess.run(
+            [ffmpeg, "-hide_banner", "-encoders"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    names = {line.split()[1] for line in listing.splitlines() if len(line.split()) > 1}
+    return next((enc for enc in H264_ENCODERS if enc in names), None)
+
+
+def ffmpeg_command(
+    ffmpeg: str, encoder: str, width: int, height: int, fps: float, target: Path
+) -> list[str]:
+    """The argument list that turns raw BGR frames on stdin into a browser-playable MP4."""
+    return [
+        ffmpeg,
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "bgr24",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        f"{fps:g}",
+        "-i",
+        "-",
+        "-an",
+        "-vf",
+        "pad=ceil(iw/2)*2:ceil(ih/2)*2",  # yuv420p needs even sides
+        "-c:v",
+        encoder,
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        str(target),
+    ]
+
+
+class VideoWriter:
+    """Write BGR uint8 frames; `close()` renames the finished file, `abort()` removes it."""
+
+    def __init__(self, path: Path, fps: float | None, codec: str = "auto") -> None:
+        if path.suffix.lower() not in VIDEO_SUFFIXES:
+            raise OutputError(
+                f"{path} must end in one of {', '.join(VIDEO_SUFFIXES)} to be written as video."
+            )
+        if codec not in ("auto", "h264", "mp4v"):
+            raise ValueError(f"codec {codec!r} is not 'auto', 'h264' or 'mp4v'.")
+        ensure_parent(path)
+        self.path = path
+        self.partial = partial_path(path)
+        self.fps = fps if fps and fps > 0 else 30.0
+        self.codec_choice = codec
+        self.codec: str | None = None  # what was used, for messages
+        self.size: tuple[int, int] | None = None  # (width, height)
+        self.frames = 0
+        self._cv: Any = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._ffmpeg_log: IO[bytes] | None = None
+
+    def _open(self, width: int, height: int) -> None:
+        self.size = (width, height)
+        if self.codec_choice in ("auto", "h264") and self._open_opencv("avc1"):
+            self.codec = "H.264 (OpenCV avc1)"
+            log.info("astseg: writing %s with %s", self.path, self.codec)
+        elif self.codec_choice in ("auto", "h264") and self._open_ffmpeg():
+            log.info("astseg: writing %s with %s", self.path, self.codec)
+        elif self.codec_choice == "h264":
+            raise OutputError(
+                "H.264 was requested but neither this OpenCV nor an ffmpeg on PATH can encode it; "
+                "install ffmpeg or use codec 'mp4v'."
+            )
+        elif self._open_opencv("mp4v"):
+            self.codec = "MPEG-4 Part 2 (OpenCV mp4v)"
+            log.warning(
+                "astseg: writing %s as MPEG-4 Part 2 (mp4v), which browsers may not play; "
+                "install ffmpeg for H.264.",
+                self.path,
+            )
+        else:
+            raise OutputError(f"OpenCV cannot write video {self.path}; try another folder or .avi.")
+
+    def _open_opencv(self, fourcc: str) -> bool:
+        assert self.size is not None
+        with quiet_native_stderr():
+            writer = cv2.VideoWriter(
+                str(self.partial), cv2.VideoWriter.fourcc(*fourcc), self.fps, self.size
+            )
+        if writer.isOpened():
+            self._cv = writer
+            return True
+        writer.release()
+        self.partial.unlink(missing_ok=True)
+        return False
+
+    def _open_ffmpeg(self) -> bool:
+        ffmpeg = shutil.which("ffmpeg")
+        encoder = ffmpeg_h264_encoder(ffmpeg) if ffmpeg else None
+        if ffmpeg is None or encoder is None:
+            return False
+        assert self.size is not None
+        self._ffmpeg_log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as ffmpeg)
+        try:
+            self._proc = subprocess.Popen(
+                ffmpeg_command(ffmpeg, encoder, *self.size, self.fps, self.partial),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=self._ffmpeg_log,
+                start_new_session=True,  # Ctrl-C stops astseg, which then closes ffmpeg cleanly
+            )
+        except OSError:
+            return False
+        self.codec = f"H.264 (ffmpeg {encoder})"
+        return True
+
+    def _ffmpeg_error(self) -> str:
+        if self._ffmpeg_log is None:
+            return ""
+        self._ffmpeg_log.seek(0)
+        lines = self._ffmpeg_log.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
+    def write(self, frame: np.ndarray) -> None:
+        if self.size is None:
+            self._open(frame.shape[1], frame.shape[0])
+        assert self.size is not None
+        if (frame.shape[1], frame.shape[0]) != self.size:
+            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+        if self._proc is not None:
+            assert self._proc.stdin is not None
+            try:
+                self._proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+            except (BrokenPipeError, OSError) as err:
+                raise OutputError(
+                    f"ffmpeg stopped writing {self.path}: {self._ffmpeg_error() or err}."
+                ) from err
+        else:
+            self._cv.write(frame)
+        self.frames += 1
+
+    def close(self) -> Path | None:
+        """Finish and rename the file; None (and no file) when no frame was written."""
+        if self._proc is not None:
+            assert self._proc.stdin is not None
+            with contextlib.suppress(OSError):  # ffmpeg may have exited; wait() reports why
+                self._proc.stdin.close()
+            code = self._proc.wait(timeout=120)
+            self._proc = None
+            if code != 0:
+                self.partial.unlink(missing_ok=True)
+                raise OutputError(f"ffmpeg failed to finish {self.path}: {self._ffmpeg_error()}.")
+        if self._cv is not None:
+            self._cv.release()
+            self._cv = None
+        if self._ffmpeg_log is not None:
+            self._ffmpeg_log.close()
+            self._ffmpeg_log = None
+        if self.frames == 0:
+            self.partial.unlink(missing_ok=True)
+            return None
+        try:
+            os.replace(self.partial, self.path)
+        except OSError as err:
+            raise OutputError(f"cannot finish {self.path}: {err.strerror}.") from err
+        return self.path
+
+    def abort(self) -> None:
+        """Stop and remove the partial file."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+        if self._cv is not None:
+            self._cv.release()
+            self._cv = None
+        if self._ffmpeg_log is not None:
+            self._ffmpeg_log.close()
+            self._ffmpeg_log = None
+        self.partial.unlink(missing_ok=True)

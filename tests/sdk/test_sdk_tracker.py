@@ -1,0 +1,113 @@
+"""Tracker: IDs survive shuffled slots, a crossing, a brief occlusion; new objects get new IDs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sdk_media import scene
+
+from sdk import Segmenter, Tracker, TrackerConfig
+from sdk.tracker import Observation
+
+
+def _obs(x: float, y: float, appearance: list[float], size: float = 0.2) -> Observation:
+    return Observation(np.array([x, y]), np.array([size, size]), np.array(appearance, dtype=float))
+
+
+def _run(
+    frames: list[list[tuple[str, Observation]]], tracker: Tracker, seed: int = 0
+) -> dict[str, list[int]]:
+    """Feed frames with the slot order shuffled; return the IDs each named object received."""
+    rng = np.random.default_rng(seed)
+    seen: dict[str, list[int]] = {}
+    for items in frames:
+        order = rng.permutation(len(items))
+        shuffled = [items[i] for i in order]
+        ids = tracker.update([obs for _, obs in shuffled])
+        for (name, _), track_id in zip(shuffled, ids, strict=True):
+            seen.setdefault(name, []).append(track_id)
+    return seen
+
+
+def test_crossing_occlusion_and_a_newcomer() -> None:
+    rng = np.random.default_rng(1)
+    frames = []
+    for i in range(60):
+        t = i / 59
+        noise = rng.normal(0, 0.004, 4)
+        items = [("a", _obs(-0.8 + 1.6 * t + noise[0], 0.0 + noise[1], [1, 0, 0, 0.2]))]
+        if not 27 <= i <= 32:  # b is hidden behind a around the crossing
+            items.append(
+                ("b", _obs(0.8 - 1.6 * t + noise[2], 0.04 + noise[3], [0, 1, 0, 0.2], 0.25))
+            )
+        if i >= 40:
+            items.append(("c", _obs(0.5, -0.6, [0, 0, 1, 0.2], 0.1)))
+        frames.append(items)
+    seen = _run(frames, Tracker())
+    assert len(set(seen["a"])) == 1 and len(seen["a"]) == 60
+    assert len(set(seen["b"])) == 1 and len(seen["b"]) == 54  # same ID after the occlusion
+    assert set(seen["a"]) | set(seen["b"]) == {1, 2}
+    assert set(seen["c"]) == {3}
+    switches = sum(len(set(ids)) - 1 for ids in seen.values())
+    assert switches == 0
+
+
+def test_motion_alone_separates_a_crossing() -> None:
+    """With identical appearance, the constant-velocity prediction keeps the IDs apart."""
+    frames = []
+    for i in range(40):
+        x = -0.6 + 0.03 * i
+        frames.append([("a", _obs(x, 0.0, [1, 1])), ("b", _obs(-x, 0.03, [1, 1]))])
+    seen = _run(frames, Tracker(TrackerConfig(appearance_weight=0.0)), seed=4)
+    assert len(set(seen["a"])) == 1 and len(set(seen["b"])) == 1
+    assert set(seen["a"]) != set(seen["b"])
+
+
+def test_lost_tracks_expire_after_max_lost_frames() -> None:
+    tracker = Tracker(TrackerConfig(max_lost_frames=5))
+    here = [_obs(0.1, 0.1, [1, 0])]
+    assert tracker.update(here) == [1]
+    for _ in range(3):
+        assert tracker.update([]) == []
+    assert tracker.update(here) == [1]  # back within 5 frames: same object
+    for _ in range(6):
+        tracker.update([])
+    assert tracker.tracks == []
+    assert tracker.update(here) == [2]  # gone longer than 5 frames: a new object
+    tracker.reset()
+    assert tracker.update(here) == [1]
+
+
+def test_far_jumps_and_different_looks_are_new_objects() -> None:
+    tracker = Tracker()
+    assert tracker.update([_obs(-0.8, -0.8, [1, 0])]) == [1]
+    assert tracker.update([_obs(0.8, 0.8, [1, 0])]) == [2]  # beyond the gate
+    assert tracker.update([_obs(0.7, 0.8, [1, 0.05])]) == [2]  # a small move, same look
+    assert tracker.update([_obs(0.35, 0.8, [-1, 0.05])]) == [3]  # moved and looks opposite
+    with pytest.raises(ValueError, match=r"max_lost_frames is -1"):
+        TrackerConfig(max_lost_frames=-1)
+
+
+def test_segmenter_keeps_ids_when_objects_swap_slots(toy_bundle_dir: Path) -> None:
+    """The toy encoder orders slots by blob density, so growing blobs swap slots mid-video."""
+    seg = Segmenter(toy_bundle_dir)
+    ids_by_colour: dict[str, set[int]] = {"red": set(), "green": set()}
+    slots_by_colour: dict[str, set[int]] = {"red": set(), "green": set()}
+    for i in range(20):
+        red_radius, green_radius = 6 + i, 25 - i
+        frame = scene(
+            120,
+            160,
+            [(40 + i, 60, red_radius, (0, 0, 255)), (120 - i, 60, green_radius, (0, 255, 0))],
+        )
+        for obj in seg(frame).objects:
+            colour = "red" if obj.z_what[0] > obj.z_what[1] else "green"
+            ids_by_colour[colour].add(obj.id)
+            slots_by_colour[colour].add(obj.slot)
+    assert ids_by_colour == {"red": {1}, "green": {2}} or ids_by_colour == {
+        "red": {2},
+        "green": {1},
+    }
+    assert len(slots_by_colour["red"]) == 2  # the model did swap slots; the IDs did not follow
