@@ -123,6 +123,12 @@ class TrainConfig:
     lr_decay_fraction: float = 0.9  # lr ÷ 10 from this fraction of `steps` on
     pixel_entropy_weight: float = 1e-2
     pixel_entropy_warmup_steps: int = 10_000
+    # Our addition, not the paper's (objective.coverage_loss): weight of a loss pulling the
+    # foreground coverage 1 - w_0 towards tanh(background error / coverage_tau), annealed
+    # linearly to 0 over coverage_steps foreground steps. 0 = the paper's loss exactly.
+    coverage_weight: float = 0.0
+    coverage_tau: float = 0.25
+    coverage_steps: int = 0
     frozen_background_steps: int = 30_000  # curriculum phase 2
     background_batch_size: int = 128
     background_lr: float = 2e-3
@@ -131,6 +137,11 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 2
     checkpoint_every: int = 1_000
+    # Also keep a model-only snapshot every this many steps (0 = only latest/best/background).
+    keep_checkpoint_every: int = 25_000
+    # If > background_steps: after phase 1, backgrounds that still vary (the τ₀ test of
+    # DESIGN §3, e.g. light changes) extend background pre-training to this many steps.
+    background_steps_if_complex: int = 0
     validate_every: int = 1_000
     validation_images: int = 256
     sample_every_s: float = 180.0
@@ -158,9 +169,25 @@ class TrainConfig:
                 raise ConfigError(
                     f"{prefix}.{name}", f"must be positive, got {getattr(self, name)}"
                 )
-        for name in ("lr_warmup_steps", "pixel_entropy_warmup_steps", "background_steps"):
+        for name in (
+            "lr_warmup_steps",
+            "pixel_entropy_warmup_steps",
+            "background_steps",
+            "keep_checkpoint_every",
+            "background_steps_if_complex",
+            "validation_images",
+            "num_workers",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{prefix}.{name}", f"must be >= 0, got {getattr(self, name)}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ConfigError(
+                f"{prefix}.grad_clip", f"must be positive or null, got {self.grad_clip}"
+            )
+        if not self.sample_every_s >= 0:
+            raise ConfigError(
+                f"{prefix}.sample_every_s", f"must be >= 0, got {self.sample_every_s}"
+            )
         if not 0 < self.lr_decay_fraction <= 1:
             raise ConfigError(
                 f"{prefix}.lr_decay_fraction", f"must be in (0, 1], got {self.lr_decay_fraction}"
@@ -172,6 +199,16 @@ class TrainConfig:
             )
         if any(not 0 <= b < 1 for b in self.adam_betas):
             raise ConfigError(f"{prefix}.adam_betas", f"must lie in [0, 1), got {self.adam_betas}")
+        if not (self.coverage_weight >= 0 and self.coverage_steps >= 0):
+            raise ConfigError(
+                f"{prefix}.coverage_weight",
+                "coverage_weight and coverage_steps must be >= 0, got "
+                f"{self.coverage_weight} and {self.coverage_steps}",
+            )
+        if not self.coverage_tau > 0:
+            raise ConfigError(
+                f"{prefix}.coverage_tau", f"must be positive, got {self.coverage_tau}"
+            )
 
 
 @dataclass

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from training.checkpoint import load_model
-
-
-@dataclass
-class Prediction:
-    segmentation: np.ndarray  # int64 [N, H, W], 0 = background
-    reconstruction: np.ndarray | None  # float32 [N, H, W, 3] in [0, 1]
+from training.evaluate import Prediction
 
 
 class CheckpointPredictor:

@@ -1,0 +1,217 @@
+"""Training quality: the `cpu` preset trained from scratch on the built-in synthetic scenes
+for a wall-time budget, then scored on held-out scenes it never trained on.
+
+    python benchmarks/train_quality.py                # 60 min; results/train_quality.{json,png}
+    python benchmarks/train_quality.py --minutes 0.5 --json /tmp/q.json --png /tmp/q.png
+
+Scenes come from one seeded generator: the first `--train-scenes` train (their last
+`train.validation_images` form the trainer's validation split, which picks best.pt), the
+next `--eval-scenes` are the test set, never seen in training or model selection. The
+time budget covers training only (`train(..., time_limit_s=...)`); evaluation comes after.
+Target (issue 4): ARI-FG >= 0.90 and foreground mIoU >= 0.70 on the test scenes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in (ROOT, Path(__file__).resolve().parent):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from train_speed import git_revision, machine  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+TARGET = {"ari_fg": 0.90, "miou_fg": 0.70}
+LOSS_BIN = 100  # steps per point of the loss curve
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=60.0, help="training wall-time budget")
+    parser.add_argument("--preset", default="cpu")
+    parser.add_argument("--config", help="YAML overrides over the preset")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--objects", type=int, help="most objects per scene (default: K)")
+    parser.add_argument("--background", default="fixed", help="fixed | texture | gradient")
+    parser.add_argument("--train-scenes", type=int, default=100_000)
+    parser.add_argument("--eval-scenes", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0, help="scene generator seed")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--run", type=Path, help="run folder to keep (default: a temp folder)")
+    parser.add_argument("--json", type=Path, default=RESULTS / "train_quality.json")
+    parser.add_argument("--png", type=Path, default=RESULTS / "train_quality.png")
+    return parser.parse_args()
+
+
+class Curves:
+    """Loss terms averaged over bins of LOSS_BIN steps, and the wall time of every step."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.wall: dict[int, float] = {}
+        self.losses: list[dict[str, Any]] = []
+        self._bin: list[Any] = []
+
+    def __call__(self, record: Any) -> None:
+        self.wall[record.step + 1] = time.perf_counter() - self.start
+        self._bin.append(record)
+        if len(self._bin) == LOSS_BIN:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._bin:
+            return
+        names = self._bin[-1].losses.keys()
+        point = {"step": self._bin[-1].step + 1, "phase": self._bin[-1].phase}
+        for name in names:
+            values = [r.losses[name] for r in self._bin if name in r.losses]
+            point[name] = statistics.fmean(values)
+        point["wall_s"] = self.wall[point["step"]]
+        self.losses.append(point)
+        self._bin = []
+
+
+def _score(checkpoint: Path, test: Any) -> dict[str, Any]:
+    from training.evaluate import evaluate
+    from training.predictor import CheckpointPredictor
+
+    report = evaluate(CheckpointPredictor(checkpoint), test, batch_size=50, progress=False)
+    return report.metrics
+
+
+def _write_sheet(checkpoint: Path, test: Any, path: Path, title: str) -> None:
+    import torch
+
+    from training.checkpoint import load_model
+    from training.trainer.run_folder import atomic_write_bytes
+    from training.trainer.samples import sheet_png
+
+    model, _, _ = load_model(checkpoint)
+    images = torch.stack(
+        [torch.from_numpy(test[i].image).permute(2, 0, 1).float() / 255.0 for i in range(4)]
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, sheet_png(model, images, title))
+
+
+def main() -> None:
+    args = _args()
+    from training.data.sample import Subset
+    from training.data.synthetic import SceneConfig, SyntheticScenes
+    from training.trainer import resolve_config, train
+
+    config = resolve_config(args.preset, args.config, args.sets)
+    model = config.model
+    scenes = SyntheticScenes(
+        SceneConfig(
+            height=model.image_height,
+            width=model.image_width,
+            max_objects=args.objects or model.num_slots,
+            background=args.background,
+            seed=args.seed,
+        ),
+        args.train_scenes + args.eval_scenes,
+    )
+    train_set = Subset(scenes, range(args.train_scenes))
+    test_set = Subset(scenes, range(args.train_scenes, args.train_scenes + args.eval_scenes))
+    run_dir = args.run or Path(tempfile.mkdtemp(prefix="train_quality-")) / "run"
+    curves = Curves()
+    result = train(
+        config,
+        train_set,
+        run_dir,
+        device=args.device,
+        time_limit_s=args.minutes * 60,
+        on_step=curves,
+    )
+    curves.flush()
+    checkpoints = {"final": result.checkpoint}
+    if (run_dir / "checkpoints" / "best.pt").is_file():
+        checkpoints["best"] = run_dir / "checkpoints" / "best.pt"
+    evaluation = {name: _score(path, test_set) for name, path in checkpoints.items()}
+    reported = "best" if "best" in evaluation else "final"
+    metrics = evaluation[reported]
+    args.png.parent.mkdir(parents=True, exist_ok=True)
+    _write_sheet(
+        checkpoints[reported],
+        test_set,
+        args.png,
+        f"{args.preset} preset, {result.step} steps, {result.wall_s / 60:.1f} min ({reported})",
+    )
+    # Metric vs. step on the validation split (the test scenes are scored once, at the end).
+    curve = [{**v, "wall_s": curves.wall.get(v["step"])} for v in result.validations]
+    summary = {
+        "ari_fg": metrics["ari_fg"],
+        "miou_fg": metrics["miou_fg"],
+        "mse": metrics["mse"],
+        "wall_s": result.wall_s,
+        "steps": result.step,
+        "miou": metrics["miou"],
+        "msc_fg": metrics["msc_fg"],
+        "model": reported,
+        "target_met": all((metrics.get(k) or 0.0) >= v for k, v in TARGET.items()),
+    }
+    report = {
+        "benchmark": "train_quality",
+        "command": shlex.join([sys.executable, *sys.argv]),
+        "git_revision": git_revision(),
+        "machine": machine(args.device),
+        "budget_minutes": args.minutes,
+        "config": config.to_dict(),
+        "data": {
+            "generator": scenes.description,
+            "max_objects": scenes.config.max_objects,
+            "seed": args.seed,
+            "train_scenes": args.train_scenes,
+            "validation_scenes": config.train.validation_images,
+            "test_scenes": [args.train_scenes, args.train_scenes + args.eval_scenes],
+        },
+        "training": {
+            "status": result.status,
+            "steps": result.step,
+            "planned_steps": result.total_steps,
+            "wall_s": result.wall_s,
+            "skipped_steps": result.skipped_steps,
+        },
+        "target": TARGET,
+        "evaluation": evaluation,
+        "validation_curve": curve,
+        "loss_curve": curves.losses,
+        "sample_png": str(args.png),
+        "summary": summary,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.json.with_name(f".{args.json.name}.tmp")
+    tmp.write_text(json.dumps(_finite(report), indent=2, allow_nan=False) + "\n")
+    os.replace(tmp, args.json)
+    if args.run is None:
+        shutil.rmtree(run_dir.parent, ignore_errors=True)
+    print(json.dumps(summary, indent=2))
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: an undefined metric is null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,626 @@
+"""`train`: runs the phases of a plan, one optimiser step at a time, on one or many processes.
+
+Every step: set the lr, load the batch (a pure function of seed, phase and batch number),
+compute the phase's loss through `training.objective`, agree across ranks on whether the
+loss is finite and whether to stop, then backward, clip, step. Between steps: TensorBoard
+scalars and the progress bar, validation on the held-out split, sample sheets, and
+checkpoints. Only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from training.checkpoint import CheckpointError
+from training.config import Config
+from training.data.sample import SampleDataset
+from training.data.torch_dataset import TorchSampleDataset
+from training.losses import background_is_complex
+from training.model import ASTSeg
+from training.trainer import checkpoints
+from training.trainer.batch_order import BatchOrder
+from training.trainer.data import DataSource, RunData, batch_loader, prepare_data, to_model_input
+from training.trainer.device import Precision, choose_precision, resolve_device
+from training.trainer.distributed import Distributed, start
+from training.trainer.errors import TrainingError
+from training.trainer.optim import (
+    apply_learning_rate,
+    build_optimizer,
+    learning_rate,
+    optimizer_kind,
+    set_trainable,
+    trainable,
+)
+from training.trainer.options import config_yaml
+from training.trainer.phases import Phase, PhasePlan, PlanKind, build_plan
+from training.trainer.reporting import ProgressBar, ScalarLog
+from training.trainer.result import Status, StepRecord, TrainResult
+from training.trainer.rng import restore_rng, seed_everything
+from training.trainer.run_folder import RunFolder, atomic_write_bytes
+from training.trainer.samples import sheet_png
+from training.trainer.signals import StopRequest
+from training.trainer.state import TrainState
+from training.trainer.steps import DistributedView, active_slots, batch_loss
+from training.trainer.validation import VALIDATION_METRIC, validate
+
+SAMPLE_IMAGES = 4
+COMPLEXITY_SAMPLE = 64
+
+
+def train(
+    config: Config | None,
+    data: DataSource | None,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    device: str = "cpu",
+    background_only: bool = False,
+    background_from: str | Path | None = None,
+    validation_data: DataSource | None = None,
+    time_limit_s: float | None = None,
+    pause_at_step: int | None = None,
+    on_step: Callable[[StepRecord], None] | None = None,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> TrainResult:
+    """Trains AST-Seg into the run folder `out_dir` and returns where it stopped.
+
+    `data` is a data spec (`synthetic:size=64`, `folder:PATH`, ...) or a `SampleDataset`;
+    on `resume` it may be None to reuse the spec the run was started with. `config` may be
+    None on `resume` to keep the saved config; a given one must have the saved model
+    section (only `train` settings may change, e.g. more steps). The run
+    stops early, with a checkpoint, on SIGINT/SIGTERM (status "interrupted"), after
+    `time_limit_s` ("time_limit") or at global step `pause_at_step` ("paused").
+    """
+    dist = start(device)
+    try:
+        return _Run(
+            config, dist, device, out_dir, resume, background_only, background_from, echo
+        ).run(data, validation_data, time_limit_s, pause_at_step, on_step, progress)
+    finally:
+        dist.close()
+
+
+class _Run:
+    def __init__(
+        self,
+        config: Config | None,
+        dist: Distributed,
+        device: str,
+        out_dir: str | Path,
+        resume: bool,
+        background_only: bool,
+        background_from: str | Path | None,
+        echo: Callable[[str], None],
+    ) -> None:
+        self.dist = dist
+        self.echo = echo if dist.is_main else (lambda line: None)
+        self.folder = RunFolder(out_dir)
+        self.device = resolve_device(device, dist.local_rank, dist.world_size)
+        self.saved: dict[str, Any] | None = None
+        if resume:
+            if not self.folder.has_run():
+                raise TrainingError(
+                    f"nothing to resume in '{self.folder.root}' (no checkpoints/latest.pt); "
+                    "start the run without --resume"
+                )
+            self.saved = checkpoints.read_for_resume(self.folder.latest)
+            config = _resumed_config(self.saved, config, self.folder.latest)
+        elif config is None:
+            raise TrainingError("a new run needs a config (a preset, a file or settings)")
+        elif self.folder.has_run():
+            raise TrainingError(
+                f"'{self.folder.root}' already holds a run; continue it with --resume or choose "
+                "another --out"
+            )
+        self.config = config.validate()
+        self.train_cfg = config.train
+        seed_everything(self.train_cfg.seed)
+        self.model = ASTSeg(config.model).to(self.device)
+        if self.saved is not None:
+            self.state = TrainState.from_dict(self.saved["state"])
+            try:
+                self.model.load_state_dict(self.saved["model"])
+            except RuntimeError as err:
+                raise CheckpointError(
+                    f"checkpoint '{self.folder.latest}' does not match its own model config "
+                    f"({str(err).splitlines()[0][:160]})"
+                ) from None
+        else:
+            kind: PlanKind = "background_only" if background_only else self.train_cfg.scenario
+            self.state = TrainState(kind, self.train_cfg.background_steps)
+            if background_from is not None:
+                checkpoints.load_background_weights(background_from, self.model)
+                self.state.background_from = str(background_from)
+                if kind != "background_only":
+                    self.state.background_steps = 0
+        self.plan = self._plan()
+        self.precision: Precision = choose_precision(self.device, self.train_cfg.amp)
+        self.channels_last = self.train_cfg.channels_last and self.device.type == "cuda"
+        self._prepare_model()
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.stop = StopRequest(restore_on_signal=not dist.enabled)
+        self.log = ScalarLog(None)
+        self.bar: ProgressBar | None = None
+        self.sample_images: torch.Tensor | None = None
+        self.last_sheet = -math.inf
+        self.last_saved = -1
+        self.started = time.monotonic()
+
+    # ------------------------------------------------------------------ setup
+    def _plan(self) -> PhasePlan:
+        return build_plan(self.train_cfg, self.state.plan_kind, self.state.background_steps)
+
+    def _prepare_model(self) -> None:
+        if self.dist.enabled and self.device.type == "cuda":
+            # Batch statistics over the global batch, as on one GPU (U-Net, Segformer head).
+            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        if self.train_cfg.compile:
+            # In place, so state_dict keys and `model.background` stay as they are.
+            for part in (self.model.encoder, self.model.renderer, self.model.background):
+                part.compile()
+
+    def _open_data(self, data: DataSource | None, validation_data: DataSource | None) -> RunData:
+        if data is None:
+            data = self.state_data_spec()
+        size = (self.config.model.image_height, self.config.model.image_width)
+        run_data = prepare_data(data, size, self.train_cfg.validation_images, validation_data)
+        if isinstance(data, str):
+            self.data_spec = data
+        return run_data
+
+    def state_data_spec(self) -> str:
+        spec = (self.saved or {}).get("data_spec")
+        if not spec:
+            raise TrainingError("this run was started from a dataset object; pass --data again")
+        return str(spec)
+
+    def _announce(self, run_data: RunData) -> None:
+        cfg, plan = self.train_cfg, self.plan
+        self.echo("config:\n" + config_yaml(self.config).rstrip())
+        self.echo(f"data: {run_data.description}")
+        threads = f", {torch.get_num_threads()} threads" if self.device.type == "cpu" else ""
+        world = f", {self.dist.world_size} processes" if self.dist.enabled else ""
+        self.echo(f"device: {self.device}{threads}{world}, {self.precision.name}")
+        for phase in plan.phases:
+            bg = phase.kind == "background"
+            batch = cfg.background_batch_size if bg else cfg.batch_size
+            lr = cfg.background_lr if bg else cfg.lr
+            self.echo(
+                f"{plan.label(phase)}: {phase.steps} steps, batch {batch}"
+                f"{f' x {self.dist.world_size}' if self.dist.enabled else ''}, lr {lr:g}"
+            )
+        if self.state.background_from:
+            self.echo(f"background model from {self.state.background_from}")
+        self.echo(f"run folder: {self.folder.root}")
+        if self.saved is not None:
+            self.echo(f"resuming at step {self.state.step} of {plan.total}")
+
+    # ------------------------------------------------------------------ main
+    def run(
+        self,
+        data: DataSource | None,
+        validation_data: DataSource | None,
+        time_limit_s: float | None,
+        pause_at_step: int | None,
+        on_step: Callable[[StepRecord], None] | None,
+        progress: bool,
+    ) -> TrainResult:
+        self.time_limit_s = time_limit_s
+        self.pause_at_step = pause_at_step
+        self.on_step = on_step
+        # Signals are caught from here on: one that arrives while the run sets up stops it
+        # after its first step, with a checkpoint.
+        with self.stop:
+            self.data_spec: str | None = None
+            self.run_data = self._open_data(data, validation_data)
+            if self.dist.is_main:
+                self.folder.create()
+                self.folder.remove_partial_writes()
+                text = config_yaml(self.config)
+                self._guarded(lambda: self.folder.write_text(self.folder.config_file, text))
+                self.log = ScalarLog(self.folder.root, self.state.step if self.saved else None)
+            self._announce(self.run_data)
+            self.sample_images = self._first_images(
+                self.run_data.validation or self.run_data.train, SAMPLE_IMAGES
+            )
+            self.bar = ProgressBar(self.plan.total, self.state.step, progress and self.dist.is_main)
+            if self.saved is not None:
+                restore_rng(self.saved["rng"])  # last: building the model above drew numbers
+            try:
+                status = self._run_phases()
+            finally:
+                self.bar.close()
+                self.log.close()
+        return TrainResult(
+            run_dir=self.folder.root,
+            status=status,
+            step=self.state.step,
+            total_steps=self.plan.total,
+            checkpoint=self.folder.latest,
+            skipped_steps=self.state.skipped_steps,
+            wall_s=time.monotonic() - self.started,
+            signal=self.stop.signal_name,
+            validations=list(self.state.validations),
+        )
+
+    def _run_phases(self) -> Status:
+        while (phase := self.plan.phase_at(self.state.step)) is not None:
+            stop = self._run_phase(phase)
+            ended = self.state.step == phase.end
+            # The τ₀ test runs before the phase-end checkpoint, so a resumed run sees its outcome.
+            extended = ended and phase.kind == "background" and self._extend_background()
+            background_done = ended and phase.kind == "background" and not extended
+            self._save(phase, latest=True, background=background_done)
+            if stop is not None:
+                return stop
+        return "completed"
+
+    # ------------------------------------------------------------------ phases
+    def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
+        kind = optimizer_kind(phase)
+        if kind not in self.optimizers:
+            optimizer = build_optimizer(self.model, phase, self.train_cfg)
+            if self.saved is not None and self.saved.get("optimizer_kind") == kind:
+                optimizer.load_state_dict(self.saved["optimizer"])
+                if self.precision.scaler is not None and self.saved.get("scaler"):
+                    self.precision.scaler.load_state_dict(self.saved["scaler"])
+            self.optimizers = {kind: optimizer}  # a finished phase's optimiser is not needed
+        return self.optimizers[kind]
+
+    def _wrapped(self, phase: Phase) -> ASTSeg | DistributedView:
+        if not self.dist.enabled:
+            return self.model
+        if phase.kind == "background":
+            return DistributedView(
+                self.model, None, self.dist.wrap(self.model.background, self.device)
+            )
+        return DistributedView(self.model, self.dist.wrap(self.model, self.device), None)
+
+    def _batch_order(self, phase: Phase) -> BatchOrder:
+        bg = phase.kind == "background"
+        return BatchOrder(
+            len(self.run_data.train),
+            self.train_cfg.background_batch_size if bg else self.train_cfg.batch_size,
+            self.train_cfg.seed,
+            stream=phase.index,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
+        )
+
+    def _run_phase(self, phase: Phase) -> Status | None:
+        """Runs `phase` to its end (None) or to a stop request (its status)."""
+        set_trainable(self.model, phase)
+        self.model.train()
+        optimizer = self._optimizer(phase)
+        wrapped = self._wrapped(phase)
+        order = self._batch_order(phase)
+        loader = batch_loader(
+            self.run_data.train,
+            (self.config.model.image_height, self.config.model.image_width),
+            order,
+            first_batch=self.state.step - phase.start,
+            num_workers=self.train_cfg.num_workers,
+            pin_memory=self.device.type == "cuda",
+        )
+        assert self.bar is not None
+        self.bar.set_phase(self.plan.label(phase))
+        batches = iter(loader)
+        try:
+            while self.state.step < phase.end:
+                images = to_model_input(next(batches), self.device, self.channels_last)
+                stop = self._step(phase, wrapped, optimizer, images, order)
+                self._between_steps(phase)
+                if stop is not None:
+                    return stop
+        finally:
+            del batches  # ends loader workers
+        return None
+
+    def _extend_background(self) -> bool:
+        """The τ₀ test after phase 1: a background that still varies trains longer."""
+        cfg, state = self.train_cfg, self.state
+        if state.complexity_checked or cfg.background_steps_if_complex <= state.background_steps:
+            return False
+        state.complexity_checked = True
+        images = self._first_images(self.run_data.train, COMPLEXITY_SAMPLE).to(self.device)
+        self.model.eval()
+        with torch.no_grad(), self.precision.autocast():
+            backgrounds = self.model.background(images)[0].float()
+        self.model.train()
+        (complex_,) = self.dist.agree([background_is_complex(backgrounds)], self.device)
+        if not complex_:
+            return False
+        self.echo(
+            f"the background still varies after {state.background_steps} steps; training it "
+            f"up to {cfg.background_steps_if_complex} steps"
+        )
+        state.background_steps = cfg.background_steps_if_complex
+        self.plan = self._plan()
+        assert self.bar is not None
+        self.bar.set_total(self.plan.total)
+        return True
+
+    # ------------------------------------------------------------------ one step
+    def _step(
+        self,
+        phase: Phase,
+        wrapped: ASTSeg | DistributedView,
+        optimizer: torch.optim.Optimizer,
+        images: torch.Tensor,
+        order: BatchOrder,
+    ) -> Status | None:
+        """One optimiser step; returns a status when the run must stop after it."""
+        cfg, state = self.train_cfg, self.state
+        lr = learning_rate(phase, self.plan, state.step, cfg)
+        apply_learning_rate(optimizer, lr)
+        with self.precision.autocast():
+            loss = batch_loss(
+                phase, wrapped, self.model, images, self.plan.foreground_step(state.step), cfg
+            )
+        stop = self._stop_wanted()
+        bad, stop_now = self.dist.agree(
+            [not bool(torch.isfinite(loss.total)), stop is not None], self.device
+        )
+        grad_norm = math.nan
+        if not bad:
+            grad_norm = self._update(optimizer, loss.total)
+            bad = not math.isfinite(grad_norm) and self.precision.scaler is None
+        step = state.step
+        state.step += 1
+        state.images_seen += order.global_batch_size
+        if bad:
+            state.skipped_steps += 1
+            state.bad_in_row += 1
+        else:
+            state.bad_in_row = 0
+        losses = {name: float(value.detach()) for name, value in loss.terms.items()}
+        self._report(phase, step, lr, losses, loss, grad_norm, bad)
+        if state.bad_in_row >= cfg.max_bad_steps:
+            self._diverged(step)
+        if stop_now:
+            return stop or self._stop_wanted() or "interrupted"
+        return None
+
+    def _update(self, optimizer: torch.optim.Optimizer, total: torch.Tensor) -> float:
+        """backward, (unscale,) clip, step; returns the gradient norm (NaN/inf = not applied)."""
+        cfg, scaler = self.train_cfg, self.precision.scaler
+        optimizer.zero_grad(set_to_none=True)
+        params = trainable([p for g in optimizer.param_groups for p in g["params"]])
+        if scaler is not None:
+            scaler.scale(total).backward()
+            scaler.unscale_(optimizer)
+        else:
+            total.backward()
+        grads = [p.grad for p in params if p.grad is not None]
+        if cfg.grad_clip is not None:
+            norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip))
+        else:
+            norm = float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
+        if scaler is not None:
+            scaler.step(optimizer)  # skips the update itself when gradients overflowed
+            scaler.update()
+        elif math.isfinite(norm):
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return norm
+
+    def _stop_wanted(self) -> Status | None:
+        if self.stop.requested:
+            return "interrupted"
+        if self.pause_at_step is not None and self.state.step + 1 >= self.pause_at_step:
+            return "paused"
+        if self.time_limit_s is not None and time.monotonic() - self.started >= self.time_limit_s:
+            return "time_limit"
+        return None
+
+    def _diverged(self, step: int) -> None:
+        latest = self.folder.latest
+        kept = (
+            f"the last good checkpoint {latest} is intact"
+            if latest.is_file()
+            else "no checkpoint was written yet"
+        )
+        raise TrainingError(
+            f"training stopped at step {step}: the loss or its gradient was NaN/inf for "
+            f"{self.state.bad_in_row} steps in a row ({self.state.skipped_steps} skipped in "
+            f"all); {kept}; lower train.lr or set train.grad_clip, then resume with --resume"
+        )
+
+    def _report(
+        self,
+        phase: Phase,
+        step: int,
+        lr: float,
+        losses: dict[str, float],
+        loss: Any,
+        grad_norm: float,
+        skipped: bool,
+    ) -> None:
+        if self.on_step is not None:
+            self.on_step(StepRecord(step, phase.kind, losses, lr, skipped))
+        if not self.dist.is_main:
+            return
+        scalars = {f"loss/{name}": value for name, value in losses.items()}
+        scalars["loss/total"] = float(loss.total.detach())
+        scalars.update({f"weight/{name}": value for name, value in loss.weights.items()})
+        scalars["lr"] = lr
+        scalars["train/skipped_steps"] = float(self.state.skipped_steps)
+        if math.isfinite(grad_norm):
+            scalars["train/grad_norm"] = grad_norm
+        if loss.output is not None:
+            scalars["train/active_slots"] = active_slots(loss.output)
+        self.log.scalars(step, scalars)
+        assert self.bar is not None
+        self.bar.advance(losses)
+
+    # ------------------------------------------------------------------ between steps
+    def _between_steps(self, phase: Phase) -> None:
+        cfg, state = self.train_cfg, self.state
+        validation_due = (
+            phase.trains_foreground
+            and self.run_data.validation is not None
+            and (
+                self.plan.foreground_step(state.step) % cfg.validate_every == 0
+                or state.step == self.plan.total
+            )
+        )
+        improved = validation_due and self._validate()
+        if self.dist.is_main and cfg.sample_every_s > 0:
+            now = time.monotonic()
+            if now - self.last_sheet >= cfg.sample_every_s:
+                self.last_sheet = now
+                self._write_sheet(phase)
+        # No periodic checkpoint during a NaN streak: the last good one stays the latest.
+        due = state.step % cfg.checkpoint_every == 0 and state.bad_in_row == 0
+        keep = cfg.keep_checkpoint_every > 0 and state.step % cfg.keep_checkpoint_every == 0
+        self._save(phase, latest=due, best=improved, snapshot=keep, validation=validation_due)
+
+    def _validate(self) -> bool:
+        """Scores the held-out split (rank 0); True when it beats the best so far."""
+        improved = False
+        if self.dist.is_main and self.run_data.validation is not None:
+            with torch.random.fork_rng(devices=[]):
+                metrics = validate(self.model, self.run_data.validation, self.device)
+            record = {"step": self.state.step, **metrics}
+            self.state.validations.append(record)
+            self.log.scalars(self.state.step, {f"val/{k}": v for k, v in metrics.items()})
+            score = metrics[VALIDATION_METRIC]
+            assert self.bar is not None
+            self.bar.validation = f"{VALIDATION_METRIC} {score:.3f}"
+            best = self.state.best_score
+            if math.isfinite(score) and (best is None or score > best):
+                self.state.best_score, self.state.best_step = score, self.state.step
+                improved = True
+        (improved,) = self.dist.agree([improved], self.device)
+        return improved
+
+    def _first_images(self, source: SampleDataset, count: int) -> torch.Tensor:
+        size = (self.config.model.image_height, self.config.model.image_width)
+        items = TorchSampleDataset(source, size=size, with_masks=False)
+        return torch.stack([items[i]["image"] for i in range(min(count, len(items)))])
+
+    def _write_sheet(self, phase: Phase) -> None:
+        assert self.sample_images is not None
+        title = f"step {self.state.step} - {self.plan.label(phase)}"
+        self.model.eval()
+        try:
+            with torch.random.fork_rng(devices=[]), self.precision.autocast():
+                png = sheet_png(self.model, self.sample_images.to(self.device), title)
+            for name in (f"step_{self.state.step:07d}.png", "latest.png"):
+                atomic_write_bytes(self.folder.samples / name, png)
+        except OSError as err:  # a sheet is a convenience: warn, keep training
+            self.echo(f"warning: could not write a sample sheet ({err.strerror or err})")
+        finally:
+            self.model.train()
+
+    def _guarded(self, write: Callable[[], Any]) -> None:
+        try:
+            write()
+        except OSError as err:
+            raise TrainingError(
+                f"could not write to run folder '{self.folder.root}' ({err.strerror or err}); "
+                "free space or fix the folder, then continue with --resume"
+            ) from None
+
+    # ------------------------------------------------------------------ checkpoints
+    def _data_order(self, phase: Phase) -> dict[str, int]:
+        return {
+            "seed": self.train_cfg.seed,
+            "stream": phase.index,
+            "next_batch": self.state.step - phase.start,
+            "world_size": self.dist.world_size,
+        }
+
+    def _save(
+        self,
+        phase: Phase,
+        *,
+        latest: bool = False,
+        best: bool = False,
+        background: bool = False,
+        snapshot: bool = False,
+        validation: bool = False,
+    ) -> None:
+        """Rank 0 writes the files asked for (latest.pt at most once per step); every rank
+        takes part in one agreement on whether that failed, so all ranks stop together."""
+        latest = latest and self.last_saved != self.state.step
+        if not (latest or best or background or snapshot or validation):
+            return
+        failure: TrainingError | None = None
+        if self.dist.is_main:
+            try:
+                if validation:
+                    self._guarded(lambda: self.folder.write_validation(self.state.validations))
+                if latest:
+                    checkpoints.write(self.folder.latest, self._payload(phase), self.folder.latest)
+                    self.last_saved = self.state.step
+                if best:
+                    self._write_model_only(self.folder.best, phase)
+                if background:
+                    self._write_model_only(self.folder.background, phase)
+                if snapshot:
+                    self._write_model_only(self.folder.snapshot(self.state.step), phase)
+                self.log.flush()
+            except TrainingError as err:
+                failure = err
+        elif latest:
+            self.last_saved = self.state.step
+        (failed,) = self.dist.agree([failure is not None], self.device)
+        if failure is not None:
+            raise failure
+        if failed:
+            raise TrainingError("rank 0 could not write to the run folder; see its message")
+
+    def _payload(self, phase: Phase) -> dict[str, Any]:
+        kind = optimizer_kind(phase)
+        payload = checkpoints.training_payload(
+            self.config,
+            self.model,
+            self.state,
+            phase.kind,
+            self.optimizers.get(kind),
+            kind,
+            self.precision.scaler,
+            self._data_order(phase),
+        )
+        return {**payload, **self._about()}
+
+    def _about(self) -> dict[str, Any]:
+        """What the run was (read back by resume, and carried into bundles by export)."""
+        return {
+            "data_spec": self.data_spec,
+            "data": self.data_spec or self.run_data.description,
+            "steps": self.plan.total,
+            "scenario": self.state.plan_kind,
+            "command": shlex.join(sys.argv),
+        }
+
+    def _write_model_only(self, path: Path, phase: Phase) -> None:
+        if self.dist.is_main:
+            payload = checkpoints.model_payload(self.config, self.model, self.state, phase.kind)
+            checkpoints.write(path, {**payload, **self._about()})
+
+
+def _resumed_config(saved: dict[str, Any], requested: Config | None, path: Path) -> Config:
+    """The saved config, with the requested `train` section; the model cannot change."""
+    saved_config = Config.from_dict(saved["config"])
+    if requested is None:
+        return saved_config
+    if requested.to_dict()["model"] != saved_config.to_dict()["model"]:
+        raise TrainingError(
+            f"the model config differs from the one saved in {path}; a resumed run keeps its "
+            "model (change only train.* settings when resuming)"
+        )
+    return Config(model=saved_config.model, train=requested.train)

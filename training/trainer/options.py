@@ -1,0 +1,100 @@
+"""Resolving a run's config from a preset, a YAML file and `--set key=value` overrides.
+
+Shared by `astseg train` and the torchrun entry point so both read options the same way.
+Every error is a `ConfigError` naming the key (or the file) at fault.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from training.config import Config, ConfigError
+from training.presets import preset_config
+from training.trainer.errors import TrainingError
+
+
+def parse_set_value(text: str) -> Any:
+    """A `--set` value as a YAML scalar; `1e-3` is a number (PyYAML 1.1 would read a string)."""
+    value = yaml.safe_load(text) if text.strip() else ""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def parse_set_options(items: list[str]) -> dict[str, Any]:
+    """`["train.lr=2e-4", ...]` -> `{"train.lr": 0.0002}`."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(item, "must be written key=value, e.g. train.lr=2e-4")
+        try:
+            overrides[key] = parse_set_value(text)
+        except yaml.YAMLError:
+            raise ConfigError(key, f"value {text!r} is not valid YAML") from None
+    return overrides
+
+
+def flatten(section: str, data: Any, file: str) -> dict[str, Any]:
+    """A YAML config tree -> dotted overrides (`{"train": {"lr": 1}}` -> `{"train.lr": 1}`)."""
+    if not isinstance(data, dict):
+        what = f"section '{section}'" if section else "the top level"
+        raise TrainingError(
+            f"config file '{file}': {what} must be a mapping, got {type(data).__name__}"
+        )
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{section}.{key}" if section else str(key)
+        if not section and key not in ("model", "train"):
+            raise ConfigError(dotted, f"is not a config section (in {file}); use model or train")
+        if not section:
+            out.update(flatten(dotted, value, file))
+        else:
+            out[dotted] = value
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The dotted overrides a YAML file holds (a whole saved `config.yaml` or any part of one)."""
+    path = Path(path)
+    if not path.is_file():
+        raise TrainingError(f"config file '{path}' does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        first = str(err).splitlines()[0]
+        raise TrainingError(f"config file '{path}' is not valid YAML ({first})") from None
+    return flatten("", data or {}, str(path))
+
+
+def resolve_config(
+    preset: str | None = None,
+    config_file: str | Path | None = None,
+    sets: list[str] | None = None,
+    scenario: str | None = None,
+) -> Config:
+    """Paper defaults <- preset <- YAML file <- `--set` items <- `--scenario`."""
+    try:
+        config = preset_config(preset)
+    except ValueError as err:
+        if isinstance(err, ConfigError):
+            raise
+        raise TrainingError(str(err)) from None
+    overrides: dict[str, Any] = {}
+    if config_file is not None:
+        overrides.update(read_config_file(config_file))
+    overrides.update(parse_set_options(sets or []))
+    if scenario is not None:
+        overrides["train.scenario"] = scenario
+    return config.with_overrides(overrides) if overrides else config
+
+
+def config_yaml(config: Config) -> str:
+    return yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=None)

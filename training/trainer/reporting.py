@@ -1,0 +1,76 @@
+"""What a run tells people while it runs: TensorBoard scalars and the live progress bar.
+
+Only rank 0 reports; the other ranks get inert objects so the loop reads the same.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+
+class ScalarLog:
+    """TensorBoard event files in the run folder; `purge_step` drops events a killed run
+    wrote after its last checkpoint, so a resumed curve has no doubled tail."""
+
+    def __init__(self, folder: Path | None, purge_step: int | None = None) -> None:
+        self._writer: Any = None
+        if folder is not None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(folder), purge_step=purge_step or None)
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        if self._writer is not None:
+            for name, value in values.items():
+                self._writer.add_scalar(name, value, step)
+
+    def flush(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+_SHORT = {
+    "reconstruction": "rec",
+    "pixel_entropy": "ent",
+    "background": "bg",
+}
+
+
+class ProgressBar:
+    """phase, step/total, it/s and ETA (tqdm's own), loss terms and the last validation."""
+
+    def __init__(self, total: int, initial: int, enabled: bool) -> None:
+        self._bar = tqdm(
+            total=total,
+            initial=initial,
+            unit="step",
+            dynamic_ncols=True,
+            disable=not enabled,
+            smoothing=0.05,
+        )
+        self.validation = ""
+
+    def set_phase(self, label: str) -> None:
+        self._bar.set_description(label, refresh=False)
+
+    def advance(self, losses: dict[str, float]) -> None:
+        parts = {_SHORT.get(k, k): f"{v:.4g}" for k, v in losses.items()}
+        if self.validation:
+            parts["val"] = self.validation
+        self._bar.set_postfix(parts, refresh=False)
+        self._bar.update(1)
+
+    def set_total(self, total: int) -> None:
+        self._bar.total = total
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
