@@ -19,10 +19,11 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from sdk.errors import OutputError
@@ -92,6 +93,8 @@ class RunOptions:
     stride: int = 1
     progress: bool = True
     timeout_s: float = 10.0
+    # Called with every result and its source frame, in order (e.g. to score a run).
+    on_result: Callable[[FrameResult, np.ndarray], None] | None = None
 
 
 def _put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
@@ -206,6 +209,8 @@ class Pipeline:
                 return
             frame, result = item
             self._record(result)
+            if self.options.on_result is not None:
+                self.options.on_result(result, frame.image)
             draw_ms, encode_ms = outputs.write(result, frame.name)
             self.times.add("draw", draw_ms)
             self.times.add("encode", encode_ms)

@@ -9,7 +9,8 @@
     clevr:PATH?split=test  objects_room:PATH    shapestacks:PATH?split=test
 
 Synthetic kinds take their options after the colon, comma-separated (or after `?`).
-Every kind accepts `limit=N` (first N samples of the split) and `size=H[xW]` (resize).
+Every kind accepts `limit=N` (first N samples of the split) and `size=H[xW]` (resize;
+for synthetic kinds, the size they are drawn at), and `resize=H[xW]` (resize after that).
 Kinds without published splits accept `split=train|val|all` with `holdout=0.1`: val is
 the last 10 % (see `holdout_split`).
 """
@@ -179,6 +180,14 @@ def _scene_config(opts: _Options) -> SceneConfig:
     return config.validate()
 
 
+def synthetic_scene_config(spec: str) -> SceneConfig | None:
+    """The scene generator settings of a synthetic spec (None for other kinds)."""
+    parsed = parse_data_spec(spec)
+    if parsed.kind not in ("synthetic", "synthetic_video"):
+        return None
+    return _scene_config(_Options(parsed))
+
+
 def _synthetic(opts: _Options) -> SampleDataset:
     config = _scene_config(opts)
     return SyntheticScenes(config, opts.integer("count", 1000, minimum=1))
@@ -281,6 +290,11 @@ def open_dataset(spec: str | DataSpec) -> SampleDataset:
         size = opts.size()
         if size is not None:
             dataset = Resized(dataset, size)
+    # `resize` works for every kind, after the reader's own size: e.g. synthetic scenes
+    # drawn at a camera's 480x640 (`size`) and fed to a 64x64 model (`resize`).
+    resize = opts.size("resize")
+    if resize is not None:
+        dataset = Resized(dataset, resize)
     if parsed.kind != "video":
         limit = opts.maybe_integer("limit", minimum=1)
         if limit is not None and limit < len(dataset):
