@@ -28,6 +28,9 @@ class LossTerms:
     reconstruction: torch.Tensor
     pixel_entropy: torch.Tensor
     pixel_entropy_weight: float
+    # Our addition, not the paper's (`coverage_loss`); None when its weight is 0.
+    coverage: torch.Tensor | None = None
+    coverage_weight: float = 0.0
 
 
 def foreground_loss(
@@ -86,3 +89,20 @@ def background_is_complex(backgrounds: torch.Tensor) -> bool:
     median = backgrounds.median(dim=0, keepdim=True).values
     spread = (backgrounds - median).abs().sum(dim=1)  # 0-3 scale like the robust error
     return bool(torch.tanh(spread / TAU_1).mean() > TAU_0)
+
+
+def coverage_loss(
+    weights: torch.Tensor, images: torch.Tensor, background: torch.Tensor, tau: float
+) -> torch.Tensor:
+    """Our addition, not the paper's: a label-free localisation cue for early training.
+
+    Pulls the foreground coverage Σ_{k≥1} w_k (= 1 − w_0) of each pixel towards
+    tanh(e / τ), where e is the background's robust error (`robust_pixel_error`): pixels
+    the background cannot explain should be covered by some slot, the others by none.
+    The target is detached, so only the foreground model learns from it. Mean squared
+    difference over pixels, in [0, 1].
+    """
+    with torch.no_grad():
+        target = torch.tanh(robust_pixel_error(images, background.detach()) / tau)
+    coverage = weights[:, 1:].sum(dim=1, keepdim=True)  # exact where w_0 rounds to 1
+    return (coverage - target).square().mean()

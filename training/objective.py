@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from training.config import TrainConfig
-from training.losses import LossTerms, background_loss, foreground_loss
+from training.losses import LossTerms, background_loss, coverage_loss, foreground_loss
 from training.model import ASTSeg, ModelOutput
 from training.schedules import pixel_entropy_factor
 
@@ -36,4 +36,18 @@ def foreground_step_loss(
     weight = train.pixel_entropy_weight * pixel_entropy_factor(
         step, train.pixel_entropy_warmup_steps
     )
-    return foreground_loss(out.reconstruction, images, out.weights, weight), out
+    terms = foreground_loss(out.reconstruction, images, out.weights, weight)
+    cover_weight = train.coverage_weight * coverage_factor(step, train.coverage_steps)
+    if cover_weight > 0:
+        cover = coverage_loss(out.weights, images, out.background, train.coverage_tau)
+        terms.total = terms.total + cover_weight * cover
+        terms.coverage, terms.coverage_weight = cover, cover_weight
+    return terms, out
+
+
+def coverage_factor(step: int, steps: int) -> float:
+    """Our addition: the coverage-loss weight anneals linearly from 1 at step 0 to 0 at
+    `steps` (0 = never on), so late training minimises the paper's loss alone."""
+    if steps <= 0:
+        return 0.0
+    return max(0.0, 1.0 - step / steps)
