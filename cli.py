@@ -334,6 +334,55 @@ def export_command(
     typer.echo(format_report(result))
 
 
+# ---------------------------------------------------------------- bench (issue 7)
+# name -> (script in benchmarks/, the options of this command it takes)
+_BENCHMARKS = {
+    "inference": ("inference.py", {"--checkpoint"}),
+    "pipeline": ("pipeline.py", {"--checkpoint", "--bundle"}),
+    "classical": ("classical.py", {"--checkpoint", "--bundle", "--cdnet"}),
+    "training": ("train_speed.py", set()),
+    "footprint": ("footprint.py", {"--checkpoint", "--bundle"}),
+    "scaling": ("scaling.py", {"--checkpoint"}),
+}
+
+
+@app.command("bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@friendly
+def bench_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=" | ".join(_BENCHMARKS) + "."),
+    quick: bool = typer.Option(False, "--quick", help="Tiny models, few repeats: a check."),
+    checkpoint: str | None = typer.Option(None, help="The default bundle's checkpoint."),
+    bundle: str | None = typer.Option(None, help="Bundle to measure (default: the shipped one)."),
+    cdnet: list[str] = typer.Option([], help="CDnet folder to score (classical; repeatable)."),
+    json_out: str | None = typer.Option(None, "--json", help="Result file to write."),
+) -> None:
+    """Run a benchmark: benchmarks/results/NAME.json + docs/bench-NAME.png (see benchmarks/)."""
+    import subprocess
+    from pathlib import Path
+
+    if name not in _BENCHMARKS:
+        raise UserError(f"unknown benchmark '{name}'; choose one of {', '.join(_BENCHMARKS)}")
+    script_name, takes = _BENCHMARKS[name]
+    script = Path(__file__).resolve().parent / "benchmarks" / script_name
+    if not script.is_file():
+        raise UserError(f"{script} is missing; astseg bench runs in a source checkout of astseg")
+    given = {
+        "--checkpoint": [checkpoint] if checkpoint else [],
+        "--bundle": [bundle] if bundle else [],
+        "--cdnet": list(cdnet),
+    }
+    args = ["--quick"] if quick else []
+    for flag, values in given.items():
+        if values and flag not in takes:
+            raise UserError(f"{flag} does not apply to the {name} benchmark")
+        args += [item for value in values for item in (flag, value)]
+    args += ["--json", json_out] if json_out else []
+    code = subprocess.run([sys.executable, str(script), *args, *ctx.args], check=False).returncode
+    if code:
+        raise typer.Exit(code=code)
+
+
 def main() -> None:
     app()
 

@@ -31,7 +31,7 @@ for path in (ROOT, Path(__file__).resolve().parent):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from train_speed import git_revision, machine  # noqa: E402
+from common import git_revision, machine  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 TARGET = {"ari_fg": 0.90, "miou_fg": 0.70}

@@ -9,6 +9,10 @@ groups and reported as min / median seconds per step over the groups.
 
     python benchmarks/train_speed.py                  # CPU, writes results/train_speed.json
     python benchmarks/train_speed.py --device cuda    # the paper's batch 64 on a GPU
+    python benchmarks/train_speed.py --quick          # seconds: the cpu preset, batch 4
+
+The plot (docs/bench-training.png) shows steps/s per phase and images/s per setting,
+with each measurement's peak resident memory.
 
 The paper settings use batch `--paper-batch` (default 8 on CPU, where batch 64 of B3 at
 128x128 would take minutes per step; 64 on CUDA): images/s is the comparable figure.
@@ -19,9 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
-import shlex
 import statistics
 import subprocess
 import sys
@@ -30,24 +32,34 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-DEFAULT_OUT = ROOT / "benchmarks" / "results" / "train_speed.json"
-# Segformer-B3 (nvidia/mit-b3) sizes, randomly initialised (no download here).
-B3 = {
-    "hidden_sizes": [64, 128, 320, 512],
-    "depths": [3, 4, 18, 3],
-    "num_attention_heads": [1, 2, 5, 8],
-    "decoder_hidden_size": 768,
-}
+from common import (  # noqa: E402
+    DRIFT_NOTE,
+    QUICK_NOTE,
+    base_parser,
+    finish,
+    fmt,
+    header,
+    output_paths,
+    plot_footer,
+    pyplot,
+    save_figure,
+    usable_cores,
+)
+from subjects import MIT_B3 as B3  # noqa: E402  Segformer-B3 sizes, random init
+
 # The scenario whose only phase is the one timed (background: `astseg train background`).
 PHASE_SCENARIO = {"background": "curriculum", "frozen": "frozen_background", "joint": "baseline"}
 
 
-def settings(device: str, paper_batch: int | None) -> dict[str, dict[str, Any]]:
-    """name -> (preset, model overrides, batch, phases timed)."""
+def settings(
+    device: str, paper_batch: int | None, quick: bool = False
+) -> dict[str, dict[str, Any]]:
+    """name -> (preset, model overrides, batch, phases timed); quick: the cpu preset's joint
+    phase alone at batch 4."""
+    if quick:
+        return {"cpu_preset_64": {"preset": "cpu", "model": {}, "batch": 4, "phases": ["joint"]}}
     batch = paper_batch or (64 if device.startswith("cuda") else 8)
     paper = {
         "unet_64": ("shapestacks", {"feature_generator": "unet"}),
@@ -66,48 +78,6 @@ def settings(device: str, paper_batch: int | None) -> dict[str, dict[str, Any]]:
     for name, (preset, model) in paper.items():
         out[name] = {"preset": preset, "model": model, "batch": batch, "phases": ["joint"]}
     return out
-
-
-def git_revision() -> str:
-    try:
-        proc = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        return proc.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def machine(device: str) -> dict[str, Any]:
-    import numpy
-    import torch
-    import transformers
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info: dict[str, Any] = {
-        "cpu": cpu,
-        "cores": len(os.sched_getaffinity(0)),
-        "load_average_at_start": os.getloadavg()[0],
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "numpy": numpy.__version__,
-        "os": platform.platform(),
-        "device": device,
-    }
-    if device.startswith("cuda") and torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name()
-    return info
 
 
 # ------------------------------------------------------------------ one measurement
@@ -184,7 +154,7 @@ def measure(setting: dict[str, Any], phase: str, device: str, counts: dict[str, 
 
 def run_worker(args: argparse.Namespace) -> None:
     name, phase = args.worker.split("/")
-    setting = settings(args.device, args.paper_batch)[name]
+    setting = settings(args.device, args.paper_batch, args.quick)[name]
     counts = json.loads(args.counts)
     Path(args.result).write_text(json.dumps(measure(setting, phase, args.device, counts)))
 
@@ -201,6 +171,8 @@ def run_in_subprocess(
         command += ["--counts", json.dumps(counts), "--result", str(result)]
         if args.paper_batch:
             command += ["--paper-batch", str(args.paper_batch)]
+        if args.quick:
+            command.append("--quick")
         proc = subprocess.run(command, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             return {"phase": phase, "error": proc.stderr.strip().splitlines()[-1:]}
@@ -208,8 +180,8 @@ def run_in_subprocess(
 
 
 # ------------------------------------------------------------------ main
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = base_parser(__doc__)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--paper-batch", type=int, default=None)
     parser.add_argument("--warmup", type=int, default=2, help="steps excluded (>= 1)")
@@ -224,30 +196,38 @@ def main() -> None:
         help="thread counts for the cpu preset (default: all cores, and 1 to compare)",
     )
     parser.add_argument("--only", action="append", default=[], help="setting names to run")
-    parser.add_argument("--json", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--counts", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.worker:
-        run_worker(args)
-        return
+        return args
     if args.warmup < 1 or args.repeats < 1 or args.paper_repeats < 1:
         parser.error("--warmup, --repeats and --paper-repeats must be at least 1")
-    cores = len(os.sched_getaffinity(0))
+    if args.quick:  # one warm-up step and one timed step at all cores: a check, not a result
+        args.warmup, args.repeats, args.steps_per_repeat = 1, 1, 1
+        args.cpu_threads = args.cpu_threads or [usable_cores()]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit status 1 when a measurement failed (its error is in the JSON)."""
+    args = parse_args(argv)
+    if args.worker:
+        run_worker(args)
+        return 0
+    json_path, png_path = output_paths(args, "train_speed", "training")
+    cores = usable_cores()
     cpu_threads = args.cpu_threads or sorted({cores, 1}, reverse=True)
 
     started = time.perf_counter()
-    report: dict[str, Any] = {
-        "benchmark": "train_speed",
-        "command": shlex.join([sys.executable, *sys.argv]),
-        "git_revision": git_revision(),
-        "machine": machine(args.device),
-        "note": "CPU figures on a shared machine drift between runs; compare ratios measured "
-        "in one run. Paper settings use random-init backbones.",
-        "settings": {},
-    }
-    for name, setting in settings(args.device, args.paper_batch).items():
+    report: dict[str, Any] = header("train_speed", args.quick, argv)
+    report["machine"]["device"] = args.device
+    report["note"] = (QUICK_NOTE if args.quick else DRIFT_NOTE) + (
+        " Paper settings use random-init backbones."
+    )
+    report["settings"] = {}
+    for name, setting in settings(args.device, args.paper_batch, args.quick).items():
         if args.only and name not in args.only:
             continue
         cpu_preset = name.startswith("cpu")
@@ -268,12 +248,70 @@ def main() -> None:
                 print(f"  {json.dumps(results[key])}", flush=True)
         report["settings"][name] = results
     report["summary"] = _summary(report["settings"])
-    report["wall_s"] = time.perf_counter() - started
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.json.with_name(f".{args.json.name}.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, args.json)
-    print(json.dumps(report["summary"], indent=2))
+    if report["summary"].get("train_steps_per_s") is not None:
+        plot(report, png_path)
+    else:
+        png_path = None
+    finish(report, json_path, png_path, started)
+    failed = [
+        f"{n}/{k}" for n, r in report["settings"].items() for k, v in r.items() if "error" in v
+    ]
+    if failed:
+        print(f"train_speed: failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    """Left: the cpu preset's steps/s per phase and thread count; right: images/s of every
+    setting's joint phase; peak resident memory written on each bar."""
+    plt = pyplot()
+    cpu = report["settings"].get("cpu_preset_64", {})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
+    keys = [k for k, v in cpu.items() if "steps_per_s_median" in v]
+    values = [cpu[k]["steps_per_s_median"] for k in keys]
+    bars = left.barh(
+        range(len(keys)), values, color=["#1f77b4" if "@" not in k else "#9ecae1" for k in keys]
+    )
+    for bar, key in zip(bars, keys, strict=True):
+        m = cpu[key]
+        left.text(
+            bar.get_width(),
+            bar.get_y() + bar.get_height() / 2,
+            f" {fmt(m['steps_per_s_median'])} steps/s, batch {m['batch']}, "
+            f"{fmt(m['peak_rss_mb'])} MiB",
+            va="center",
+            fontsize=7,
+        )
+    left.set_yticks(range(len(keys)))
+    left.set_yticklabels([k.replace("@", " @ ").replace("_threads", " thread(s)") for k in keys])
+    left.invert_yaxis()
+    left.set_xlim(0, max(values) * 1.9)
+    left.set_xlabel("training steps per second (median over repeats)")
+    left.set_title("cpu preset (64x64, K = 4), by phase", loc="left")
+    names = [
+        n for n, v in report["settings"].items() if "images_per_s_median" in v.get("joint", {})
+    ]
+    values = [report["settings"][n]["joint"]["images_per_s_median"] for n in names]
+    bars = right.barh(range(len(names)), values, color="#6a51a3")
+    for bar, name in zip(bars, names, strict=True):
+        m = report["settings"][name]["joint"]
+        right.text(
+            bar.get_width(),
+            bar.get_y() + bar.get_height() / 2,
+            f" {fmt(m['images_per_s_median'])} img/s, batch {m['batch']}, "
+            f"{fmt(m['peak_rss_mb'])} MiB",
+            va="center",
+            fontsize=7,
+        )
+    right.set_yticks(range(len(names)))
+    right.set_yticklabels(names)
+    right.invert_yaxis()
+    right.set_xscale("log")
+    right.set_xlim(min(values) / 2, max(values) * 40)
+    right.set_xlabel("images per second, joint phase (log scale)")
+    right.set_title(f"every setting on {report['machine']['device']}", loc="left")
+    fig.tight_layout()
+    save_figure(fig, path, plot_footer(report))
 
 
 def _summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -293,9 +331,12 @@ def _summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     for name, value in results.items():
         if name != "cpu_preset_64" and "images_per_s_median" in value.get("joint", {}):
             summary[f"{name}_images_per_s"] = value["joint"]["images_per_s_median"]
+    joint = cpu.get("joint", {})
+    if "peak_rss_mb" in joint:
+        summary["train_peak_rss_mb"] = joint["peak_rss_mb"]
     summary["train_steps_per_s_phase"] = "joint (full model, background trained too)"
     return summary
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,479 @@
+"""Renders the README's "Performance" section from the benchmark results into Markdown.
+
+Tables come from benchmarks/results/*.json, plots are linked where each result says it
+drew them, and the commands are the ones that made them. A benchmark without a result is
+listed with the command that makes it; a quick-mode result is marked as not a result.
+
+    python benchmarks/performance_report.py                    # docs/performance.md
+    python benchmarks/performance_report.py --links-from .     # links for pasting into README.md
+    python benchmarks/performance_report.py --results benchmarks/results/quick --out /tmp/p.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import DOCS, RESULTS, ROOT, fmt  # noqa: E402
+
+Lines = list[str]
+
+
+# ------------------------------------------------------------------ small helpers
+def table(head: list[str], rows: list[list[Any]]) -> Lines:
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return out + [""]
+
+
+def x(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def met(target: dict[str, Any] | None) -> str:
+    if not target:
+        return ""
+    return {True: "met", False: "**not met**", None: "not applicable here"}[target.get("met")]
+
+
+def mb(value: float | None) -> str:
+    return "-" if value is None else f"{fmt(value)} MB"
+
+
+class Renderer:
+    """Turns one result file into its section; knows where the plots are linked from."""
+
+    def __init__(self, links_from: Path) -> None:
+        self.links_from = links_from
+
+    def plot(self, data: dict[str, Any], alt: str) -> Lines:
+        if not data.get("plot"):
+            return []
+        target = os.path.relpath(ROOT / data["plot"], self.links_from)
+        return [f"![{alt}]({Path(target).as_posix()})", ""]
+
+    @staticmethod
+    def provenance(data: dict[str, Any]) -> Lines:
+        m = data["machine"]
+        gpu = f", GPU {m['gpu']}" if m.get("gpu") else ""
+        libs = m.get("libraries", {})
+        versions = ", ".join(
+            f"{k} {libs[k]}"
+            for k in ("onnxruntime", "torch", "opencv-python-headless")
+            if k in libs
+        )
+        line = (
+            f"Measured {data.get('date_utc', '?')} at `{data['git_revision'][:12]}` on "
+            f"{m['cpu']}, {m['cores']} cores{gpu} ({versions}); {data.get('wall_s', '?')} s. "
+            f"Command: `{data['command']}`"
+        )
+        return [line, ""]
+
+    @staticmethod
+    def warning(data: dict[str, Any]) -> Lines:
+        if not data.get("quick"):
+            return []
+        return [
+            "**Quick mode: tiny models and few repeats; this checks the benchmark runs "
+            "and is not a result.**",
+            "",
+        ]
+
+
+# ------------------------------------------------------------------ sections
+def inference(r: Renderer, d: dict[str, Any]) -> Lines:
+    out = [
+        "PyTorch eager against ONNX Runtime on the CPU with the same weights and the same "
+        f"images, {d['threads']} thread(s) (= cores), warm-up excluded, engines interleaved. "
+        "Latency is per call at batch 1, throughput one call of 8 images.",
+        "",
+    ]
+    rows = []
+    for name, s in d["subjects"].items():
+        if "error" in s:
+            rows.append([name, "failed", s["error"][:80], "", "", ""])
+            continue
+        h, w = s["model"]["image_size"]
+        label = f"{name} ({h}x{w}, K = {s['model']['num_slots']})"
+        for engine in ("torch_eager", "ort_separate", "ort_fused"):
+            b1, b8 = s["batch_1"][engine], s["batch_8"][engine]
+            sp1 = s["speedup_vs_torch"]["batch_1"].get(engine)
+            sp8 = s["speedup_vs_torch"]["batch_8"].get(engine)
+            rows.append(
+                [
+                    label,
+                    d["engines"][engine],
+                    f"{fmt(b1['median_ms'])} / {fmt(b1['min_ms'])}",
+                    "1.00x" if engine == "torch_eager" else x(sp1),
+                    fmt(b8["images_per_s"]),
+                    "1.00x" if engine == "torch_eager" else x(sp8),
+                ]
+            )
+            label = ""
+    out += table(
+        [
+            "model",
+            "engine",
+            "batch 1, ms (median / min)",
+            "vs PyTorch",
+            "batch 8, images/s",
+            "vs PyTorch",
+        ],
+        rows,
+    )
+    worst = [
+        (p["max_abs_weights"], p["segmentation_agreement"])
+        for s in d["subjects"].values()
+        if "parity" in s
+        for b in s["parity"].values()
+        for p in b.values()
+    ]
+    if worst:
+        out += [
+            f"Same computation: the largest difference of ONNX Runtime's layer weights from "
+            f"PyTorch's is {max(w for w, _ in worst):.1e}, and the segmentations agree on "
+            f"{min(a for _, a in worst):.3%} of pixels or more.",
+            "",
+        ]
+    return out + r.plot(d, "PyTorch eager vs ONNX Runtime")
+
+
+def pipeline(r: Renderer, d: dict[str, Any]) -> Lines:
+    s = d["summary"]
+    out = [
+        f"`astseg run` on a {d['clip']['size']} synthetic clip of {d['clip']['frames']} frames "
+        f"({d['bundle']['origin']}; {d['bundle']['backend']}), against the same bundle's "
+        "inference alone, in the same process.",
+        "",
+    ]
+    t = d["targets"]
+    fps_target, ratio_target = t["end_to_end_fps"], t["pipeline_vs_inference_ratio"]
+    out += table(
+        ["figure", "value", "target"],
+        [
+            [
+                "end-to-end FPS (median of runs)",
+                fmt(s["end_to_end_fps"]),
+                f"{fps_target['target']}: {met(fps_target)}",
+            ],
+            ["inference-only FPS", fmt(s["inference_only_fps"]), ""],
+            [
+                "end to end / inference only",
+                pct(s["pipeline_vs_inference_ratio"]),
+                f"{ratio_target['target']}: {met(ratio_target)}",
+            ],
+        ],
+    )
+    threads = {
+        "decode": "decode",
+        "pre": "inference",
+        "infer": "inference",
+        "post": "inference",
+        "track": "inference",
+        "draw": "output",
+        "encode": "output",
+    }
+    rows = [
+        [stage, threads.get(stage, "?"), fmt(ms)] for stage, ms in d["stages_ms_median"].items()
+    ]
+    out += [
+        "Where the time goes (mean ms per frame per stage; each thread runs its stages in "
+        f"turn, the threads overlap; busiest: the {s['busiest_thread']} thread, "
+        f"{fmt(s['busiest_thread_ms'])} ms):",
+        "",
+    ]
+    out += table(["stage", "thread", "ms per frame"], rows)
+    return out + r.plot(d, "astseg run: where the time goes")
+
+
+def classical(r: Renderer, d: dict[str, Any]) -> Lines:
+    out = [
+        "astseg against OpenCV background subtraction (MOG2, KNN; default parameters, shadows "
+        "as background, 3x3 opening, connected components as instances) on synthetic "
+        "fixed-camera clips with exact instance ids"
+        + (" and CDnet sequences" if d.get("cdnet_clips") else "")
+        + f" ({d['bundle']['origin']}).",
+        "",
+    ]
+    rows = []
+    for clip, scores in d["clips"].items():
+        label = clip
+        for method in ("astseg", "mog2", "knn"):
+            s = scores[method]
+            rows.append(
+                [
+                    label,
+                    d["methods"][method]["label"],
+                    fmt(s["f_measure"]),
+                    fmt(s["precision"]),
+                    fmt(s["recall"]),
+                    fmt(s.get("ari_fg")),
+                    fmt(s.get("miou_fg")),
+                    fmt(s["fps"]),
+                ]
+            )
+            label = ""
+    out += table(["clip", "method", "F", "precision", "recall", "ARI-FG", "mIoU (fg)", "FPS"], rows)
+    ident = [
+        (c, s["astseg"]["identity"]) for c, s in d["clips"].items() if "identity" in s["astseg"]
+    ]
+    if ident:
+        out += [
+            "astseg identities (MOG2 / KNN have none without a tracker): "
+            + "; ".join(
+                f"{c}: {i['switches_per_100_frames']:.2f} ID switches per 100 frames, "
+                f"{i['matched_share']:.0%} of object-frames matched"
+                for c, i in ident
+            )
+            + ".",
+            "",
+        ]
+    out += ["Where astseg loses, and where it wins (from the numbers above):", ""]
+    out += [f"- {line}" for line in d["findings"]] + [""]
+    out += [f"- {note}" for note in d.get("notes", [])] + [""]
+    return out + r.plot(d, "astseg vs MOG2 and KNN")
+
+
+def training(r: Renderer, d: dict[str, Any]) -> Lines:
+    out = [
+        "Steps/s and images/s of the real training loop (`training.trainer.train`) on "
+        "synthetic scenes, warm-up steps excluded, peak resident memory per measurement "
+        "(each in its own process).",
+        "",
+    ]
+    rows = []
+    for name, phases in d["settings"].items():
+        for key, m in phases.items():
+            if "error" in m:
+                rows.append([name, key, "failed", "", "", "", ""])
+                continue
+            phase, _, threads = key.partition("@")
+            rows.append(
+                [
+                    name,
+                    phase,
+                    threads.replace("_threads", "") or "all",
+                    m["batch"],
+                    f"{fmt(m['steps_per_s_median'])} ({fmt(m['steps_per_s_max'])})",
+                    fmt(m["images_per_s_median"]),
+                    fmt(m["peak_rss_mb"]),
+                ]
+            )
+    out += table(
+        [
+            "setting",
+            "phase",
+            "threads",
+            "batch",
+            "steps/s median (best)",
+            "images/s",
+            "peak RSS, MiB",
+        ],
+        rows,
+    )
+    return out + r.plot(d, "training speed")
+
+
+def footprint(r: Renderer, d: dict[str, Any]) -> Lines:
+    s, t = d["summary"], d["targets"]
+    fr = d["default"]["first_result"]
+    files = ", ".join(
+        f"{k} {fmt(v / 1e6)}" for k, v in d["default"]["bundle"]["files_bytes"].items()
+    )
+    rows = [
+        [
+            "default bundle on disk",
+            mb(s["bundle_mb"]) + f" ({files})",
+            f"{t['bundle_mb']['target']} MB: {met(t['bundle_mb'])}",
+        ],
+        [
+            "`import sdk` (fresh process)",
+            f"{fmt(s['import_sdk_s'])} s"
+            + (" (imports torch!)" if s["sdk_imports_torch"] else ", torch not imported"),
+            "",
+        ],
+        [
+            "time to first result",
+            f"{fmt(s['first_result_s'])} s (import {fmt(fr['import_s']['median'])} + load "
+            f"{fmt(fr['load_s']['median'])} + first frame {fmt(fr['first_frame_s']['median'])})",
+            "",
+        ],
+        [
+            "`astseg run` peak RSS, default bundle",
+            f"{fmt(s['run_peak_rss_mb'])} MiB",
+            f"{t['run_peak_rss_mb']['target']} MiB: {met(t['run_peak_rss_mb'])}",
+        ],
+    ]
+    if "b3_run_peak_rss_mb" in s:
+        rows += [
+            ["Segformer-B3-sized 128x128 bundle on disk", mb(s["b3_bundle_mb"]), ""],
+            ["`astseg run` peak RSS, B3-sized bundle", f"{fmt(s['b3_run_peak_rss_mb'])} MiB", ""],
+        ]
+    out = [
+        "Fresh processes, as an edge box starts them; MB = 10^6 bytes on disk, MiB for memory.",
+        "",
+    ] + table(["figure", "value", "target"], rows)
+    return out + r.plot(d, "footprint")
+
+
+def scaling(r: Renderer, d: dict[str, Any]) -> Lines:
+    out = [
+        f"Random-init models of the default architecture (`{d['base_model']}`) through the "
+        "runtime, each point in its own process: inference alone at batch 1, `seg(frame)` "
+        "on a 640x480 frame, and that process's peak memory.",
+        "",
+    ]
+    rows = [
+        [
+            name,
+            f"{p['side']}x{p['side']}",
+            p["k"],
+            p["glimpse_size"],
+            fmt(p["infer_ms"]),
+            fmt(p["frame_ms"]),
+            fmt(p["peak_rss_mb"]),
+            fmt(p["bundle_mb"]),
+        ]
+        for name, p in d["points"].items()
+    ]
+    out += table(
+        [
+            "point",
+            "image",
+            "K",
+            "glimpse",
+            "inference ms",
+            "seg(frame) ms",
+            "peak RSS, MiB",
+            "bundle MB",
+        ],
+        rows,
+    )
+    out += [f"- {d['readings']['size']}", f"- {d['readings']['k']}", ""]
+    return out + r.plot(d, "latency and memory vs image size and K")
+
+
+SECTIONS: list[tuple[str, str, str, Callable[[Renderer, dict[str, Any]], Lines]]] = [
+    ("inference", "inference.json", "Inference engines", inference),
+    ("pipeline", "pipeline.json", "The whole pipeline", pipeline),
+    ("classical", "classical.json", "Against classical background subtraction", classical),
+    ("training", "train_speed.json", "Training", training),
+    ("footprint", "footprint.json", "Footprint on the edge", footprint),
+    ("scaling", "scaling.json", "Cost growth", scaling),
+]
+
+
+def headline(results: dict[str, dict[str, Any]]) -> Lines:
+    """The headline figures of every result, with their targets."""
+    wanted = [
+        (
+            "inference",
+            "ort_vs_torch_speedup_b1",
+            "ONNX Runtime vs PyTorch eager, batch 1",
+            x,
+            ">= 1.5x",
+        ),
+        ("inference", "b3_ort_vs_torch_speedup_b1", "... Segformer-B3-sized 128x128", x, ""),
+        (
+            "pipeline",
+            "end_to_end_fps",
+            "`astseg run` end-to-end FPS, 640x480",
+            fmt,
+            ">= 30 on 2 cores",
+        ),
+        ("pipeline", "pipeline_vs_inference_ratio", "end to end / inference only", pct, ">= 85 %"),
+        ("classical", "astseg_f_measure", "foreground F: astseg", fmt, ""),
+        ("classical", "mog2_f_measure", "foreground F: MOG2", fmt, ""),
+        ("classical", "astseg_ari_fg", "instance ARI-FG: astseg", fmt, "beat MOG2"),
+        ("classical", "mog2_ari_fg", "instance ARI-FG: MOG2", fmt, ""),
+        ("training", "train_steps_per_s", "training steps/s, cpu preset", fmt, ""),
+        ("training", "train_images_per_s", "training images/s, cpu preset", fmt, ""),
+        ("footprint", "bundle_mb", "default bundle size, MB", fmt, "<= 10"),
+        ("footprint", "first_result_s", "time to first result, s", fmt, ""),
+        ("footprint", "run_peak_rss_mb", "`astseg run` peak RSS, MiB", fmt, "<= 400"),
+        ("scaling", "latency_vs_pixels_exponent", "latency ~ pixels^b: b", fmt, ""),
+    ]
+    rows = []
+    for name, key, label, show, target in wanted:
+        summary = results.get(name, {}).get("summary", {})
+        if key in summary:
+            quick = " (quick)" if results[name].get("quick") else ""
+            rows.append([label, show(summary[key]) + quick, target, f"`{name}`: `{key}`"])
+    return table(["headline", "value", "target", "result file: summary key"], rows) if rows else []
+
+
+def render(results_dir: Path, links_from: Path) -> str:
+    r = Renderer(links_from)
+    results = {}
+    for name, file_name, _, _ in SECTIONS:
+        path = results_dir / file_name
+        if path.is_file():
+            results[name] = json.loads(path.read_text())
+    out = [
+        "## Performance",
+        "",
+        "Every figure below comes from `benchmarks/` (one script per benchmark, also "
+        "`astseg bench NAME`), which writes `benchmarks/results/NAME.json` with the command, "
+        "the git revision, the machine and min / median over repeats. Absolute times on a "
+        "shared CPU drift from run to run: the speed claims are ratios measured within one "
+        "run. Rerun everything and regenerate this section with:",
+        "",
+        "```bash",
+        "benchmarks/run_all.sh --checkpoint CHECKPOINT   # the default bundle's checkpoint",
+        "```",
+        "",
+    ]
+    out += headline(results)
+    for name, file_name, title, section in SECTIONS:
+        out += [f"### {title}", ""]
+        if name not in results:
+            out += [f"Not measured yet: `astseg bench {name}` writes `{file_name}`.", ""]
+            continue
+        data = results[name]
+        out += r.warning(data) + section(r, data) + r.provenance(data)
+    out += [
+        "### Reproducing one benchmark",
+        "",
+        "```bash",
+        "astseg bench inference --checkpoint CHECKPOINT   # PyTorch vs ONNX Runtime",
+        "astseg bench pipeline                            # astseg run vs inference alone",
+        "astseg bench classical [--cdnet PATH]            # vs MOG2 / KNN",
+        "astseg bench training                            # benchmarks/train_speed.py",
+        "astseg bench footprint                           # size, start-up, memory",
+        "astseg bench scaling --checkpoint CHECKPOINT     # image size and K",
+        "astseg bench NAME --quick                        # seconds: checks it runs, not a result",
+        "```",
+        "",
+    ]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of result JSONs")
+    parser.add_argument("--out", type=Path, default=DOCS / "performance.md")
+    parser.add_argument("--links-from", type=Path, help="folder links are relative to (--out's)")
+    args = parser.parse_args(argv)
+    out = args.out.resolve()
+    text = render(args.results, (args.links_from or out.parent).resolve())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, out)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
