@@ -92,7 +92,13 @@ def _check_destination(out: Path) -> None:
         raise ExportError(
             f"--out {out} exists and is not an astseg bundle; choose a new or empty folder"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExportError(
+            f"cannot create the folder {out.parent} for the bundle ({err.strerror or err}); "
+            "choose another --out"
+        ) from None
 
 
 def _export_graphs(

@@ -86,10 +86,18 @@ class RunOutputs:
         return (t1 - t0) * 1000, (t2 - t1) * 1000
 
     def finish(self) -> list[str]:
-        """Close every output under its final name; return what was written."""
+        """Close every output under its final name; return what was written.
+
+        A video that cannot be finished (cut short by a full disk) is removed, and its error
+        is raised once the other outputs are finished.
+        """
         written = []
+        failure: OutputError | None = None
         if self.video is not None:
-            path = self.video.close()
+            try:
+                path = self.video.close()
+            except OutputError as err:
+                path, failure = None, err
             if path is not None:
                 written.append(f"{path} ({self.video.codec})")
         if self.json is not None:
@@ -98,6 +106,8 @@ class RunOutputs:
             written.append(f"{self.masks.folder}/ ({self.masks.written} masks)")
         if self.options.show:
             cv2.destroyWindow(WINDOW)
+        if failure is not None:
+            raise failure
         return written
 
     def abort(self) -> None:

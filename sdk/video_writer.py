@@ -6,7 +6,9 @@ encoder), else H.264 through an `ffmpeg` on PATH (libx264 or libopenh264; called
 with an argument list, never a shell string, and in its own session so Ctrl-C
 reaches only astseg, which then finishes the file), else 'mp4v' with a warning.
 `codec` says which was used. Frames whose size changes mid-stream (a camera that
-reconnected at another resolution) are resized to the first frame's size.
+reconnected at another resolution) are resized to the first frame's size. OpenCV's writer
+reports no write errors, so a file it wrote is read back before it gets its final name: one
+cut short by a full disk is removed and the run fails with a sentence saying so.
 """
 
 from __future__ import annotations
@@ -197,6 +199,7 @@ class VideoWriter:
             if code != 0:
                 self.partial.unlink(missing_ok=True)
                 raise OutputError(f"ffmpeg failed to finish {self.path}: {self._ffmpeg_error()}.")
+        written_by_opencv = self._cv is not None
         if self._cv is not None:
             self._cv.release()
             self._cv = None
@@ -206,11 +209,36 @@ class VideoWriter:
         if self.frames == 0:
             self.partial.unlink(missing_ok=True)
             return None
+        if written_by_opencv and not self._written_whole():
+            self.partial.unlink(missing_ok=True)
+            raise OutputError(
+                f"{self.path} could not be written whole (the disk may be full or the file too "
+                "large), so it was removed; free space or choose another folder and run again."
+            )
         try:
             os.replace(self.partial, self.path)
         except OSError as err:
             raise OutputError(f"cannot finish {self.path}: {err.strerror}.") from err
         return self.path
+
+    def _written_whole(self) -> bool:
+        """OpenCV's writer reports no error, a full disk included, so read the file back: it
+        must open and yield its last frame (found by seeking, else by reading every frame)."""
+        with quiet_native_stderr():
+            capture = cv2.VideoCapture(str(self.partial))
+            try:
+                if not capture.isOpened():
+                    return False
+                capture.set(cv2.CAP_PROP_POS_FRAMES, self.frames - 1)
+                if capture.grab():
+                    return True
+            finally:
+                capture.release()
+            capture = cv2.VideoCapture(str(self.partial))  # seeking is not exact everywhere
+            try:
+                return sum(1 for _ in iter(capture.grab, False)) >= self.frames
+            finally:
+                capture.release()
 
     def abort(self) -> None:
         """Stop and remove the partial file."""

@@ -362,6 +362,17 @@ def _bundle_predictor(path: Path) -> Predictor:
     return predictor
 
 
+def _prepare_output(path: Path) -> None:
+    """Create an output's folder before the evaluation, not find it missing after."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(
+            f"cannot write {path}: its folder cannot be created ({err.strerror or err}); "
+            "choose another path"
+        ) from None
+
+
 def run_eval(
     model: str | Path,
     data: str,
@@ -375,6 +386,9 @@ def run_eval(
 
     if limit is not None and limit < 1:
         raise DataError(f"--limit must be at least 1, got {limit}")
+    for target in (json_path, grid_path):
+        if target is not None:
+            _prepare_output(Path(target))
     dataset = open_dataset(data)
     predictor = load_predictor(model)
     report = evaluate(predictor, dataset, limit=limit, batch_size=batch_size)

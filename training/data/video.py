@@ -5,22 +5,29 @@
     VIDEO_background.png      optional: the empty scene
 
 `astseg data synth --video` writes exactly this layout. Frames are decoded once, at the
-requested stride/limit/size, and kept in memory for random access.
+requested stride/limit/size, and kept in memory for random access. A frame that cannot be
+decoded (a damaged file) is skipped with a warning and named in the description; the
+others keep their positions in the file, so masks still match by frame number.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from sdk.quiet import quiet_native_stderr
 from training.data.errors import DataError
 from training.data.imageio import read_image, read_labels
 from training.data.resize import resize_image, resize_labels_centre
 from training.data.sample import Sample, SampleDataset, check_sample
 
 MAX_DECODED_BYTES = 4 << 30
+_MAX_BAD_READS = 30  # undecodable frames in a row before the file counts as ended
+
+log = logging.getLogger("astseg")
 
 
 def masks_folder(video: Path) -> Path:
@@ -33,38 +40,55 @@ def background_file(video: Path) -> Path:
 
 def _decode(
     path: Path, stride: int, limit: int | None, size: tuple[int, int] | None
-) -> tuple[list[np.ndarray], list[int]]:
+) -> tuple[list[np.ndarray], list[int], list[int]]:
+    """Frames and their positions in the file, and the positions that could not be decoded.
+
+    A frame that fails to decode is skipped, not taken for the end of the file: the file
+    ends after `_MAX_BAD_READS` failures in a row (as `sdk.sources.VideoSource` reads it).
+    """
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise DataError(f"{path} cannot be opened as a video (unknown format or codec)")
     frames: list[np.ndarray] = []
     indices: list[int] = []
+    skipped: list[int] = []
+    bad: list[int] = []  # failed positions since the last decoded frame
     used = 0
     index = -1
     try:
-        while limit is None or len(frames) < limit:
-            ok, bgr = capture.read()
-            if not ok:
-                break
-            index += 1
-            if index % stride:
-                continue
-            frame = np.ascontiguousarray(bgr[:, :, ::-1])
-            if size is not None:
-                frame = resize_image(frame, size)
-            used += frame.nbytes
-            if used > MAX_DECODED_BYTES:
-                raise DataError(
-                    f"{path} decodes to more than {MAX_DECODED_BYTES >> 30} GiB of frames; add "
-                    "size=HxW, limit=N or stride=N to the video: data spec"
-                )
-            frames.append(frame)
-            indices.append(index)
+        with quiet_native_stderr():  # FFmpeg's own line about the bad frame; we report it
+            while (limit is None or len(frames) < limit) and len(bad) < _MAX_BAD_READS:
+                ok, bgr = capture.read()
+                index += 1
+                if not ok:
+                    bad.append(index)
+                    continue
+                skipped += [i for i in bad if i % stride == 0]
+                bad = []
+                if index % stride:
+                    continue
+                frame = np.ascontiguousarray(bgr[:, :, ::-1])
+                if size is not None:
+                    frame = resize_image(frame, size)
+                used += frame.nbytes
+                if used > MAX_DECODED_BYTES:
+                    raise DataError(
+                        f"{path} decodes to more than {MAX_DECODED_BYTES >> 30} GiB of frames; "
+                        "add size=HxW, limit=N or stride=N to the video: data spec"
+                    )
+                frames.append(frame)
+                indices.append(index)
     finally:
         capture.release()
     if not frames:
         raise DataError(f"{path} has no frames that OpenCV can decode")
-    return frames, indices
+    return frames, indices, skipped
+
+
+def _skipped_note(skipped: list[int]) -> str:
+    if len(skipped) == 1:
+        return f"frame {skipped[0]} undecodable, skipped"
+    return f"{len(skipped)} undecodable frames skipped, the first is frame {skipped[0]}"
 
 
 class VideoDataset(SampleDataset):
@@ -85,7 +109,9 @@ class VideoDataset(SampleDataset):
         if limit is not None and limit < 1:
             raise DataError(f"video limit must be at least 1, got {limit}")
         self.size = size
-        self.frames, self.indices = _decode(self.path, stride, limit, size)
+        self.frames, self.indices, self.skipped = _decode(self.path, stride, limit, size)
+        for position in self.skipped:
+            log.warning("astseg: %s: frame %d could not be decoded; skipped", self.path, position)
         masks = masks_folder(self.path)
         self.mask_files: list[Path] | None = None
         if masks.is_dir():
@@ -98,6 +124,8 @@ class VideoDataset(SampleDataset):
             background = read_image(background_file(self.path))
             self.background = resize_image(background, self.frames[0].shape[:2])
         self.description = f"video {self.path}"
+        if self.skipped:
+            self.description += f" ({_skipped_note(self.skipped)})"
 
     def __len__(self) -> int:
         return len(self.frames)

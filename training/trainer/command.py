@@ -69,7 +69,12 @@ class TrainCommand:
         saved = Path(self.run_dir()) / "config.yaml"
         if not saved.is_file():
             raise TrainingError(f"nothing to resume in '{self.run_dir()}' (no config.yaml)")
-        base = Config.from_dict(yaml.safe_load(saved.read_text(encoding="utf-8")))
+        try:
+            data = yaml.safe_load(saved.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            first = str(err).splitlines()[0]
+            raise TrainingError(f"config file '{saved}' is not valid YAML ({first})") from None
+        base = Config.from_dict(data)
         overrides = parse_set_options(self.sets)
         for key in overrides:
             if not key.startswith("train."):

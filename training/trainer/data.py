@@ -7,6 +7,7 @@ torch wrapper, resized to the model's input size.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -93,6 +94,28 @@ def batch_loader(
         pin_memory=pin_memory,
         generator=generator,
     )
+
+
+def next_batch(batches: Iterator[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The next batch. A DataLoader worker re-raises a reader's error with the worker's
+    traceback in its message; the user gets the reader's one sentence back instead."""
+    try:
+        return next(batches)
+    except Exception as err:
+        lines = str(err).rstrip().splitlines()
+        if (
+            len(lines) < 2
+            or not lines[0].startswith("Caught ")
+            or "DataLoader worker" not in lines[0]
+        ):
+            raise
+        prefix = f"{type(err).__module__}.{type(err).__qualname__}: "
+        sentence = lines[-1][len(prefix) :] if lines[-1].startswith(prefix) else lines[-1]
+        try:
+            clean = type(err)(sentence)
+        except Exception:  # an error type that cannot be rebuilt from a message
+            raise err from None
+        raise clean from None
 
 
 def to_model_input(

@@ -28,7 +28,14 @@ from training.losses import background_is_complex
 from training.model import ASTSeg
 from training.trainer import checkpoints
 from training.trainer.batch_order import BatchOrder
-from training.trainer.data import DataSource, RunData, batch_loader, prepare_data, to_model_input
+from training.trainer.data import (
+    DataSource,
+    RunData,
+    batch_loader,
+    next_batch,
+    prepare_data,
+    to_model_input,
+)
 from training.trainer.device import Precision, choose_precision, resolve_device
 from training.trainer.distributed import Distributed, start
 from training.trainer.errors import TrainingError
@@ -319,7 +326,7 @@ class _Run:
         batches = iter(loader)
         try:
             while self.state.step < phase.end:
-                images = to_model_input(next(batches), self.device, self.channels_last)
+                images = to_model_input(next_batch(batches), self.device, self.channels_last)
                 stop = self._step(phase, wrapped, optimizer, images, order)
                 self._between_steps(phase)
                 if stop is not None:
