@@ -30,7 +30,7 @@ from sdk.errors import OutputError
 from sdk.frame_source import FrameSource, SourceFrame
 from sdk.outputs import OutputOptions, RunOutputs
 from sdk.results import FrameResult
-from sdk.segmenter import Segmenter
+from sdk.segmenter import PreparedFrames, Segmenter
 from sdk.sources import open_source
 
 log = logging.getLogger("astseg")
@@ -139,7 +139,8 @@ class Pipeline:
         self.times = StageTimes()
         self._lock = threading.Lock()
         self._decoded: queue.Queue[Any] = queue.Queue(maxsize=8)
-        self._results: queue.Queue[Any] = queue.Queue(maxsize=4)
+        # Live: one waiting result, so what is shown lags the camera by as little as possible.
+        self._results: queue.Queue[Any] = queue.Queue(maxsize=1 if self.frames.live else 4)
 
     def _fail(self, err: BaseException) -> None:
         with self._lock:
@@ -157,14 +158,15 @@ class Pipeline:
                     break
                 with self._lock:
                     self.times.add("decode", (time.perf_counter() - t0) * 1000)
+                prepared = self.seg.prepare([item.image])
                 pacer.wait(self.stop)
-                if not _put(self._decoded, item, self.stop):
+                if not _put(self._decoded, (item, prepared), self.stop):
                     return
         except Exception as err:
             self._fail(err)
         _put(self._decoded, _END, self.stop)
 
-    def _queued_frames(self) -> Iterator[SourceFrame]:
+    def _queued_frames(self) -> Iterator[tuple[SourceFrame, PreparedFrames]]:
         while not self.stop.is_set():
             try:
                 item = self._decoded.get(timeout=0.1)
@@ -174,22 +176,22 @@ class Pipeline:
                 return
             yield item
 
-    def _live_frames(self) -> Iterator[SourceFrame]:
+    def _live_frames(self) -> Iterator[tuple[SourceFrame, PreparedFrames]]:
         pacer = _Pacer(self.options.max_fps)
         for item in self.frames:
             if self.stop.is_set():
                 return
-            yield item
+            # Live: prepared here, right before inference, so the newest frame is used.
+            yield item, self.seg.prepare([item.image])
             pacer.wait(self.stop)
 
     def _infer_loop(self) -> None:
+        """Only the model runs on this thread: resizing happens on the decode thread and
+        mapping masks back + tracking on the output thread, so the three overlap."""
         frames = self._live_frames() if self.frames.live else self._queued_frames()
-        source = self.frames.description
         try:
-            for item in frames:
-                result = self.seg(item.image, index=item.index, timestamp=item.timestamp)
-                result.source = source
-                if not _put(self._results, (item, result), self.stop):
+            for item, prepared in frames:
+                if not _put(self._results, (item, self.seg.infer(prepared)), self.stop):
                     return
         except Exception as err:
             self._fail(err)
@@ -207,7 +209,10 @@ class Pipeline:
                 continue
             if item is _END:
                 return
-            frame, result = item
+            frame, inferred = item
+            result = self.seg.finish(
+                inferred, [frame.index], [frame.timestamp], self.frames.description
+            )[0]
             self._record(result)
             if self.options.on_result is not None:
                 self.options.on_result(result, frame.image)

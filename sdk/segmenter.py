@@ -19,6 +19,7 @@ import math
 import os
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 
 import numpy as np
@@ -32,6 +33,25 @@ from sdk.preprocess import Channels, check_frame, to_model_input
 from sdk.results import DetectedObject, FrameResult, Timings
 from sdk.sources import open_source
 from sdk.tracker import Observation, Tracker, TrackerConfig
+
+
+@dataclass
+class PreparedFrames:
+    """Frames checked and resized into one model input batch (see Segmenter.prepare)."""
+
+    frames: list[np.ndarray]
+    inputs: np.ndarray
+    channels: Channels
+    pre_ms: float
+
+
+@dataclass
+class InferredFrames:
+    """A prepared batch and the model's outputs for it (see Segmenter.infer)."""
+
+    prepared: PreparedFrames
+    output: ModelOutput
+    infer_ms: float
 
 
 class Segmenter:
@@ -162,6 +182,59 @@ class Segmenter:
                     [item.image], [item.index], [item.timestamp], order, frames.description
                 )[0]
 
+    def prepare(
+        self, frames: Sequence[np.ndarray], channels: Channels | None = None
+    ) -> PreparedFrames:
+        """Stage 1 of 3: checks and resizes frames into one model input batch.
+
+        `prepare`, `infer` and `finish` are what `__call__` does in one go; the
+        `astseg run` pipeline runs them on three threads so that decoding and
+        resizing, the model, and mapping masks back + tracking overlap.
+        """
+        order = channels or self.channels
+        t0 = time.perf_counter()
+        checked = [check_frame(f) for f in frames]
+        spec = self.spec
+        inputs = np.stack(
+            [to_model_input(f, spec.image_height, spec.image_width, order) for f in checked]
+        )
+        pre_ms = (time.perf_counter() - t0) * 1000 / max(1, len(checked))
+        return PreparedFrames(checked, inputs, order, pre_ms)
+
+    def infer(self, prepared: PreparedFrames) -> InferredFrames:
+        """Stage 2 of 3: runs the model on a prepared batch (the only backend call)."""
+        t0 = time.perf_counter()
+        output = self.backend.run(prepared.inputs)
+        infer_ms = (time.perf_counter() - t0) * 1000 / max(1, len(prepared.frames))
+        return InferredFrames(prepared, output, infer_ms)
+
+    def finish(
+        self,
+        inferred: InferredFrames,
+        indices: Sequence[int],
+        stamps: Sequence[float],
+        source: str | None = None,
+    ) -> list[FrameResult]:
+        """Stage 3 of 3: masks at frame resolution, scores, tracking; results in order."""
+        prepared = inferred.prepared
+        results = [
+            self._result(
+                inferred.output,
+                i,
+                frame,
+                indices[i],
+                stamps[i],
+                prepared.channels,
+                source,
+                prepared.pre_ms,
+                inferred.infer_ms,
+            )
+            for i, frame in enumerate(prepared.frames)
+        ]
+        if results:
+            self._frames_seen = max(self._frames_seen, indices[-1] + 1)
+        return results
+
     def _run(
         self,
         frames: list[np.ndarray],
@@ -172,26 +245,7 @@ class Segmenter:
     ) -> list[FrameResult]:
         if not frames:
             return []
-        spec = self.spec
-        t0 = time.perf_counter()
-        checked = [check_frame(f) for f in frames]
-        inputs = np.stack(
-            [to_model_input(f, spec.image_height, spec.image_width, channels) for f in checked]
-        )
-        t1 = time.perf_counter()
-        output = self.backend.run(inputs)
-        t2 = time.perf_counter()
-        pre_ms = (t1 - t0) * 1000 / len(frames)
-        infer_ms = (t2 - t1) * 1000 / len(frames)
-        results = []
-        for i, frame in enumerate(checked):
-            results.append(
-                self._result(
-                    output, i, frame, indices[i], stamps[i], channels, source, pre_ms, infer_ms
-                )
-            )
-        self._frames_seen = max(self._frames_seen, indices[-1] + 1)
-        return results
+        return self.finish(self.infer(self.prepare(frames, channels)), indices, stamps, source)
 
     def _result(
         self,
