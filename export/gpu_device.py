@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from export.errors import ExportError
+from sdk.backends.cuda_runtime import import_cudart
+from sdk.errors import DeviceError
 
 
 @dataclass(frozen=True)
@@ -22,16 +24,8 @@ class GpuInfo:
 
 def _cudart() -> ModuleType | None:
     try:
-        from cuda.bindings import runtime
-
-        return runtime
-    except ImportError:
-        pass
-    try:
-        from cuda import cudart
-
-        return cudart
-    except ImportError:
+        return import_cudart()
+    except DeviceError:
         return None
 
 

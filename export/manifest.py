@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import math
@@ -12,24 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from export.spec import BatchPlan
+from sdk.bundle import sha256_file
 from training.config import ModelConfig
 
 MANIFEST_NAME = "astseg.json"
 BUNDLE_FORMAT = "astseg-bundle"
 FORMAT_VERSION = 1
-_CHUNK = 1 << 20
 
 # Checkpoint keys worth carrying into the manifest's `training` section, when present.
 _TRAINING_KEYS = ("step", "steps", "phase", "scenario", "command", "git_revision", "data")
 _STATE_KEYS = ("plan_kind", "images_seen", "skipped_steps", "best_score", "best_step")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def file_entries(root: Path, names: list[str]) -> dict[str, dict[str, Any]]:
