@@ -436,3 +436,11 @@ def plot_footer(report: dict[str, Any]) -> str:
         f"{report['git_revision'][:12]}, "
         f"{report['date_utc']} - {mode}{' ratios' if not report['quick'] else ''}"
     )
+
+
+# The threads of `astseg run` (sdk.pipeline) and the stages each one runs.
+PIPELINE_THREADS = {
+    "decode": ("decode", "pre"),
+    "inference": ("infer",),
+    "output": ("post", "track", "draw", "encode"),
+}

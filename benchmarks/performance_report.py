@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DOCS, RESULTS, ROOT, fmt  # noqa: E402
+from common import DOCS, PIPELINE_THREADS, RESULTS, ROOT, fmt  # noqa: E402
 
 Lines = list[str]
 
@@ -175,15 +175,7 @@ def pipeline(r: Renderer, d: dict[str, Any]) -> Lines:
             ],
         ],
     )
-    threads = {
-        "decode": "decode",
-        "pre": "inference",
-        "infer": "inference",
-        "post": "inference",
-        "track": "inference",
-        "draw": "output",
-        "encode": "output",
-    }
+    threads = {stage: thread for thread, stages in PIPELINE_THREADS.items() for stage in stages}
     rows = [
         [stage, threads.get(stage, "?"), fmt(ms)] for stage, ms in d["stages_ms_median"].items()
     ]

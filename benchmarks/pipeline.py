@@ -29,6 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
+    PIPELINE_THREADS,
     base_parser,
     finish,
     fmt,
@@ -45,11 +46,7 @@ from common import (  # noqa: E402
 )
 from subjects import runtime_bundle, scene_for, write_clip  # noqa: E402
 
-THREADS = {  # the runtime's threads and the stages each one runs (sdk.pipeline)
-    "decode": ("decode",),
-    "inference": ("pre", "infer", "post", "track"),
-    "output": ("draw", "encode"),
-}
+THREADS = PIPELINE_THREADS
 STAGE_COLOURS = {
     "decode": "#bbbbbb",
     "pre": "#9ecae1",
