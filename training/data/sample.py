@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -35,16 +36,16 @@ class Sample:
         return int(self.image.shape[0]), int(self.image.shape[1])
 
 
-class SampleDataset:
+class SampleDataset(abc.ABC):
     """Indexable collection of `Sample`s: `len(ds)`, `ds[i]`, iteration in index order."""
 
     description = "dataset"
 
-    def __len__(self) -> int:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def __len__(self) -> int: ...
 
-    def __getitem__(self, index: int) -> Sample:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def __getitem__(self, index: int) -> Sample: ...
 
     def __iter__(self) -> Iterator[Sample]:
         for i in range(len(self)):
