@@ -2,7 +2,12 @@
 for a wall-time budget, then scored on held-out scenes it never trained on.
 
     python benchmarks/train_quality.py                # 60 min; results/train_quality.{json,png}
-    python benchmarks/train_quality.py --minutes 0.5 --json /tmp/q.json --png /tmp/q.png
+    python benchmarks/train_quality.py --minutes 0.5 --json /tmp/q.json --png /tmp/q.png \
+        --curve-png /tmp/q-curve.png
+
+The sample sheet (--png) shows four test scenes: input | background | reconstruction |
+segmentation | each slot's layer. The curve (--curve-png, docs/bench-train-quality.png)
+plots validation ARI-FG and mIoU-FG against steps and minutes, with the target lines.
 
 Scenes come from one seeded generator: the first `--train-scenes` train (their last
 `train.validation_images` form the trainer's validation split, which picks best.pt), the
@@ -26,12 +31,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 for path in (ROOT, Path(__file__).resolve().parent):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from common import git_revision, machine  # noqa: E402
+from common import git_revision, machine, pyplot, save_figure  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 TARGET = {"ari_fg": 0.90, "miou_fg": 0.70}
@@ -53,6 +60,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--run", type=Path, help="run folder to keep (default: a temp folder)")
     parser.add_argument("--json", type=Path, default=RESULTS / "train_quality.json")
     parser.add_argument("--png", type=Path, default=RESULTS / "train_quality.png")
+    parser.add_argument("--curve-png", type=Path, default=ROOT / "docs" / "bench-train-quality.png")
     return parser.parse_args()
 
 
@@ -193,6 +201,9 @@ def main() -> None:
         "sample_png": str(args.png),
         "summary": summary,
     }
+    if curve:
+        _plot_curve(curve, summary, report["machine"], args.curve_png)
+        report["curve_png"] = str(args.curve_png)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.json.with_name(f".{args.json.name}.tmp")
     tmp.write_text(json.dumps(_finite(report), indent=2, allow_nan=False) + "\n")
@@ -200,6 +211,45 @@ def main() -> None:
     if args.run is None:
         shutil.rmtree(run_dir.parent, ignore_errors=True)
     print(json.dumps(summary, indent=2))
+
+
+def _plot_curve(
+    curve: list[dict[str, Any]], summary: dict[str, Any], host: dict[str, Any], path: Path
+) -> None:
+    """Validation ARI-FG and mIoU-FG against steps (minutes on the top axis), the targets
+    dashed and the final test-set scores as points at the last step."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    steps = [v["step"] for v in curve]
+    for key, label, colour in (("ari_fg", "ARI-FG", "#1f77b4"), ("miou_fg", "mIoU-FG", "#e6550d")):
+        values = [v.get(key) for v in curve]
+        ax.plot(
+            steps, values, marker="o", markersize=3, color=colour, label=f"{label} (validation)"
+        )
+        ax.axhline(TARGET[key], color=colour, linestyle="--", linewidth=0.8)
+        ax.text(steps[0], TARGET[key], f" target {label} {TARGET[key]:.2f}", color=colour,
+                fontsize=7, va="bottom")  # fmt: skip
+        if summary.get(key) is not None:
+            test_label = f"{label} on the test scenes: {summary[key]:.3f}"
+            ax.plot([summary["steps"]], [summary[key]], marker="*", markersize=11, color=colour,
+                    linestyle="none", label=test_label)  # fmt: skip
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("training step (background phase included)")
+    ax.set_ylabel("score")
+    minutes = [(v.get("wall_s") or 0.0) / 60 for v in curve]
+    if all(m > 0 for m in minutes) and len(steps) > 1:
+        top = ax.secondary_xaxis(
+            "top",
+            functions=(
+                lambda x: np.interp(x, steps, minutes),
+                lambda m: np.interp(m, minutes, steps),
+            ),
+        )
+        top.set_xlabel("wall minutes")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("cpu preset from scratch, no labels: held-out quality while training", loc="left")
+    footer = f"{host.get('cpu')}, {host.get('cores')} cores, {summary['wall_s'] / 60:.1f} min"
+    save_figure(fig, path, footer)
 
 
 def _finite(value: Any) -> Any:

@@ -10,12 +10,7 @@ source scripts/env.sh
 run="${RUN:-runs/default-model}"
 camera='synthetic:size=240x320,objects=4,background=fixed,seed=7,count=200000?resize=64x64'
 astseg train --data "$camera&split=train" --val-data "$camera&split=val&limit=200" \
-  --preset cpu --scenario frozen_background --out "$run" --device "${DEVICE:-cpu}" \
-  --set model.s_max=8 --set model.slot_activation_init=11 \
-  --set train.background_steps=300 --set train.background_batch_size=32 \
-  --set train.coverage_weight=1 --set train.coverage_steps=3000 \
-  --set train.lr=4e-4 --set train.lr_warmup_steps=250 --set train.pixel_entropy_warmup_steps=3000 \
-  --set train.steps=6300 --set train.frozen_background_steps=6300 \
+  --preset cpu --out "$run" --device "${DEVICE:-cpu}" --set train.steps=6300 \
   --set train.validate_every=500 --set train.checkpoint_every=250 --set train.validation_images=200
 astseg export "$run/checkpoints/best.pt" --out sdk/models/default
 astseg eval --model sdk/models/default --data "$camera&split=val&limit=500" \

@@ -192,7 +192,8 @@ class TrainConfig:
             raise ConfigError(
                 f"{prefix}.lr_decay_fraction", f"must be in (0, 1], got {self.lr_decay_fraction}"
             )
-        if not 0 <= self.frozen_background_steps <= self.steps:
+        # Only the curriculum has a phase 2 of its own; the other scenarios ignore it.
+        if self.scenario == "curriculum" and not 0 <= self.frozen_background_steps <= self.steps:
             raise ConfigError(
                 f"{prefix}.frozen_background_steps",
                 f"must be between 0 and steps ({self.steps}), got {self.frozen_background_steps}",

@@ -65,3 +65,18 @@ def test_every_preset_is_valid(name):
 def test_unknown_preset_lists_the_choices():
     with pytest.raises(ValueError, match="clevrtex"):
         preset_config("imagenet")
+
+
+def test_cpu_preset_carries_the_cpu_recipe():
+    train, model = preset_config("cpu").train, preset_config("cpu").model
+    assert (model.s_max, model.slot_activation_init) == (8.0, 11.0)
+    assert train.scenario == "frozen_background" and train.steps == 11_000
+    assert (train.lr, train.lr_warmup_steps, train.background_steps) == (4e-4, 250, 300)
+    assert (train.coverage_weight, train.coverage_steps) == (1.0, 3_000)
+
+
+def test_phase_2_length_is_checked_only_where_the_scenario_has_a_phase_2():
+    shorter = preset_config("cpu").with_overrides({"train.steps": 500})  # frozen scenario
+    assert shorter.train.steps == 500
+    with pytest.raises(ConfigError, match="train.frozen_background_steps"):
+        shorter.with_overrides({"train.scenario": "curriculum"})

@@ -15,10 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_quality_benchmark_trains_within_budget_and_scores_unseen_scenes(tmp_path):
-    config = tiny_yaml(tmp_path / "tiny.yaml", steps=1000, frozen_background_steps=10)
-    out, png = tmp_path / "q.json", tmp_path / "q.png"
+    config = tiny_yaml(tmp_path / "tiny.yaml", steps=1000, frozen_background_steps=10,
+                       validation_images=4, validate_every=1)  # fmt: skip
+    out, png, curve = tmp_path / "q.json", tmp_path / "q.png", tmp_path / "curve.png"
     args = ["--minutes", "0.02", "--config", str(config), "--train-scenes", "40"]
     args += ["--eval-scenes", "8", "--json", str(out), "--png", str(png)]
+    args += ["--curve-png", str(curve)]
     args += ["--run", str(tmp_path / "run")]
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks/train_quality.py"), *args],
@@ -39,3 +41,6 @@ def test_quality_benchmark_trains_within_budget_and_scores_unseen_scenes(tmp_pat
     assert report["data"]["test_scenes"] == [40, 48]
     assert report["git_revision"] and report["machine"]["cores"] >= 1
     assert cv2.imread(str(png)).shape[0] > 4 * 64  # four test scenes, one row each
+    points = report["validation_curve"]
+    assert len(points) >= 2 and all(0 <= p["ari_fg"] <= 1 for p in points)
+    assert report["curve_png"] == str(curve) and cv2.imread(str(curve)).shape[1] > 400
