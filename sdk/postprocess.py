@@ -8,14 +8,17 @@ shift, no letterbox offset) and its outline is smoother than the model's grid.
 Two exact shortcuts keep this cheap at 640×480: where all four model pixels
 around a frame pixel share the same argmax, that layer wins the interpolation
 too (a convex combination keeps the order), so only the box around the model's
-foreground is computed; and a layer whose weight stays below 1/(K+1) there can
+foreground is compared; and a layer whose weight stays below 1/(K+1) there can
 never be the argmax of weights that sum to one, so it is skipped.
+
+Regions are measured per slot inside its own box, and a region's full-frame
+mask is made only when asked for (`SlotRegion.mask`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -47,7 +50,12 @@ class SlotRegion:
     area: int  # pixels
     bbox: tuple[int, int, int, int]  # x0, y0, x1, y1; the box covers x0 <= x < x1
     centroid: tuple[float, float]  # x, y in pixel coordinates (pixel centres at integers)
-    mask: np.ndarray  # bool [H, W]
+    labels: np.ndarray = field(repr=False)  # the frame's uint8 labels the region comes from
+
+    @property
+    def mask(self) -> np.ndarray:
+        """bool [H, W]; made on request, since most frames never need a full-size mask."""
+        return self.labels == self.slot + 1
 
 
 def _span(first: int, last: int, n_src: int, n_out: int) -> tuple[int, int]:
@@ -56,6 +64,12 @@ def _span(first: int, last: int, n_src: int, n_out: int) -> tuple[int, int]:
     start = math.floor((first - 0.5) * scale - 0.5)
     stop = math.ceil((last + 1.5) * scale - 0.5) + 1
     return max(0, start), min(n_out, stop)
+
+
+def _resized(plane: np.ndarray, height: int, width: int) -> np.ndarray:
+    # the whole frame (separable, float weights) costs less than warping only the window
+    source = np.ascontiguousarray(plane, dtype=np.float32)
+    return cv2.resize(source, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def frame_labels(
@@ -74,32 +88,20 @@ def frame_labels(
     cols = np.flatnonzero(fg.any(axis=0))
     y0, y1 = _span(int(rows[0]), int(rows[-1]), h, height)
     x0, x1 = _span(int(cols[0]), int(cols[-1]), w, width)
-    sx, sy = width / w, height / h
-    # inverse map (window pixel -> model pixel) with cv2.resize's pixel-centre convention
-    matrix = np.array(
-        [[1 / sx, 0, (x0 + 0.5) / sx - 0.5], [0, 1 / sy, (y0 + 0.5) / sy - 0.5]], dtype=np.float64
-    )
     src = weights[
         :,
         max(0, int(rows[0]) - 1) : min(h, int(rows[-1]) + 2),
         max(0, int(cols[0]) - 1) : min(w, int(cols[-1]) + 2),
     ]
     can_win = src.reshape(layers, -1).max(axis=1) >= (1.0 / layers) - 1e-3
-    size = (x1 - x0, y1 - y0)
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    best = None
     window = labels[y0:y1, x0:x1]
-    for layer in range(layers):
-        if layer != 0 and not can_win[layer]:
-            continue
-        plane = np.ascontiguousarray(weights[layer], dtype=np.float32)
-        up = cv2.warpAffine(plane, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-        if best is None:
-            best = up
-            continue
-        wins = up > best
-        np.copyto(window, layer, where=wins)
-        np.maximum(best, up, out=best)
+    candidates = [layer for layer in range(1, layers) if can_win[layer]]
+    best = _resized(weights[0], height, width)[y0:y1, x0:x1]
+    for n, layer in enumerate(candidates, start=1):
+        up = _resized(weights[layer], height, width)[y0:y1, x0:x1]
+        np.copyto(window, layer, where=up > best)  # ties keep the lower layer
+        if n < len(candidates):  # the last layer's maximum is never read
+            np.maximum(best, up, out=best)
     return FrameLabels(labels, y0, y1, x0, x1)
 
 
@@ -108,26 +110,28 @@ def slot_regions(frame: FrameLabels, num_slots: int, min_area: int = 1) -> list[
     window = frame.window
     if window.size == 0:
         return []
-    counts = np.bincount(window.ravel(), minlength=num_slots + 1)
-    height, width = frame.labels.shape
     regions = []
-    for label in np.flatnonzero(counts[1:] >= max(1, min_area)) + 1:
+    for label in range(1, num_slots + 1):
+        # one compare over the window per label, then only its box (a histogram costs more)
         local = (window == label).view(np.uint8)
         x, y, w, h = cv2.boundingRect(local)
-        moments = cv2.moments(local, binaryImage=True)
-        area = int(counts[label])
-        mask = np.zeros((height, width), dtype=bool)
-        mask[frame.y0 : frame.y1, frame.x0 : frame.x1] = local.view(bool)
+        if w == 0:
+            continue
+        moments = cv2.moments(local[y : y + h, x : x + w], binaryImage=True)
+        m00 = moments["m00"]
+        if m00 < max(1, min_area):
+            continue
         regions.append(
             SlotRegion(
-                slot=int(label) - 1,
-                area=area,
+                slot=label - 1,
+                area=int(m00),
                 bbox=(frame.x0 + x, frame.y0 + y, frame.x0 + x + w, frame.y0 + y + h),
+                # integer sums, so shifting the box's moments by its corner is exact
                 centroid=(
-                    frame.x0 + moments["m10"] / moments["m00"],
-                    frame.y0 + moments["m01"] / moments["m00"],
+                    frame.x0 + (moments["m10"] + x * m00) / m00,
+                    frame.y0 + (moments["m01"] + y * m00) / m00,
                 ),
-                mask=mask,
+                labels=frame.labels,
             )
         )
     return regions

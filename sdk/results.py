@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -48,13 +49,18 @@ class DetectedObject:
 
     id: int  # stable track ID across frames (slot + 1 when tracking is off)
     slot: int  # the model's slot index (0-based); changes freely between frames
-    mask: np.ndarray = field(repr=False)  # bool [H, W] at the frame's resolution
     bbox: tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels; covers x0 <= x < x1
     centroid: tuple[float, float]  # x, y of the mask's centre of mass (pixel centres at integers)
     scale: tuple[float, float]  # width, height of the slot's glimpse in pixels (frame side / s)
     score: float  # activation score α/(α+α0) in (0, 1): how strongly the slot beats the background
     area: int  # mask pixels
     z_what: np.ndarray = field(repr=False)  # the slot's appearance vector
+    slot_labels: np.ndarray = field(repr=False)  # the frame's uint8 labels: slot + 1 marks ours
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """bool [H, W] at the frame's resolution, made on first access (drawing needs none)."""
+        return self.slot_labels == self.slot + 1
 
     def to_dict(self, masks: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {

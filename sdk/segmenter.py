@@ -290,13 +290,13 @@ class Segmenter:
                 DetectedObject(
                     id=track_id,
                     slot=region.slot,
-                    mask=region.mask,
                     bbox=region.bbox,
                     centroid=region.centroid,
                     scale=(width / float(s[0]), height / float(s[-1])),
                     score=score,
                     area=region.area,
                     z_what=output.z_what[i, region.slot].copy(),
+                    slot_labels=labels.labels,
                 )
             )
         return FrameResult(

@@ -99,6 +99,22 @@ def test_labels_equal_argmax_of_resized_weights(height: int, width: int) -> None
         assert agreement > 0.999, agreement  # only sub-pixel ties at boundaries may differ
 
 
+@pytest.mark.parametrize(("height", "width"), [(480, 640), (37, 301), (20, 50)])
+def test_window_and_skipped_layers_change_no_label(height: int, width: int) -> None:
+    """The shortcuts are exact: labels equal the argmax of every layer resized on its own."""
+    for seed in range(3):
+        weights = _smooth_weights(5, 64, 64, seed)
+        capped = np.minimum(weights[3], 0.1)  # under 1/5 everywhere: skipped, never wins
+        weights[0] += weights[3] - capped
+        weights[3] = capped
+        got = frame_labels(weights, weights.argmax(axis=0), height, width)
+        planes = [cv2.resize(np.ascontiguousarray(p), (width, height)) for p in weights]
+        expected = np.argmax(np.stack(planes), axis=0)  # ties keep the lower layer
+        assert np.array_equal(got.labels, expected)
+        assert got.labels[got.y0 : got.y1, got.x0 : got.x1].sum() == got.labels.sum()
+        assert 3 not in got.labels
+
+
 def test_regions_measure_exactly() -> None:
     weights = _smooth_weights(4, 64, 64, 7)
     fl = frame_labels(weights, weights.argmax(axis=0), 300, 400)
@@ -134,6 +150,8 @@ def test_off_centre_object_in_non_square_frame_maps_to_its_pixels(toy_bundle_dir
     assert obj.scale == pytest.approx((120, 70), rel=0.1)
     assert result.frame_shape == (height, width)
     assert np.array_equal(result.foreground, obj.mask)
+    assert obj.mask is obj.mask  # made once, on first access, from the frame's labels
+    assert obj.mask.sum() == obj.area
     assert set(np.unique(result.label_map)) == {0, obj.id}
 
 
