@@ -2,8 +2,9 @@
 
 Colours come from the ID alone (golden-ratio hue steps), so an object keeps its
 colour across frames and across runs, and neighbouring IDs look different.
-Only the box around the reported objects is blended, which keeps drawing cheap
-on large frames with small objects.
+Only each object's own box is blended, and outlines are traced from the label
+map, so drawing stays cheap on large frames with small objects and needs no
+full-size mask.
 """
 
 from __future__ import annotations
@@ -45,29 +46,24 @@ def draw_objects(
     out = image.copy()
     if not objects:
         return out
-    # per-label lookups done by cv2.LUT: one cheap pass each instead of numpy gathers
-    lut = np.zeros((1, 256, 3), dtype=np.uint8)
-    owned = np.zeros(256, dtype=np.uint8)
+    masks = []  # each object's pixels inside its box, for the tint and then its outline
     for obj in objects:
-        lut[0, obj.slot + 1] = id_colour(obj.id)
-        owned[obj.slot + 1] = 1
-    x0 = min(o.bbox[0] for o in objects)
-    y0 = min(o.bbox[1] for o in objects)
-    x1 = max(o.bbox[2] for o in objects)
-    y1 = max(o.bbox[3] for o in objects)
-    window = np.ascontiguousarray(slot_labels[y0:y1, x0:x1])
-    region = out[y0:y1, x0:x1]
-    colours = cv2.LUT(cv2.merge((window, window, window)), lut)
-    tint = cv2.addWeighted(region, 1.0 - alpha, colours, alpha, 0.0)
-    cv2.copyTo(tint, cv2.LUT(window, owned), region)  # writes into `out` through the view
+        # each object's own box: its pixels are nobody else's, so boxes may overlap freely
+        bx0, by0, bx1, by1 = obj.bbox
+        box = out[by0:by1, bx0:bx1]
+        colour = np.empty_like(box)
+        colour[:] = id_colour(obj.id)
+        tint = cv2.addWeighted(box, 1.0 - alpha, colour, alpha, 0.0)
+        owned = (slot_labels[by0:by1, bx0:bx1] == obj.slot + 1).view(np.uint8)
+        cv2.copyTo(tint, owned, box)  # writes into `out` through the view
+        masks.append(owned)
     thickness = max(1, round(min(image.shape[:2]) / 240))
-    for obj in objects:
+    for obj, owned in zip(objects, masks, strict=True):
         colour = id_colour(obj.id)
         bx0, by0, bx1, by1 = obj.bbox
         if contours:
-            local = (slot_labels[by0:by1, bx0:bx1] == obj.slot + 1).view(np.uint8)
             found, _ = cv2.findContours(
-                local, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(bx0, by0)
+                owned, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(bx0, by0)
             )
             cv2.drawContours(out, found, -1, colour, thickness, cv2.LINE_AA)
         if boxes:
