@@ -159,6 +159,9 @@ def run_command(
     min_area: int = typer.Option(16, "--min-area", help="Report objects of at least N pixels."),
     contours: bool = typer.Option(True, "--contours/--no-contours", help="Outline each mask."),
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds to wait for a stream to open."),
+    threads: int | None = typer.Option(
+        None, "--threads", help="CPU inference threads (default: all usable cores)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or status lines."),
 ) -> None:
     """Segment a video, camera, stream or images: masks with stable IDs, video, PNGs, JSON."""
@@ -190,6 +193,7 @@ def run_command(
         min_area=min_area,
         timeout_s=timeout,
         progress=not quiet,
+        threads=threads,
     )
     typer.echo(f"astseg: {summary.line()}")
 

@@ -6,8 +6,9 @@ decode -> resize -> infer -> map masks back -> track -> draw -> encode, in the r
 three threads (decode | inference: pre, infer, post, track | output: draw, encode).
 Between runs, in the same process, the same bundle's backend is timed alone on the same
 clip's frames at batch 1 (warm-up excluded): the inference-only FPS. Both use the
-runtime's defaults (ONNX Runtime on all usable cores). Each repeat pairs one run with one
-inference-only measurement; the ratio is taken per pair.
+runtime's defaults (ONNX Runtime on all usable cores); `--threads N` runs the pipeline
+as `astseg run --threads N` while the inference-only baseline keeps the default. Each
+repeat pairs one run with one inference-only measurement; the ratio is taken per pair.
 
 End-to-end FPS counts from the first frame entering the pipeline to the last written
 (model load excluded). Targets: end-to-end >= 85 % of inference-only; the default bundle
@@ -15,6 +16,7 @@ End-to-end FPS counts from the first frame entering the pipeline to the last wri
 
     python benchmarks/pipeline.py                      # the default bundle
     python benchmarks/pipeline.py --bundle bundles/cam1 --frames 600
+    python benchmarks/pipeline.py --threads 1          # the pipeline's model on one thread
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ def parse_args(argv: list[str] | None) -> Any:
     parser.add_argument("--size", default="640x480", help="clip size WxH (640x480)")
     parser.add_argument("--repeats", type=int, help="pipeline runs, each paired (3)")
     parser.add_argument("--infer-calls", type=int, help="timed inference calls per repeat (200)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="astseg run --threads N for the end-to-end run only (default: the runtime's)",
+    )
     args = parser.parse_args(argv)
     args.frames = args.frames or (20 if args.quick else 300)
     args.repeats = args.repeats or (1 if args.quick else 3)
@@ -78,6 +85,8 @@ def parse_args(argv: list[str] | None) -> Any:
     args.width, args.height = width, height
     if min(args.frames, args.repeats, args.infer_calls, width, height) < 1:
         parser.error("--frames, --repeats, --infer-calls and the size must be positive")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be positive")
     return args
 
 
@@ -107,12 +116,16 @@ def inference_only(seg: Any, frames: list[Any], calls: int) -> list[float]:
     return time_call(lambda: seg.backend.run(next(inputs)), repeats=calls, warmup=5)
 
 
-def run_once(clip: Path, bundle: str, out: Path) -> Any:
+def run_once(clip: Path, bundle: str, out: Path, threads: int | None) -> Any:
     from sdk.outputs import OutputOptions
     from sdk.run_command import run_command
 
     return run_command(
-        video=str(clip), model=bundle, outputs=OutputOptions(out=out), progress=False
+        video=str(clip),
+        model=bundle,
+        outputs=OutputOptions(out=out),
+        progress=False,
+        threads=threads,
     )
 
 
@@ -222,15 +235,17 @@ def main(argv: list[str] | None = None) -> int:
         frames = first_frames(clip, 30)
         seg = Segmenter(bundle)
         report["bundle"] = {**subject, "backend": seg.backend_description}
+        threads = f" --threads {args.threads}" if args.threads else ""
         report["clip"] = {
             "size": f"{args.width}x{args.height}",
             "frames": args.frames,
             "scene": {"background": scene.background, "max_objects": scene.max_objects},
-            "command": f"astseg run --video CLIP --model {bundle} --out annotated.mp4 --quiet",
+            "command": f"astseg run --video CLIP --model {bundle} --out annotated.mp4 --quiet"
+            + threads,
         }
         runs = []
         for r in range(args.repeats):
-            summary = run_once(clip, bundle, work / f"annotated{r}.mp4")
+            summary = run_once(clip, bundle, work / f"annotated{r}.mp4", args.threads)
             alone = inference_only(seg, frames, args.infer_calls)
             infer_fps = 1000.0 / stats_ms(alone)["median_ms"]
             runs.append(

@@ -89,6 +89,7 @@ def run_command(
     min_area: int = 16,
     timeout_s: float = 10.0,
     progress: bool = True,
+    threads: int | None = None,
 ) -> RunSummary:
     """Run the pipeline for the CLI; every user error is an AstsegError or ValueError sentence."""
     chosen = pick_source(video, camera, source, images)
@@ -96,6 +97,8 @@ def run_command(
         raise ValueError(f"--stride is {stride}; it must be 1 or more.")
     if max_fps is not None and max_fps <= 0:
         raise ValueError(f"--max-fps is {max_fps}; it must be positive.")
+    if threads is not None and threads < 1:
+        raise ValueError(f"--threads is {threads}; it must be 1 or more.")
     try:
         # the source first: a wrong path or a dead camera is reported before a slow model load
         frames = open_source(chosen, stride=stride, timeout_s=timeout_s)
@@ -103,7 +106,12 @@ def run_command(
         raise AstsegError("interrupted while opening the source; nothing was written.") from None
     try:
         seg = Segmenter(
-            model, backend=backend, device=device, min_score=min_score, min_area=min_area
+            model,
+            backend=backend,
+            device=device,
+            min_score=min_score,
+            min_area=min_area,
+            threads=threads,
         )
     except KeyboardInterrupt:
         frames.close()

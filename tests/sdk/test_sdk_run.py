@@ -58,6 +58,16 @@ def test_run_writes_video_masks_and_json(
     assert not list(tmp_path.glob("*.partial*"))
 
 
+def test_threads_reach_the_backend(toy_bundle_dir: Path, short_video: Path) -> None:
+    from sdk.run_command import run_command
+
+    summary = run_command(
+        video=str(short_video), model=str(toy_bundle_dir), progress=False, threads=1
+    )
+    assert summary.frames == 30
+    assert "1 threads" in summary.backend
+
+
 def test_run_with_stride_and_images(
     runner: CliRunner, toy_bundle_dir: Path, short_video: Path, tmp_path: Path
 ) -> None:
@@ -110,6 +120,7 @@ def test_run_with_stride_and_images(
         (["--video", "{video}", "--out", "{tmp}/out.gif"], "must end in one of .mp4"),
         (["--video", "{video}", "--stride", "0"], "--stride is 0"),
         (["--video", "{video}", "--max-fps", "-1"], "--max-fps is -1"),
+        (["--video", "{video}", "--threads", "0"], "--threads is 0"),
     ],
 )
 def test_user_errors_are_one_sentence(
