@@ -8,8 +8,9 @@ shift, no letterbox offset) and its outline is smoother than the model's grid.
 Two exact shortcuts keep this cheap at 640×480: where all four model pixels
 around a frame pixel share the same argmax, that layer wins the interpolation
 too (a convex combination keeps the order), so only the box around the model's
-foreground is compared; and a layer whose weight stays below 1/(K+1) there can
-never be the argmax of weights that sum to one, so it is skipped.
+foreground is compared; and a layer whose weight stays below 1/(K+1) can never
+be the argmax of weights that sum to one, so each layer is compared only inside
+the box around its model pixels at or above that.
 
 Regions are measured per slot inside its own box, and a region's full-frame
 mask is made only when asked for (`SlotRegion.mask`).
@@ -72,6 +73,18 @@ def _resized(plane: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.resize(source, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+def _frame_box(marked: np.ndarray, height: int, width: int) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1): the frame pixels whose interpolation touches a marked model pixel."""
+    rows = np.flatnonzero(marked.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(marked.any(axis=0))
+    h, w = marked.shape
+    y0, y1 = _span(int(rows[0]), int(rows[-1]), h, height)
+    x0, x1 = _span(int(cols[0]), int(cols[-1]), w, width)
+    return y0, y1, x0, x1
+
+
 def frame_labels(
     weights: np.ndarray, segmentation: np.ndarray, height: int, width: int
 ) -> FrameLabels:
@@ -81,27 +94,24 @@ def frame_labels(
     if (h, w) == (height, width):
         return FrameLabels(seg.copy(), 0, height, 0, width)
     labels = np.zeros((height, width), dtype=np.uint8)
-    fg = seg != 0
-    rows = np.flatnonzero(fg.any(axis=1))
-    if rows.size == 0:
+    window = _frame_box(seg != 0, height, width)
+    if window is None:
         return FrameLabels(labels, 0, 0, 0, 0)
-    cols = np.flatnonzero(fg.any(axis=0))
-    y0, y1 = _span(int(rows[0]), int(rows[-1]), h, height)
-    x0, x1 = _span(int(cols[0]), int(cols[-1]), w, width)
-    src = weights[
-        :,
-        max(0, int(rows[0]) - 1) : min(h, int(rows[-1]) + 2),
-        max(0, int(cols[0]) - 1) : min(w, int(cols[-1]) + 2),
-    ]
-    can_win = src.reshape(layers, -1).max(axis=1) >= (1.0 / layers) - 1e-3
-    window = labels[y0:y1, x0:x1]
-    candidates = [layer for layer in range(1, layers) if can_win[layer]]
+    y0, y1, x0, x1 = window
     best = _resized(weights[0], height, width)[y0:y1, x0:x1]
-    for n, layer in enumerate(candidates, start=1):
-        up = _resized(weights[layer], height, width)[y0:y1, x0:x1]
-        np.copyto(window, layer, where=up > best)  # ties keep the lower layer
-        if n < len(candidates):  # the last layer's maximum is never read
-            np.maximum(best, up, out=best)
+    for layer in range(1, layers):
+        # where a layer stays under 1/(K+1) it cannot win, so it is compared only in its own box
+        box = _frame_box(weights[layer] >= (1.0 / layers) - 1e-3, height, width)
+        if box is None:
+            continue
+        ly0, ly1 = max(box[0], y0), min(box[1], y1)
+        lx0, lx1 = max(box[2], x0), min(box[3], x1)
+        if ly0 >= ly1 or lx0 >= lx1:
+            continue
+        up = _resized(weights[layer], height, width)[ly0:ly1, lx0:lx1]
+        held = best[ly0 - y0 : ly1 - y0, lx0 - x0 : lx1 - x0]
+        np.copyto(labels[ly0:ly1, lx0:lx1], layer, where=up > held)  # ties keep the lower layer
+        np.maximum(held, up, out=held)
     return FrameLabels(labels, y0, y1, x0, x1)
 
 

@@ -10,7 +10,7 @@ import pytest
 from sdk_media import scene
 
 from sdk import Segmenter
-from sdk.postprocess import frame_labels, slot_regions
+from sdk.postprocess import _frame_box, frame_labels, slot_regions
 from sdk.preprocess import to_display_bgr, to_model_input
 
 
@@ -113,6 +113,16 @@ def test_window_and_skipped_layers_change_no_label(height: int, width: int) -> N
         assert np.array_equal(got.labels, expected)
         assert got.labels[got.y0 : got.y1, got.x0 : got.x1].sum() == got.labels.sum()
         assert 3 not in got.labels
+
+
+def test_frame_box_covers_every_pixel_a_model_pixel_reaches() -> None:
+    marked = np.zeros((64, 64), bool)
+    assert _frame_box(marked, 480, 640) is None
+    marked[10, 20] = True
+    # rows 71..85 and columns 200..209 interpolate from model row 10 / column 20 (with a margin)
+    assert _frame_box(marked, 480, 640) == (70, 87, 194, 216)
+    marked[63, 0] = True  # clipped to the frame
+    assert _frame_box(marked, 480, 640) == (70, 480, 0, 216)
 
 
 def test_regions_measure_exactly() -> None:
