@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+
 import torch
 from trainer_fixtures import scenes, tiny_config
 
 from training.checkpoint import load_checkpoint, load_model
-from training.trainer import train
+from training.trainer import checkpoints, train
 
 # 2 background steps, then 3 foreground (frozen) + 3 joint: 8 global steps, 6 batches of 4
 # per epoch of 24 images, so the run also crosses an epoch boundary.
@@ -67,3 +69,49 @@ def test_checkpoint_holds_everything_a_resume_needs(tmp_path):
     assert data["data_order"] == {"seed": 0, "stream": 1, "next_batch": 3, "world_size": 1}
     assert data["state"]["images_seen"] == 5 * 4
     assert data["config"]["train"]["steps"] == 6
+
+
+def _differing_weights(run_a, run_b):
+    state_a, state_b = load_model(run_a)[0].state_dict(), load_model(run_b)[0].state_dict()
+    assert state_a.keys() == state_b.keys()
+    return [name for name in state_a if not torch.equal(state_a[name], state_b[name])]
+
+
+def test_resume_from_a_periodic_checkpoint_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+    """A SIGKILL leaves the last periodic latest.pt, not a pause's: resuming from the one
+    written at each phase boundary (step 2 ends phase 1, step 5 hands the frozen phase over
+    to joint training, both also a phase-end save) and mid-phase gives the same weights."""
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    write = checkpoints.write
+
+    def keep_a_copy(path, payload, previous=None):
+        write(path, payload, previous)
+        if path.name == "latest.pt":
+            shutil.copy(path, copies / f"{payload['step']}.pt")
+
+    monkeypatch.setattr(checkpoints, "write", keep_a_copy)
+    config = tiny_config(**{**CONFIG, "checkpoint_every": 1})
+    assert _run(tmp_path / "straight", [], config=config).completed
+    for step in (2, 4, 5, 6):
+        run = tmp_path / f"from{step}"
+        (run / "checkpoints").mkdir(parents=True)
+        shutil.copy(copies / f"{step}.pt", run / "checkpoints/latest.pt")
+        resumed = _run(run, [], resume=True, config=None)
+        assert resumed.completed and resumed.step == 8
+        assert _differing_weights(tmp_path / "straight", run) == [], step
+
+
+def test_cpu_threads_come_from_omp_num_threads_not_from_the_caller(tmp_path, monkeypatch):
+    """Why a SIGKILL test once saw every weight differ: its in-process baseline called
+    torch.set_num_threads(1), `train` reset that from OMP_NUM_THREADS (2), and 2 threads sum
+    in another order than the 1-thread children. A baseline must set OMP_NUM_THREADS."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(2)  # the conftest fixture restores the count afterwards
+    lines: list[str] = []
+    train(
+        tiny_config(**CONFIG), scenes(), tmp_path / "run", pause_at_step=1, progress=False,
+        echo=lines.append,
+    )  # fmt: skip
+    assert torch.get_num_threads() == 1
+    assert any(line.startswith("device: cpu, 1 threads") for line in lines), lines
