@@ -189,6 +189,20 @@ def pipeline(r: Renderer, d: dict[str, Any]) -> Lines:
     return out + r.plot(d, "astseg run: where the time goes")
 
 
+def pipeline_one_thread(d: dict[str, Any]) -> Lines:
+    """The same benchmark with `astseg run --threads 1` (the inference-only baseline keeps
+    the runtime's default threads)."""
+    s = d["summary"]
+    return [
+        f"With `astseg run --threads 1` (one ONNX Runtime thread, so decode and output keep "
+        f"a core; `{d['command']}`): {fmt(s['end_to_end_fps'])} FPS end to end against "
+        f"{fmt(s['inference_only_fps'])} FPS inference only at the default threads, "
+        f"{pct(s['pipeline_vs_inference_ratio'])}; busiest: the {s['busiest_thread']} thread, "
+        f"{fmt(s['busiest_thread_ms'])} ms per frame.",
+        "",
+    ]
+
+
 def classical(r: Renderer, d: dict[str, Any]) -> Lines:
     out = [
         "astseg against OpenCV background subtraction (MOG2, KNN; default parameters, shadows "
@@ -434,6 +448,9 @@ def render(results_dir: Path, links_from: Path) -> str:
             continue
         data = results[name]
         out += r.warning(data) + section(r, data) + r.provenance(data)
+        one_thread = results_dir / "pipeline_threads1.json"
+        if name == "pipeline" and one_thread.is_file():
+            out += pipeline_one_thread(json.loads(one_thread.read_text()))
     out += [
         "### Reproducing one benchmark",
         "",

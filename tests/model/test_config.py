@@ -73,6 +73,7 @@ def test_cpu_preset_carries_the_cpu_recipe():
     assert train.scenario == "frozen_background" and train.steps == 11_000
     assert (train.lr, train.lr_warmup_steps, train.background_steps) == (4e-4, 250, 300)
     assert (train.coverage_weight, train.coverage_steps) == (1.0, 3_000)
+    assert (train.pixel_entropy_weight, train.pixel_entropy_warmup_steps) == (0.1, 1_000)
 
 
 def test_phase_2_length_is_checked_only_where_the_scenario_has_a_phase_2():
