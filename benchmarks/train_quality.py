@@ -100,6 +100,20 @@ def _score(checkpoint: Path, test: Any) -> dict[str, Any]:
     return report.metrics
 
 
+def _step_of(checkpoint: Path) -> int:
+    from training.checkpoint import load_checkpoint
+
+    return int(load_checkpoint(checkpoint)["step"])
+
+
+def _shown(path: Path) -> str:
+    """Repo-relative where possible, so the committed JSON names files a reader has."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _write_sheet(checkpoint: Path, test: Any, path: Path, title: str) -> None:
     import torch
 
@@ -157,7 +171,8 @@ def main() -> None:
         checkpoints[reported],
         test_set,
         args.png,
-        f"{args.preset} preset, {result.step} steps, {result.wall_s / 60:.1f} min ({reported})",
+        f"{args.preset} preset, {reported} checkpoint (step {_step_of(checkpoints[reported])} "
+        f"of {result.step}, {result.wall_s / 60:.1f} min), test scenes",
     )
     # Metric vs. step on the validation split (the test scenes are scored once, at the end).
     curve = [{**v, "wall_s": curves.wall.get(v["step"])} for v in result.validations]
@@ -198,12 +213,12 @@ def main() -> None:
         "evaluation": evaluation,
         "validation_curve": curve,
         "loss_curve": curves.losses,
-        "sample_png": str(args.png),
+        "sample_png": _shown(args.png),
         "summary": summary,
     }
     if curve:
         _plot_curve(curve, summary, report["machine"], args.curve_png)
-        report["curve_png"] = str(args.curve_png)
+        report["curve_png"] = _shown(args.curve_png)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.json.with_name(f".{args.json.name}.tmp")
     tmp.write_text(json.dumps(_finite(report), indent=2, allow_nan=False) + "\n")

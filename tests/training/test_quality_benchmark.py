@@ -43,4 +43,4 @@ def test_quality_benchmark_trains_within_budget_and_scores_unseen_scenes(tmp_pat
     assert cv2.imread(str(png)).shape[0] > 4 * 64  # four test scenes, one row each
     points = report["validation_curve"]
     assert len(points) >= 2 and all(0 <= p["ari_fg"] <= 1 for p in points)
-    assert report["curve_png"] == str(curve) and cv2.imread(str(curve)).shape[1] > 400
+    assert report["curve_png"] == str(curve.resolve()) and cv2.imread(str(curve)).shape[1] > 400
