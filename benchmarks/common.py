@@ -373,13 +373,14 @@ def finish(report: dict[str, Any], json_path: Path, png_path: Path | None, start
     """Stamps the wall time and the plot's path, writes the JSON, prints the summary."""
     report["wall_s"] = round(time.perf_counter() - started, 1)
     if png_path is not None:
-        report["plot"] = _shown(png_path)
+        report["plot"] = shown_path(png_path)
     write_json(json_path, report)
     print(json.dumps(plain(report.get("summary", {})), indent=2))
-    print(f"wrote {_shown(json_path)}" + (f" and {_shown(png_path)}" if png_path else ""))
+    print(f"wrote {shown_path(json_path)}" + (f" and {shown_path(png_path)}" if png_path else ""))
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
+    """Repo-relative where possible, so a committed result names files a reader has."""
     try:
         return str(path.resolve().relative_to(ROOT))
     except ValueError:

@@ -3,7 +3,7 @@
 A 640x480 synthetic fixed-camera clip (mp4v) goes through exactly what `astseg run
 --video CLIP --model BUNDLE --out annotated.mp4` does (sdk.run_command.run_command):
 decode -> resize -> infer -> map masks back -> track -> draw -> encode, in the runtime's
-three threads (decode | inference: pre, infer, post, track | output: draw, encode).
+three threads (decode: decode, pre | inference: infer | output: post, track, draw, encode).
 Between runs, in the same process, the same bundle's backend is timed alone on the same
 clip's frames at batch 1 (warm-up excluded): the inference-only FPS. Both use the
 runtime's defaults (ONNX Runtime on all usable cores); `--threads N` runs the pipeline
@@ -48,7 +48,6 @@ from common import (  # noqa: E402
 )
 from subjects import runtime_bundle, scene_for, write_clip  # noqa: E402
 
-THREADS = PIPELINE_THREADS
 STAGE_COLOURS = {
     "decode": "#bbbbbb",
     "pre": "#9ecae1",
@@ -130,7 +129,9 @@ def run_once(clip: Path, bundle: str, out: Path, threads: int | None) -> Any:
 
 
 def thread_load(stages: dict[str, float]) -> dict[str, float]:
-    return {t: round(sum(stages.get(s, 0.0) for s in names), 3) for t, names in THREADS.items()}
+    return {
+        t: round(sum(stages.get(s, 0.0) for s in names), 3) for t, names in PIPELINE_THREADS.items()
+    }
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
@@ -140,7 +141,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     fig, (left, right) = plt.subplots(
         1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [2.2, 1]}
     )
-    for row, names in enumerate(THREADS.values()):
+    for row, names in enumerate(PIPELINE_THREADS.values()):
         x = 0.0
         for stage in names:
             ms = stages.get(stage, 0.0)
@@ -155,8 +156,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
     alone_ms = 1000 / s["inference_only_fps"]
     left.axvline(alone_ms, color="#1f77b4", ls=":", lw=1)
     left.text(alone_ms, -0.45, f" inference alone {fmt(alone_ms)} ms", fontsize=7, color="#1f77b4")
-    left.set_yticks(range(len(THREADS)))
-    left.set_yticklabels([f"{t} thread" for t in THREADS])
+    left.set_yticks(range(len(PIPELINE_THREADS)))
+    left.set_yticklabels([f"{t} thread" for t in PIPELINE_THREADS])
     left.invert_yaxis()
     left.set_xlabel("milliseconds per frame (mean per stage, median over repeats)")
     left.set_title("where the time goes (stages of one thread run one after another)", loc="left")

@@ -38,7 +38,7 @@ for path in (ROOT, Path(__file__).resolve().parent):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from common import git_revision, machine, pyplot, save_figure  # noqa: E402
+from common import git_revision, machine, pyplot, save_figure, shown_path  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 TARGET = {"ari_fg": 0.90, "miou_fg": 0.70}
@@ -104,14 +104,6 @@ def _step_of(checkpoint: Path) -> int:
     from training.checkpoint import load_checkpoint
 
     return int(load_checkpoint(checkpoint)["step"])
-
-
-def _shown(path: Path) -> str:
-    """Repo-relative where possible, so the committed JSON names files a reader has."""
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def _write_sheet(checkpoint: Path, test: Any, path: Path, title: str) -> None:
@@ -213,12 +205,12 @@ def main() -> None:
         "evaluation": evaluation,
         "validation_curve": curve,
         "loss_curve": curves.losses,
-        "sample_png": _shown(args.png),
+        "sample_png": shown_path(args.png),
         "summary": summary,
     }
     if curve:
         _plot_curve(curve, summary, report["machine"], args.curve_png)
-        report["curve_png"] = _shown(args.curve_png)
+        report["curve_png"] = shown_path(args.curve_png)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.json.with_name(f".{args.json.name}.tmp")
     tmp.write_text(json.dumps(_finite(report), indent=2, allow_nan=False) + "\n")

@@ -296,7 +296,7 @@ class Segmenter:
                     score=score,
                     area=region.area,
                     z_what=output.z_what[i, region.slot].copy(),
-                    slot_labels=labels.labels,
+                    slot_labels=region.labels,
                 )
             )
         return FrameResult(
