@@ -10,7 +10,7 @@ import pytest
 from sdk_media import scene
 
 from sdk import Segmenter
-from sdk.postprocess import _frame_box, frame_labels, slot_regions
+from sdk.postprocess import frame_labels, slot_regions
 from sdk.preprocess import to_display_bgr, to_model_input
 
 
@@ -101,7 +101,8 @@ def test_labels_equal_argmax_of_resized_weights(height: int, width: int) -> None
 
 @pytest.mark.parametrize(("height", "width"), [(480, 640), (37, 301), (20, 50)])
 def test_window_and_skipped_layers_change_no_label(height: int, width: int) -> None:
-    """The shortcuts are exact: labels equal the argmax of every layer resized on its own."""
+    """The shortcuts change no label: labels equal the argmax of every layer resized on its
+    own, except where two layers' blended weights tie within float32 rounding."""
     for seed in range(3):
         weights = _smooth_weights(5, 64, 64, seed)
         capped = np.minimum(weights[3], 0.1)  # under 1/5 everywhere: skipped, never wins
@@ -110,19 +111,15 @@ def test_window_and_skipped_layers_change_no_label(height: int, width: int) -> N
         got = frame_labels(weights, weights.argmax(axis=0), height, width)
         planes = [cv2.resize(np.ascontiguousarray(p), (width, height)) for p in weights]
         expected = np.argmax(np.stack(planes), axis=0)  # ties keep the lower layer
-        assert np.array_equal(got.labels, expected)
+        ys, xs = np.nonzero(got.labels != expected)
+        assert ys.size <= 1e-4 * height * width
+        gaps = [
+            planes[got.labels[y, x]][y, x] - planes[expected[y, x]][y, x]
+            for y, x in zip(ys, xs, strict=True)
+        ]
+        assert all(abs(g) <= 1e-6 for g in gaps), gaps  # a few float32 eps on weights <= 1
         assert got.labels[got.y0 : got.y1, got.x0 : got.x1].sum() == got.labels.sum()
         assert 3 not in got.labels
-
-
-def test_frame_box_covers_every_pixel_a_model_pixel_reaches() -> None:
-    marked = np.zeros((64, 64), bool)
-    assert _frame_box(marked, 480, 640) is None
-    marked[10, 20] = True
-    # rows 71..85 and columns 200..209 interpolate from model row 10 / column 20 (with a margin)
-    assert _frame_box(marked, 480, 640) == (70, 87, 194, 216)
-    marked[63, 0] = True  # clipped to the frame
-    assert _frame_box(marked, 480, 640) == (70, 480, 0, 216)
 
 
 def test_regions_measure_exactly() -> None:
