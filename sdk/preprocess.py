@@ -12,6 +12,14 @@ resized the same way, and every output pixel maps back to exactly one source
 pixel region, so masks return to the original resolution without offsets.
 The frame is resized before its type and colour order are converted, because
 the model input is far smaller than the frame and converting it is then cheap.
+
+OpenCV averages whole blocks quickly when both size ratios are integers and takes
+a several times slower general path otherwise. Camera widths are usually a
+multiple of the model's (1280 = 20·64, 1920 = 30·64) and heights are not (720 =
+11.25·64), so such a frame is averaged along its whole-block axis first, on the
+full frame in float32, and along the other axis on that narrow result: the one pass
+over the frame is the fast one, and the input equals the one-pass average but for a
+rare value rounded the other way at an exact half (one level).
 """
 
 from __future__ import annotations
@@ -59,6 +67,20 @@ def _resizable(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frame)
 
 
+def _shrink(frame: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Area average down to height×width (see the module docstring for the two passes)."""
+    h, w = frame.shape[:2]
+    if (w % width == 0) == (h % height == 0):  # one pass is already fast, or nothing is
+        return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+    # float32 between the passes, so that only the final value is rounded
+    narrow = (width, h) if w % width == 0 else (w, height)
+    first = cv2.resize(frame.astype(np.float32), narrow, interpolation=cv2.INTER_AREA)
+    out = cv2.resize(first, (width, height), interpolation=cv2.INTER_AREA)
+    if frame.dtype.kind == "u":  # round half to even, as OpenCV's saturating cast does
+        return np.rint(out).astype(frame.dtype)
+    return out
+
+
 def _to_rgb(image: np.ndarray, channels: Channels) -> np.ndarray:
     if image.ndim == 2:
         return np.repeat(image[:, :, None], 3, axis=2)
@@ -75,9 +97,10 @@ def to_model_input(
     frame = check_frame(frame)
     h, w = frame.shape[:2]
     if (h, w) != (height, width):
-        shrinking = h >= height and w >= width
-        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-        frame = cv2.resize(_resizable(frame), (width, height), interpolation=interpolation)
+        if h >= height and w >= width:
+            frame = _shrink(_resizable(frame), height, width)
+        else:
+            frame = cv2.resize(_resizable(frame), (width, height), interpolation=cv2.INTER_LINEAR)
     rgb = _to_rgb(_to_uint8(frame), channels)
     return np.ascontiguousarray(rgb.transpose(2, 0, 1))
 
