@@ -72,8 +72,10 @@ class DetectedObject:
             "score": round(self.score, 5),
             "area": self.area,
         }
-        if masks:
-            out["mask"] = rle.encode(self.mask)
+        if masks:  # from the box alone: the mask is False outside it
+            x0, y0, x1, y1 = self.bbox
+            box = self.slot_labels[y0:y1, x0:x1] == self.slot + 1
+            out["mask"] = rle.encode_box(box, x0, y0, *self.slot_labels.shape)
         return out
 
 

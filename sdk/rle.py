@@ -28,6 +28,31 @@ def mask_to_counts(mask: np.ndarray) -> list[int]:
     return [0, *runs] if flat[0] else runs
 
 
+def box_counts(box: np.ndarray, x0: int, y0: int, height: int, width: int) -> list[int]:
+    """Counts of a height×width mask that is False outside a box, from the box alone.
+
+    `box` is the mask's content at rows y0.., columns x0.. . The same counts as
+    `mask_to_counts` on the whole mask, at a cost that follows the box, not the frame.
+    """
+    h, w = box.shape
+    if y0 < 0 or x0 < 0 or y0 + h > height or x0 + w > width:
+        raise ValueError(f"a {h}×{w} box at ({x0}, {y0}) does not fit a {height}×{width} mask.")
+    if h == height:  # whole columns: one stretch of the column-major order
+        flat = np.zeros(h * w + 2, bool)
+        flat[1:-1] = np.asarray(box, dtype=bool).T.ravel()
+        changes = np.flatnonzero(flat[1:] != flat[:-1]) + x0 * height
+    else:  # each column of the box between two False cells standing for the rest
+        padded = np.zeros((w, h + 2), bool)
+        padded[:, 1:-1] = np.asarray(box, dtype=bool).T
+        flat = padded.ravel()
+        column, row = np.divmod(np.flatnonzero(flat[1:] != flat[:-1]) + 1, h + 2)
+        changes = (x0 + column) * height + y0 + row - 1
+    # a change just past the last pixel only says the mask ends on True
+    changes = changes[changes < height * width]
+    bounds = np.concatenate(([0], changes, [height * width]))
+    return np.diff(bounds).tolist()
+
+
 def counts_to_mask(counts: list[int], height: int, width: int) -> np.ndarray:
     """Boolean [height, width] mask from uncompressed COCO counts."""
     total = int(sum(counts))
@@ -85,6 +110,17 @@ def encode(mask: np.ndarray, compressed: bool = True) -> dict[str, Any]:
     """COCO RLE dict {"size": [h, w], "counts": str | list[int]} of a 2-D boolean mask."""
     counts = mask_to_counts(mask)
     height, width = mask.shape
+    return {
+        "size": [int(height), int(width)],
+        "counts": counts_to_string(counts) if compressed else counts,
+    }
+
+
+def encode_box(
+    box: np.ndarray, x0: int, y0: int, height: int, width: int, compressed: bool = True
+) -> dict[str, Any]:
+    """`encode` of a height×width mask that is False outside a box (see `box_counts`)."""
+    counts = box_counts(box, x0, y0, height, width)
     return {
         "size": [int(height), int(width)],
         "counts": counts_to_string(counts) if compressed else counts,

@@ -50,3 +50,28 @@ def test_bad_input_is_refused() -> None:
         rle.string_to_counts("5P")
     with pytest.raises(ValueError, match=r"must be 2-D"):
         rle.mask_to_counts(np.zeros((2, 2, 2), bool))
+
+
+@pytest.mark.parametrize(("height", "width"), [(6, 8), (1, 1), (1, 9), (7, 1), (48, 64)])
+def test_box_counts_equal_the_whole_mask_counts(height: int, width: int) -> None:
+    """Boxes anywhere, touching every edge, whole rows and whole columns, full or empty."""
+    rng = np.random.default_rng(height * 100 + width)
+    boxes = [(0, 0, width, height), (0, 0, 1, 1), (width - 1, height - 1, width, height)]
+    for _ in range(40):
+        x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
+        boxes.append(
+            (x0, y0, int(rng.integers(x0 + 1, width + 1)), int(rng.integers(y0 + 1, height + 1)))
+        )
+    boxes += [(0, 2 % height, width, height), (1 % width, 0, width, height)]
+    for x0, y0, x1, y1 in boxes:
+        for density in (0.0, 0.3, 1.0):
+            mask = np.zeros((height, width), bool)
+            mask[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0)) < density
+            box = mask[y0:y1, x0:x1]
+            assert rle.box_counts(box, x0, y0, height, width) == rle.mask_to_counts(mask)
+            assert rle.encode_box(box, x0, y0, height, width) == rle.encode(mask)
+
+
+def test_box_outside_the_mask_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"does not fit a 4×5 mask"):
+        rle.box_counts(np.zeros((2, 2), bool), 4, 0, 4, 5)
