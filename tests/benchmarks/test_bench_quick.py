@@ -80,7 +80,40 @@ def test_pipeline_reports_fps_ratio_and_stages(quick_run):
         )
     assert r["clip"]["size"] == "640x480"
     assert any("annotated" in out for out in run["outputs"])
+    assert any(out.endswith(".jsonl") for out in run["outputs"])  # video and JSON, as judged
     assert is_png(quick_run.png_path("pipeline"))
+
+
+def test_pipeline_measures_camera_sizes_and_cameras_per_box(quick_run):
+    r = quick_run("pipeline")
+    s = r["summary"]
+    assert list(r["sizes"]) == ["640x480", "1280x720", "1920x1080"]
+    for name, entry in r["sizes"].items():
+        height = name.split("x")[1]
+        assert entry["clip"]["size"] == name and len(entry["runs"]) == 1
+        assert entry["runs"][0]["frames"] == 12
+        assert set(STAGES) <= set(entry["stages_ms_median"])
+        assert s[f"fps_{height}p"] == entry["end_to_end_fps"]["median"] > 0
+    assert s["fps_480p"] == s["end_to_end_fps"]  # the first size is the one at the top level
+    for key, target in (("fps_720p", 60), ("fps_1080p", 30)):
+        t = r["targets"][key]
+        assert t["value"] == s[key]
+        assert t["met"] == (s[key] >= target if t["cores"] == 2 else None)
+    streams = r["streams"]
+    assert streams["size"] == "1280x720" and streams["fps"] == 25
+    trials = streams["trials"]
+    assert [t["streams"] for t in trials] == list(range(1, len(trials) + 1))
+    kept = [t["kept_up"] for t in trials]
+    # cameras are added until one falls behind, at most --max-streams (2 in quick mode)
+    assert all(kept[:-1]) and (len(trials) == 2 or not kept[-1])
+    assert streams["sustained"] == sum(kept) == s["streams_720p_25fps"]
+    for trial in trials:
+        assert len(trial["per_stream"]) == trial["streams"]
+        for stream in trial["per_stream"]:
+            assert stream["offered"] == 25 and stream["warmup_frames"] == 25  # 1 s each
+            taken = stream["offered"] + stream["warmup_frames"] - stream["dropped"]
+            assert stream["processed"] == taken - stream["dropped_in_warmup"]
+            assert trial["kept_up"] <= (stream["dropped"] == 0 and stream["error"] is None)
 
 
 def test_classical_scores_astseg_mog2_and_knn(quick_run):
