@@ -186,7 +186,48 @@ def pipeline(r: Renderer, d: dict[str, Any]) -> Lines:
         "",
     ]
     out += table(["stage", "thread", "ms per frame"], rows)
+    out += pipeline_sizes(d)
     return out + r.plot(d, "astseg run: where the time goes")
+
+
+def pipeline_sizes(d: dict[str, Any]) -> Lines:
+    """End-to-end FPS and the stage table at every clip size, and the cameras per box."""
+    sizes = d.get("sizes")
+    if not sizes:
+        return []
+    stages = list(next(iter(sizes.values()))["stages_ms_median"])
+    rows = []
+    for name, entry in sizes.items():
+        key = f"fps_{name.split('x')[1]}p"
+        goal = d["targets"].get(key) or (
+            d["targets"]["end_to_end_fps"] if key == "fps_480p" else None
+        )
+        rows.append(
+            [
+                name,
+                fmt(entry["end_to_end_fps"]["median"]),
+                f"{goal['target']}: {met(goal)}" if goal else "",
+                *(fmt(entry["stages_ms_median"].get(stage)) for stage in stages),
+            ]
+        )
+    out = [
+        f"At camera sizes (`{next(iter(sizes.values()))['clip']['command']}`; mean ms per frame "
+        "per stage, median over repeats):",
+        "",
+    ]
+    out += table(["clip", "FPS end to end", "target", *stages], rows)
+    streams = d.get("streams")
+    if streams:
+        key = f"streams_{streams['size'].split('x')[1]}p_{streams['fps']:g}fps"
+        out += [
+            f"Cameras per box: {d['summary'].get(key, streams['sustained'])} camera(s) of "
+            f"{streams['size']} at {streams['fps']:g} FPS run at once without dropping a frame "
+            f"({streams['outputs']}; {streams['seconds_per_trial']:g} s per trial after one "
+            f"second of warm-up; at most {streams['max_streams_tried']} tried; summary key "
+            f"`{key}`).",
+            "",
+        ]
+    return out
 
 
 def pipeline_one_thread(d: dict[str, Any]) -> Lines:
@@ -399,6 +440,15 @@ def headline(results: dict[str, dict[str, Any]]) -> Lines:
             ">= 30 on 2 cores",
         ),
         ("pipeline", "pipeline_vs_inference_ratio", "end to end / inference only", pct, ">= 85 %"),
+        ("pipeline", "fps_720p", "`astseg run` end-to-end FPS, 1280x720", fmt, ">= 60 on 2 cores"),
+        (
+            "pipeline",
+            "fps_1080p",
+            "`astseg run` end-to-end FPS, 1920x1080",
+            fmt,
+            ">= 30 on 2 cores",
+        ),
+        ("pipeline", "streams_720p_25fps", "1280x720 cameras at 25 FPS per box", str, ""),
         ("classical", "astseg_f_measure", "foreground F: astseg", fmt, ""),
         ("classical", "mog2_f_measure", "foreground F: MOG2", fmt, ""),
         ("classical", "astseg_ari_fg", "instance ARI-FG: astseg", fmt, "beat MOG2"),
