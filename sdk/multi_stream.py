@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sdk.errors import AstsegError
 from sdk.outputs import OutputOptions
@@ -81,6 +82,7 @@ def run_streams(
         raise ValueError("run_streams needs at least one stream.")
     if threads < 1:
         raise ValueError(f"threads is {threads}; it must be 1 or more.")
+    _check_outputs(streams)
     reports = [StreamReport(s.name or str(s.source)) for s in streams]
     segmenters: list[Segmenter] = []
     pipelines: list[Pipeline | None] = []
@@ -119,6 +121,27 @@ def run_streams(
         for seg in segmenters:
             seg.close()
     return reports
+
+
+def _check_outputs(streams: Sequence[Stream]) -> None:
+    """Refuse what several streams cannot share: one window, or one output file or folder."""
+    owner: dict[Path, int] = {}
+    for i, stream in enumerate(streams, start=1):
+        if stream.outputs.show:
+            raise ValueError(
+                f"stream {i} asks for a window (show); several streams cannot share one, so "
+                "write each stream's video (out) instead."
+            )
+        for path in (stream.outputs.out, stream.outputs.json, stream.outputs.masks):
+            if path is None:
+                continue
+            key = Path(os.path.abspath(path))
+            if key in owner:
+                raise ValueError(
+                    f"streams {owner[key]} and {i} would both write {path}; give each stream "
+                    "its own output files."
+                )
+            owner[key] = i
 
 
 def _run_together(pipelines: Sequence[Pipeline | None], reports: list[StreamReport]) -> None:

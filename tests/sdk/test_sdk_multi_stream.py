@@ -83,6 +83,19 @@ def test_pacing_and_bad_arguments(
         run_streams([Stream(two_clips[0])], tmp_path / "no_bundle")
 
 
+def test_shared_outputs_and_windows_are_refused_before_anything_runs(
+    toy_bundle_dir: Path, two_clips: list[Path], tmp_path: Path
+) -> None:
+    same = OutputOptions(json=tmp_path / "objects.jsonl")
+    with pytest.raises(ValueError, match=r"streams 1 and 2 would both write .*objects\.jsonl"):
+        run_streams([Stream(two_clips[0], same), Stream(two_clips[1], same)], toy_bundle_dir)
+    with pytest.raises(ValueError, match="stream 2 asks for a window"):
+        run_streams(
+            [Stream(two_clips[0]), Stream(two_clips[1], OutputOptions(show=True))], toy_bundle_dir
+        )
+    assert list(tmp_path.iterdir()) == []  # nothing was started or written
+
+
 def test_example_prints_every_stream(
     toy_bundle_dir: Path, two_clips: list[Path], tmp_path: Path
 ) -> None:
