@@ -70,7 +70,8 @@ run() {  # run NAME COMMAND...
 run inference "$PYTHON" benchmarks/inference.py "${QUICK[@]}" --checkpoint "$CHECKPOINT"
 run pipeline "$PYTHON" benchmarks/pipeline.py "${QUICK[@]}" --bundle "$BUNDLE"
 if [ ${#QUICK[@]} -eq 0 ]; then  # the same with one inference thread (README: --threads 1)
-    run pipeline "$PYTHON" benchmarks/pipeline.py --bundle "$BUNDLE" --threads 1 \
+    # every size again, no camera trials (those already run one inference thread per stream)
+    run pipeline "$PYTHON" benchmarks/pipeline.py --bundle "$BUNDLE" --threads 1 --max-streams 0 \
         --json benchmarks/results/pipeline_threads1.json --png docs/bench-pipeline-threads1.png
 fi
 run classical "$PYTHON" benchmarks/classical.py "${QUICK[@]}" --bundle "$BUNDLE" "${CDNET[@]}"
