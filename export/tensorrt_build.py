@@ -185,6 +185,11 @@ class EngineBuilder:
                 f"--timing-cache {path} is not a timing cache of TensorRT {self.version}; "
                 "delete it and build again"
             )
+        if data and not config.set_timing_cache(cache, False):
+            # TensorRT refuses a cache whose device properties differ from this GPU's; its
+            # timings do not apply here, so start an empty one (saved over the stale file).
+            self.log(f"timing cache {path} was made on another GPU; rebuilt for {self.gpu.name}")
+            cache = config.create_timing_cache(b"")
         return cache
 
     def save_timing_cache(self) -> None:
@@ -227,7 +232,11 @@ class EngineBuilder:
             for name, shapes in profile_shapes(spec, batch).items():
                 profile.set_shape(name, shapes["min"], shapes["opt"], shapes["max"])
             config.add_optimization_profile(profile)
-            config.set_timing_cache(self.cache, False)
+            if not config.set_timing_cache(self.cache, False):
+                raise ExportError(
+                    f"TensorRT {self.version} refused the timing cache made on this GPU; "
+                    "build without --timing-cache"
+                )
             pinned = None
             if opts.fp16 and self.major == 10:
                 config.set_flag(trt.BuilderFlag.FP16)

@@ -154,8 +154,9 @@ class _FakeTensorRT:
         def __init__(self, level: int) -> None:
             self.level = level
 
-    def __init__(self, version: str) -> None:
+    def __init__(self, version: str, gpu: str = "NVIDIA L4") -> None:
         self.__version__ = version
+        self.gpu = gpu
         self.parsed: list = []
         self.configs: list = []
         self.networks: list = []
@@ -208,11 +209,13 @@ class _FakeTensorRT:
                 return True
 
         class Cache:
-            def __init__(self, data):
-                self.data = data
+            """Serialised as b"cache|<GPU it was timed on>|<entries>"."""
+
+            def __init__(self, gpu, entries):
+                self.gpu, self.entries = gpu, entries
 
             def serialize(self):
-                return b"cache:" + self.data
+                return f"cache|{self.gpu or fake.gpu}|{','.join(self.entries)}".encode()
 
         class Config:
             def __init__(self):
@@ -227,10 +230,20 @@ class _FakeTensorRT:
                 self.profiles.append(profile)
 
             def create_timing_cache(self, data):
-                return Cache(data)
+                if not data:
+                    return Cache(None, [])
+                parts = bytes(data).decode(errors="replace").split("|")
+                if len(parts) != 3 or parts[0] != "cache":
+                    return None  # what TensorRT returns for bytes that are not a cache
+                return Cache(parts[1], [e for e in parts[2].split(",") if e])
 
             def set_timing_cache(self, cache, ignore_mismatch):
+                # The real call returns False, and sets nothing, when the cache's device
+                # properties differ from this GPU's (unless told to ignore the mismatch).
+                if cache.gpu not in (None, fake.gpu) and not ignore_mismatch:
+                    return False
                 self.cache = cache
+                return True
 
             def set_flag(self, flag):
                 self.flags.add(flag)
@@ -254,6 +267,9 @@ class _FakeTensorRT:
                 return Profile()
 
             def build_serialized_network(self, network, config):
+                if config.cache is not None:  # the build's tactic timings land in the cache
+                    config.cache.gpu = fake.gpu
+                    config.cache.entries.append(f"timed{len(network.layers)}")
                 monitor = config.progress_monitor
                 monitor.phase_start("Building", None, 1)
                 monitor.step_complete("Building", 0)
@@ -273,7 +289,7 @@ def test_engine_builder_precision_paths(
     monkeypatch.setitem(sys.modules, "tensorrt", fake)
     monkeypatch.setattr(build, "current_gpu", lambda: GpuInfo("NVIDIA L4", "8.9"))
     cache = tmp_path / "timing.cache"
-    cache.write_bytes(b"old")
+    cache.write_bytes(b"cache|NVIDIA L4|old")
     builder = EngineBuilder(TrtOptions(fp16=True, workspace_gib=0.5, timing_cache=cache))
     onnx_path = tmp_path / "renderer.onnx"
     onnx_path.write_bytes((segformer_dynamic.bundle / "renderer.onnx").read_bytes())
@@ -281,11 +297,12 @@ def test_engine_builder_precision_paths(
     builder.save_timing_cache()
 
     assert (tmp_path / built.plan).read_bytes().startswith(b"PLAN:")
-    assert cache.read_bytes() == b"cache:old"  # loaded, shared, written back
+    # Loaded, used by the build, written back with the build's timings added.
+    assert cache.read_bytes().startswith(b"cache|NVIDIA L4|old,timed")
     config = fake.configs[-1]
     assert config.pools == {"WORKSPACE": 1 << 29}
     assert config.profiles[0]["z_what"] == ([1, 3, 8], [1, 3, 8], [4, 3, 8])
-    assert config.cache is not None and config.cache.data == b"old"
+    assert config.cache is not None and config.cache.entries[0] == "old"
     sidecar = json.loads((tmp_path / built.sidecar).read_text())
     parsed = fake.parsed[-1]
     initializer_types = {i.data_type for i in parsed.graph.initializer}
@@ -308,3 +325,38 @@ def test_engine_builder_precision_paths(
         assert TensorProto.FLOAT16 in initializer_types
         assert sidecar["precision_mode"] == "fp16-strongly-typed-graph"
     assert (sidecar["gpu_name"], sidecar["tensorrt_version"]) == ("NVIDIA L4", version)
+
+
+def test_a_timing_cache_from_another_gpu_is_rebuilt_not_written_back(
+    segformer_dynamic: Exported, tmp_path: Path, monkeypatch
+) -> None:
+    import export.tensorrt_build as build
+
+    fake = _FakeTensorRT("10.13.3.9", gpu="NVIDIA L4")
+    monkeypatch.setitem(sys.modules, "tensorrt", fake)
+    monkeypatch.setattr(build, "current_gpu", lambda: GpuInfo("NVIDIA L4", "8.9"))
+    cache = tmp_path / "timing.cache"
+    cache.write_bytes(b"cache|NVIDIA A100-SXM4-80GB|a100tactic")
+    lines: list[str] = []
+    builder = EngineBuilder(TrtOptions(timing_cache=cache), log=lines.append)
+    assert lines == [f"timing cache {cache} was made on another GPU; rebuilt for NVIDIA L4"]
+    onnx_path = tmp_path / "renderer.onnx"
+    onnx_path.write_bytes((segformer_dynamic.bundle / "renderer.onnx").read_bytes())
+    builder.build(onnx_path, SPECS["renderer"], BatchPlan.dynamic_up_to(2), tmp_path)
+    builder.save_timing_cache()
+    config = fake.configs[-1]
+    assert config.cache is not None and config.cache.entries[:1] != ["a100tactic"]
+    saved = cache.read_bytes().decode()
+    assert saved.startswith("cache|NVIDIA L4|timed") and "a100tactic" not in saved
+
+    # The same cache on its own GPU is used as it is.
+    fake_a100 = _FakeTensorRT("10.13.3.9", gpu="NVIDIA A100-SXM4-80GB")
+    monkeypatch.setitem(sys.modules, "tensorrt", fake_a100)
+    cache.write_bytes(b"cache|NVIDIA A100-SXM4-80GB|a100tactic")
+    lines.clear()
+    builder = EngineBuilder(TrtOptions(timing_cache=cache), log=lines.append)
+    assert lines == [] and builder.cache.entries == ["a100tactic"]
+
+    cache.write_bytes(b"\x00not a cache")
+    with pytest.raises(ExportError, match="is not a timing cache of TensorRT 10.13.3.9"):
+        EngineBuilder(TrtOptions(timing_cache=cache), log=lines.append)
