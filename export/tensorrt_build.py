@@ -30,6 +30,7 @@ from export.gpu_device import GpuInfo, current_gpu
 from export.manifest import sha256_file, write_json
 from export.spec import BatchPlan, GraphSpec
 from export.tensorrt_progress import progress_monitor
+from sdk.backends.engine_check import host_cpu_arch, host_os
 
 DEFAULT_WORKSPACE_GIB = 4.0
 SUPPORTED_MAJORS = (10, 11)
@@ -118,6 +119,8 @@ def build_sidecar(
         "tensorrt_version": tensorrt_version,
         "gpu_name": gpu.name,
         "compute_capability": gpu.compute_capability,
+        "os": host_os(),  # plans are not portable across platforms either
+        "cpu_arch": host_cpu_arch(),
         "precision": "fp16" if fp16 else "fp32",
         "precision_mode": precision_mode(major, fp16),
         "placement_block": "fp32",

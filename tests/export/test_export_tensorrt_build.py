@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import platform
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from export.tensorrt_build import (
     tensorrt_major,
 )
 from export.tensorrt_progress import progress_monitor
-from sdk.backends.engine_check import RuntimeInfo, check_engine_compatible
+from sdk.backends.engine_check import RuntimeInfo, check_engine_compatible, host_cpu_arch
 from sdk.errors import BundleError
 from tests.export.conftest import Exported, tiny_model
 
@@ -68,6 +69,8 @@ def test_the_sidecar_says_where_the_plan_runs_and_the_runtime_agrees(
     )
     assert sidecar["tensorrt_version"] == "10.13.3.9"
     assert (sidecar["gpu_name"], sidecar["compute_capability"]) == (gpu.name, "9.0")
+    assert sidecar["os"] == platform.system() and sidecar["cpu_arch"] == host_cpu_arch()
+    assert sidecar["cpu_arch"] in ("x86_64", "aarch64", platform.machine().lower())
     assert (sidecar["precision"], sidecar["precision_mode"]) == ("fp16", "fp16-builder-flag")
     assert sidecar["placement_block"] == "fp32" and sidecar["fp32_pinned_layers"] == 31
     assert sidecar["profiles"] == [
@@ -85,6 +88,13 @@ def test_the_sidecar_says_where_the_plan_runs_and_the_runtime_agrees(
     with pytest.raises(BundleError, match="encoder.engine was built for TensorRT 10.13.3.9"):
         check_engine_compatible(
             sidecar, "encoder.engine", RuntimeInfo("10.13.3.9", "NVIDIA L4", "8.9")
+        )
+    other_arch = "x86_64" if sidecar["cpu_arch"] != "x86_64" else "aarch64"
+    with pytest.raises(BundleError, match=rf"\(compute 9.0\), \w+ {sidecar['cpu_arch']}, but"):
+        check_engine_compatible(
+            sidecar,
+            "encoder.engine",
+            RuntimeInfo("10.13.3.9", gpu.name, "9.0", cpu_arch=other_arch),
         )
 
 
