@@ -144,12 +144,9 @@ def _pin_placement_fp32(trt: ModuleType, network: Any, block: Block) -> int:
     pinned = 0
     for i in sorted(block_layers(network_layers(network, block), block)):
         layer = network.get_layer(i)
-        real = (trt.float32, trt.float16)
         outputs = [layer.get_output(j) for j in range(layer.num_outputs)]
-        floats = [j for j, o in enumerate(outputs) if o.dtype in real]
-        inputs = [layer.get_input(j) for j in range(layer.num_inputs)]
-        # ArgMax and comparisons output integers but read floats: FP16 inputs change ties.
-        if not floats and not any(t is not None and t.dtype in real for t in inputs):
+        floats = [j for j, o in enumerate(outputs) if o.dtype in (trt.float32, trt.float16)]
+        if not floats:  # shape and index layers run in INT32/INT64 whatever is asked
             continue
         layer.precision = trt.float32
         for j in floats:

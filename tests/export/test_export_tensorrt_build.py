@@ -266,15 +266,18 @@ class _FakeTensorRT:
                             inputs.append(tensor)
                     outputs = [Tensor(o, types.get(o, "int64")) for o in node.output]
                     tensors.update({t.name: t for t in outputs})
+                    if node.op_type == "ArgMax":  # a TopK: float values, then the indices
+                        outputs = [Tensor(f"{node.name}_values", types[node.input[0]]), *outputs]
                     layers.append(Layer(node.name, inputs, outputs, f"[ONNX Layer: {node.name}]"))
                 return True
 
         class EngineInspector:
             """IEngineInspector.get_engine_information(JSON) with per-layer formats.
 
-            Layers keep their network names; a float tensor is FP16 where the FP16 flag
-            let TensorRT choose and the layer was not pinned, else its declared type
-            (a pinned layer's inputs are reformatted to FP32, as TensorRT does).
+            Layers keep their network names. A float output is FP16 where the FP16 flag
+            let TensorRT choose and the layer was not pinned, else its declared type; an
+            input has its producer's format, except that a pinned layer's float inputs are
+            reformatted to FP32, as TensorRT does.
             """
 
             def __init__(self, network, config):
@@ -285,23 +288,37 @@ class _FakeTensorRT:
                 if self.config.profiling_verbosity != "DETAILED":
                     return json.dumps({"Layers": [layer.name for layer in self.network.layers]})
                 fp16 = "FP16" in self.config.flags
+                formats = {}  # tensor name -> what its producer writes
 
-                def port(tensor, pinned):
-                    dtype = tensor.dtype
-                    if dtype in ("float32", "float16"):
-                        dtype = "float32" if pinned or not fp16 else "float16"
-                    text = {"float32": "FP32", "float16": "FP16", "int64": "Int64"}[dtype]
+                def port(tensor, text):
                     return {"Name": tensor.name, "Format/Datatype": f"Row major linear {text}"}
+
+                def written(tensor, pinned):
+                    if tensor.dtype not in ("float32", "float16"):
+                        return "Int64"
+                    if tensor.dtype == "float16":
+                        return "FP16"
+                    return "FP32" if pinned or not fp16 else "FP16"
 
                 layers = []
                 for layer in self.network.layers:
                     pinned = layer.precision == "float32"
+                    ins = []
+                    for t in layer.inputs:
+                        if t is None:
+                            continue
+                        text = formats.get(t.name, written(t, False))
+                        ins.append(port(t, "FP32" if pinned and text == "FP16" else text))
+                    outs = []
+                    for t in layer.outputs:
+                        formats[t.name] = written(t, pinned)
+                        outs.append(port(t, formats[t.name]))
                     layers.append(
                         {
                             "Name": layer.name,
                             "Metadata": layer.metadata,
-                            "Inputs": [port(t, pinned) for t in layer.inputs if t is not None],
-                            "Outputs": [port(t, pinned) for t in layer.outputs],
+                            "Inputs": ins,
+                            "Outputs": outs,
                         }
                     )
                 return json.dumps({"Layers": layers, "Bindings": []})
