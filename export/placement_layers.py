@@ -41,19 +41,20 @@ class Block:
     outside: frozenset[str]  # outputs of other nodes, and graph inputs
 
     @classmethod
-    def of(cls, model: onnx.ModelProto) -> Block:
-        """`model` must have unique node names (`export.fp16.ensure_node_names`)."""
+    def of(cls, model: onnx.ModelProto, parsed: onnx.ModelProto | None = None) -> Block:
+        """The block of `model` (unique node names: `export.fp16.ensure_node_names`).
+
+        `parsed` is the graph TensorRT actually read when it differs (the FP16 copy for
+        TensorRT 11): its extra nodes, the Casts at the block's border, are nodes outside
+        the block, so a layer fusing such a Cast with a block op is judged as a border layer.
+        """
         nodes = placement_block(model)
-        g = model.graph
-        produced = {o for n in g.node if n.name in nodes for o in n.output if o}
-        outside = {o for n in g.node if n.name not in nodes for o in n.output if o}
-        outside |= {i.name for i in g.input}
-        return cls(
-            frozenset(nodes),
-            frozenset(n.name for n in g.node),
-            frozenset(produced),
-            frozenset(outside),
-        )
+        graphs = [model.graph] if parsed is None else [model.graph, parsed.graph]
+        all_nodes = {n.name for g in graphs for n in g.node}
+        produced = {o for n in model.graph.node if n.name in nodes for o in n.output if o}
+        outside = {o for g in graphs for n in g.node if n.name not in nodes for o in n.output if o}
+        outside |= {i.name for g in graphs for i in g.input}
+        return cls(frozenset(nodes), frozenset(all_nodes), frozenset(produced), frozenset(outside))
 
 
 @dataclass(frozen=True)

@@ -234,9 +234,12 @@ class EngineBuilder:
         with tempfile.TemporaryDirectory(prefix="astseg-trt-") as tmp:
             source = Path(tmp) / onnx_path.name
             if opts.fp16 and self.major >= 11:
-                onnx.save(convert_fp16_keep_placement(model), str(source))
+                converted = convert_fp16_keep_placement(model)
+                onnx.save(converted, str(source))
+                block = Block.of(model, parsed=converted)
             else:
                 onnx.save(model, str(source))
+                block = Block.of(model)
             network, _parser = self._parse(source)  # the parser owns weights the build reads
             config = self.builder.create_builder_config()
             workspace = int(opts.workspace_gib * (1 << 30))
@@ -251,7 +254,6 @@ class EngineBuilder:
                     "build without --timing-cache"
                 )
             pinned = None
-            block = Block.of(model)
             if opts.fp16:
                 # Per-layer tensor formats in the plan, for the placement check below.
                 config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED

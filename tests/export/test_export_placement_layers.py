@@ -132,3 +132,25 @@ def test_unnamed_helpers_join_the_block_through_the_tensors_they_carry() -> None
     ]
     # The shuffle between Relu and GridSample only carries the glimpse across the border.
     assert block_layers(layers, BLOCK) == {1, 2, 3, 4, 5, 6}
+
+
+def test_a_border_cast_fused_into_a_block_op_is_a_border_layer() -> None:
+    """TensorRT 11 parses the FP16 copy, whose Casts into the block have their own names."""
+    model = _model()
+    parsed = onnx.ModelProto()
+    parsed.CopyFrom(model)
+    cast = helper.make_node("Cast", ["position"], ["position__fp32"], name="position__fp32_cast")
+    parsed.graph.node.insert(0, cast)
+    fused = {
+        "Name": "position__fp32_cast + Mul",
+        "Metadata": "[ONNX Layer: position__fp32_cast]\x1e[ONNX Layer: Mul]",
+        "Inputs": [_port("position", FP16), _port(f"{CONST}_output")],
+        "Outputs": [_port("grid")],
+    }
+    data = json.loads(_engine())
+    data["Layers"][3] = fused
+    # Known as a node outside the block, the Cast makes the layer a border one: its FP16
+    # input is the FP16 region's, and its block output is FP32.
+    assert fp16_layers_in_block(json.dumps(data), Block.of(model, parsed=parsed)) == []
+    # Judged against the FP32 graph alone, the Cast is unknown and the input counts.
+    assert fp16_layers_in_block(json.dumps(data), BLOCK) == ["position__fp32_cast + Mul (position)"]

@@ -456,6 +456,7 @@ def test_engine_builder_precision_paths(
         assert config.flags == set() and pinned == []
         assert TensorProto.FLOAT16 in initializer_types
         assert sidecar["precision_mode"] == "fp16-strongly-typed-graph"
+        assert sidecar["placement_block_fp16_layers"] == []  # inspected: the block is FP32
     assert (sidecar["gpu_name"], sidecar["tensorrt_version"]) == ("NVIDIA L4", version)
 
 
