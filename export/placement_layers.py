@@ -132,9 +132,10 @@ def fp16_layers_in_block(engine_information: str, block: Block) -> list[str] | N
     `engine_information` is `IEngineInspector.get_engine_information(JSON)` of a plan
     built with `ProfilingVerbosity.DETAILED`; None when it has no per-layer tensor
     formats (another verbosity), so nothing can be said. A layer that names only block
-    nodes must have no FP16 input or output; a helper or reformat layer, or a fused
-    layer that also holds nodes outside the block, must not produce an FP16 block tensor
-    (its inputs may come from the FP16 region and be converted at the border).
+    nodes must have no FP16 input or output; a fused layer that also holds nodes outside
+    the block must not write a block tensor in FP16; a helper, reformat or unnamed fusion
+    must not write FP16 except tensors that nodes outside the block produce. Inputs of
+    border layers may come from the FP16 region: converting them is their job.
     """
     data = json.loads(engine_information)
     layers = data.get("Layers") if isinstance(data, dict) else None
@@ -159,11 +160,12 @@ def fp16_layers_in_block(engine_information: str, block: Block) -> list[str] | N
     found = []
     for i in sorted(block_layers(views, block)):
         view, (ins, outs) = views[i], ports[i]
-        only_block = bool(view.onnx_nodes) and view.onnx_nodes <= block.nodes
-        mixed = bool(view.onnx_nodes - block.nodes)
-        checked = [*ins, *outs] if only_block else outs
-        if mixed:
+        if view.onnx_nodes and view.onnx_nodes <= block.nodes:
+            checked = [*ins, *outs]
+        elif view.onnx_nodes:  # fused across the border: only what the block produces
             checked = [p for p in outs if str(p.get("Name", "")) in block.produced]
+        else:  # a helper, reformat or unnamed fusion: not what nodes outside produce
+            checked = [p for p in outs if str(p.get("Name", "")) not in block.outside]
         half = [
             str(p.get("Name", "?"))
             for p in checked

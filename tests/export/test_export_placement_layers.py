@@ -154,3 +154,19 @@ def test_a_border_cast_fused_into_a_block_op_is_a_border_layer() -> None:
     assert fp16_layers_in_block(json.dumps(data), Block.of(model, parsed=parsed)) == []
     # Judged against the FP32 graph alone, the Cast is unknown and the input counts.
     assert fp16_layers_in_block(json.dumps(data), BLOCK) == ["position__fp32_cast + Mul (position)"]
+
+
+def test_an_unnamed_fusion_is_judged_by_the_tensors_it_writes_for_the_block() -> None:
+    """A Myelin region named only by its ends, with no metadata, spanning the border."""
+    foreign = {
+        "Name": "{ForeignNode[Relu...Mul]}",
+        "Metadata": "",
+        "Inputs": [_port("x", FP16), _port("position"), _port(f"{CONST}_output")],
+        "Outputs": [_port("glimpse", FP16), _port("grid")],
+    }
+    data = json.loads(_engine())
+    relu, reformat, const, _mul, sampler, argmax = data["Layers"]
+    data["Layers"] = [foreign, reformat, const, sampler, argmax]
+    assert fp16_layers_in_block(json.dumps(data), BLOCK) == []  # the glimpse is the decoder's
+    foreign["Outputs"][1] = _port("grid", FP16)
+    assert fp16_layers_in_block(json.dumps(data), BLOCK) == ["{ForeignNode[Relu...Mul]} (grid)"]
