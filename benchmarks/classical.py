@@ -249,6 +249,7 @@ class Clip:
     count: int
     has_instances: bool
     info: dict[str, Any] = field(default_factory=dict)
+    shown: range | None = None  # frames the plot's example comes from (None = any)
 
 
 def synthetic_clip(
@@ -278,7 +279,11 @@ def synthetic_clip(
         "max_objects": scene.max_objects,
         "objects_total": len(video.tracks),
     }
-    return Clip(name, group, f"synthetic {group}/{name}", generate, frames, True, info)
+    shown = None
+    if effects.lighting == "switch":  # show the lamp off (the second half of its period)
+        period = effects.light_period or frames
+        shown = range(math.ceil(period / 2), period)
+    return Clip(name, group, f"synthetic {group}/{name}", generate, frames, True, info, shown)
 
 
 def cdnet_clips(path: Path) -> list[Clip]:
@@ -563,7 +568,8 @@ def evaluate_clip(
                     score.miou.append(miou_fg)
             if score.identity is not None:
                 score.identity.update(ids, instances)
-        if objects >= example["objects"]:  # the latest frame with the most objects
+        wanted = clip.shown is None or t in clip.shown
+        if wanted and objects >= example["objects"]:  # the latest frame with the most objects
             example = {
                 "objects": objects,
                 "frame": t,
@@ -682,7 +688,8 @@ def plot(report: dict[str, Any], example: dict[str, Any], path: Path) -> None:
     # An alias is the same run under a second name: drawn once.
     shown = [m for m in METHODS if m not in report["aliases"]]
     masks_from = report["astseg_masks_from"]
-    labels = {**METHOD_LABELS, "astseg": f"astseg ({masks_from.rstrip('s')} masks)"}
+    masks = {"fused": "fused masks", "slots": "slot masks"}[masks_from]
+    labels = {**METHOD_LABELS, "astseg": f"astseg ({masks})"}
     short = {"astseg": "astseg", "astseg_slots": "astseg slots", "mog2": "MOG2", "knn": "KNN"}
     fig = plt.figure(figsize=(13, 6.6))
     panels_top = fig.add_gridspec(
@@ -851,7 +858,11 @@ def main(argv: list[str] | None = None) -> int:
             n: {"label": METHOD_LABELS[n], **m.parameters} for n, m in methods.items()
         }
         for alias, target in mode["aliases"].items():
-            report["methods"][alias] = {**report["methods"][target], "same_run_as": target}
+            report["methods"][alias] = {
+                **report["methods"][target],
+                "label": METHOD_LABELS[alias],
+                "same_run_as": target,
+            }
         report["clips"] = {}
         examples: dict[str, dict[str, Any]] = {}
         for clip in clips:
