@@ -213,7 +213,10 @@ class AstsegMethod:
 
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         result = self.seg(frame)
-        return result.foreground, result.label_map
+        # A fixed-camera runtime gives no `foreground` in slot mode: there it is every
+        # pixel a slot owns, as the older runtime's `foreground` was.
+        foreground = result.foreground
+        return (result.slot_labels != 0) if foreground is None else foreground, result.label_map
 
 
 def astseg_methods(bundle: Path, min_area: int) -> tuple[dict[str, AstsegMethod], dict[str, Any]]:

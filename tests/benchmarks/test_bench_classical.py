@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -151,6 +152,16 @@ class FakeSegmenter:
                  masks_from: str | None = None) -> None:  # fmt: skip
         FakeSegmenter.made.append({"model": model, "masks_from": masks_from})
         self.min_area, self.backend_description = min_area, "fake"
+        self.masks_from = masks_from
+
+    def __call__(self, frame: np.ndarray) -> SimpleNamespace:
+        """Slot mode: two slots, no `foreground` (as the fixed-camera runtime gives);
+        fused: a foreground of its own, wider than the slots."""
+        slots = np.zeros(frame.shape[:2], np.uint8)
+        slots[0, 0], slots[1, 1] = 1, 2
+        fused = self.masks_from == "fused"
+        foreground = np.ones(frame.shape[:2], bool) if fused else None
+        return SimpleNamespace(foreground=foreground, slot_labels=slots, label_map=slots * 10)
 
 
 def test_astseg_runs_fused_and_slots_when_the_bundle_has_a_background(tmp_path, monkeypatch):
@@ -170,6 +181,12 @@ def test_astseg_runs_fused_and_slots_when_the_bundle_has_a_background(tmp_path, 
     assert list(runners) == ["astseg", "astseg_slots"]
     assert [m["masks_from"] for m in FakeSegmenter.made] == ["slots", "fused"]
     assert runners["astseg"].parameters["masks_from"] == "fused"
+    frame = np.zeros((2, 3, 3), np.uint8)
+    foreground, instances = runners["astseg"](frame)
+    assert foreground.all() and instances.tolist() == [[10, 0, 0], [0, 20, 0]]
+    # slot mode without a `foreground`: every pixel a slot owns
+    foreground, _ = runners["astseg_slots"](frame)
+    assert foreground.tolist() == [[True, False, False], [False, True, False]]
     # the same bundle without its background: one slot-mask run under both names
     (bundle / "astseg.json").write_text(json.dumps({"model": {}}))
     FakeSegmenter.made = []

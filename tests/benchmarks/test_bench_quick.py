@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -123,15 +124,22 @@ def test_classical_scores_every_clip_group(quick_run):
     assert info["switch"]["lighting"] == "switch" and info["switch"]["light_period"] == 16
     assert info["shake"]["shake_px"] == pytest.approx(3.0 * 64 / 240, abs=1e-3)
     assert r["clip_size"] == "64x64"  # no synthetic spec in the subject: the model's size
-    # a random-init subject has no background model: fused masks cannot be scored, and
-    # `astseg` is the slot-mask run under its default name
-    assert r["astseg_masks_from"] == s["astseg_masks_from"] == "slots"
-    assert r["fused"]["available"] is False
-    reason = "no background model" if segmenter_takes_masks_from() else "no masks_from"
-    assert reason in r["fused"]["reason"]
-    assert r["methods"]["astseg"]["same_run_as"] == "astseg_slots"
-    assert clips["fixed"]["astseg"] == clips["fixed"]["astseg_slots"]
-    assert "identity" in clips["shake"]["astseg"]
+    # fused masks are scored exactly when the Segmenter takes masks_from and the bundle has
+    # a background model; otherwise `astseg` is the slot-mask run under its default name
+    bundle = json.loads((Path(quick_run.subject["bundle"]) / "astseg.json").read_text())
+    if segmenter_takes_masks_from() and "background" in bundle:
+        assert r["astseg_masks_from"] == s["astseg_masks_from"] == "fused"
+        assert r["fused"] == {"available": True} and r["aliases"] == {}
+        assert r["methods"]["astseg"]["masks_from"] == "fused"
+        assert r["methods"]["astseg_slots"]["masks_from"] == "slots"
+    else:
+        assert r["astseg_masks_from"] == s["astseg_masks_from"] == "slots"
+        assert r["fused"]["available"] is False
+        reason = "no background model" if segmenter_takes_masks_from() else "no masks_from"
+        assert reason in r["fused"]["reason"]
+        assert r["methods"]["astseg"]["same_run_as"] == "astseg_slots"
+        assert clips["fixed"]["astseg"] == clips["fixed"]["astseg_slots"]
+    assert "identity" in clips["shake"]["astseg"] and "identity" in clips["shake"]["astseg_slots"]
     # targets follow from the numbers
     t = r["targets"]
     for group, checks in t["at_least_classical_per_group"].items():
