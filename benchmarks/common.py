@@ -393,6 +393,7 @@ ENGINE_COLOURS = {
     "ort_separate": "#7fb3d5",
     "ort_fused": "#1f77b4",
     "astseg": "#1f77b4",
+    "astseg_slots": "#9ecae1",
     "mog2": "#e07b39",
     "knn": "#8c6bb1",
 }

@@ -25,11 +25,13 @@ from typing import Any
 import onnx
 
 from export.errors import ExportError
-from export.fp16 import convert_fp16_keep_placement, ensure_node_names, placement_block
+from export.fp16 import convert_fp16_keep_placement, ensure_node_names
 from export.gpu_device import GpuInfo, current_gpu
 from export.manifest import sha256_file, write_json
+from export.placement_layers import Block, block_layers, fp16_layers_in_block, network_layers
 from export.spec import BatchPlan, GraphSpec
 from export.tensorrt_progress import progress_monitor
+from sdk.backends.engine_check import host_cpu_arch, host_os
 
 DEFAULT_WORKSPACE_GIB = 4.0
 SUPPORTED_MAJORS = (10, 11)
@@ -118,6 +120,8 @@ def build_sidecar(
         "tensorrt_version": tensorrt_version,
         "gpu_name": gpu.name,
         "compute_capability": gpu.compute_capability,
+        "os": host_os(),  # plans are not portable across platforms either
+        "cpu_arch": host_cpu_arch(),
         "precision": "fp16" if fp16 else "fp32",
         "precision_mode": precision_mode(major, fp16),
         "placement_block": "fp32",
@@ -131,28 +135,24 @@ def build_sidecar(
     }
 
 
-def _pin_placement_fp32(trt: ModuleType, network: Any, model: onnx.ModelProto) -> int:
-    """TensorRT 10 FP16: placement layers run and output in FP32. Returns how many."""
-    block = placement_block(model)
-    tensors = {o for n in model.graph.node if n.name in block for o in n.output}
+def _pin_placement_fp32(trt: ModuleType, network: Any, block: Block) -> int:
+    """TensorRT 10 FP16: placement layers run and output in FP32. Returns how many.
+
+    Found by the tensors they read and write as well as by ONNX node names, so the
+    layers the parser adds without a name (constants, broadcasts, casts) are pinned too.
+    """
     pinned = 0
-    for i in range(network.num_layers):
+    for i in sorted(block_layers(network_layers(network, block), block)):
         layer = network.get_layer(i)
-        names = {
-            layer.name,
-            *re.findall(r"\[ONNX Layer: ([^\]]+)\]", getattr(layer, "metadata", "") or ""),
-        }
         outputs = [layer.get_output(j) for j in range(layer.num_outputs)]
-        if not (names & block or any(o.name in tensors for o in outputs)):
-            continue
         floats = [j for j, o in enumerate(outputs) if o.dtype in (trt.float32, trt.float16)]
-        if not floats:
+        if not floats:  # shape and index layers run in INT32/INT64 whatever is asked
             continue
         layer.precision = trt.float32
         for j in floats:
             layer.set_output_type(j, trt.float32)
         pinned += 1
-    if block and pinned == 0:
+    if block.nodes and pinned == 0:
         raise ExportError(
             "could not find the glimpse-placement layers in the TensorRT network to keep them "
             "in FP32; build without --fp16"
@@ -185,6 +185,11 @@ class EngineBuilder:
                 f"--timing-cache {path} is not a timing cache of TensorRT {self.version}; "
                 "delete it and build again"
             )
+        if data and not config.set_timing_cache(cache, False):
+            # TensorRT refuses a cache whose device properties differ from this GPU's; its
+            # timings do not apply here, so start an empty one (saved over the stale file).
+            self.log(f"timing cache {path} was made on another GPU; rebuilt for {self.gpu.name}")
+            cache = config.create_timing_cache(b"")
         return cache
 
     def save_timing_cache(self) -> None:
@@ -194,6 +199,19 @@ class EngineBuilder:
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_bytes(bytes(memoryview(self.cache.serialize())))
         os.replace(tmp, path)
+
+    def placement_fp16_layers(self, plan: bytes, block: Block) -> list[str] | None:
+        """Block layers the built plan runs in FP16, read with TensorRT's engine inspector."""
+        runtime = self.trt.Runtime(self.logger)
+        engine = runtime.deserialize_cuda_engine(plan)
+        if engine is None:
+            raise ExportError(
+                f"TensorRT {self.version} cannot load the plan it just built on {self.gpu.name}; "
+                "build without --fp16"
+            )
+        inspector = engine.create_engine_inspector()
+        info = inspector.get_engine_information(self.trt.LayerInformationFormat.JSON)
+        return fp16_layers_in_block(str(info), block)
 
     def _parse(self, onnx_path: Path) -> tuple[Any, Any]:
         network = self.builder.create_network(0)  # explicit batch is the only mode in 10 and 11
@@ -216,9 +234,12 @@ class EngineBuilder:
         with tempfile.TemporaryDirectory(prefix="astseg-trt-") as tmp:
             source = Path(tmp) / onnx_path.name
             if opts.fp16 and self.major >= 11:
-                onnx.save(convert_fp16_keep_placement(model), str(source))
+                converted = convert_fp16_keep_placement(model)
+                onnx.save(converted, str(source))
+                block = Block.of(model, parsed=converted)
             else:
                 onnx.save(model, str(source))
+                block = Block.of(model)
             network, _parser = self._parse(source)  # the parser owns weights the build reads
             config = self.builder.create_builder_config()
             workspace = int(opts.workspace_gib * (1 << 30))
@@ -227,12 +248,19 @@ class EngineBuilder:
             for name, shapes in profile_shapes(spec, batch).items():
                 profile.set_shape(name, shapes["min"], shapes["opt"], shapes["max"])
             config.add_optimization_profile(profile)
-            config.set_timing_cache(self.cache, False)
+            if not config.set_timing_cache(self.cache, False):
+                raise ExportError(
+                    f"TensorRT {self.version} refused the timing cache made on this GPU; "
+                    "build without --timing-cache"
+                )
             pinned = None
+            if opts.fp16:
+                # Per-layer tensor formats in the plan, for the placement check below.
+                config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
             if opts.fp16 and self.major == 10:
                 config.set_flag(trt.BuilderFlag.FP16)
                 config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-                pinned = _pin_placement_fp32(trt, network, model)
+                pinned = _pin_placement_fp32(trt, network, block)
             monitor = progress_monitor(trt, f"{spec.name}.engine")
             config.progress_monitor = monitor
             try:
@@ -245,6 +273,15 @@ class EngineBuilder:
                 "(see its log above); try a larger --workspace or build without --fp16"
             )
         plan_name = f"{spec.name}.engine"
+        fp16_in_block = (
+            self.placement_fp16_layers(bytes(memoryview(plan)), block) if opts.fp16 else []
+        )
+        if fp16_in_block:
+            raise ExportError(
+                f"TensorRT {self.version} runs {len(fp16_in_block)} layer(s) of the "
+                f"glimpse-placement block of {plan_name} in FP16 ({'; '.join(fp16_in_block[:3])}), "
+                "which moves masks by whole pixels; the plan was not written; build without --fp16"
+            )
         (out_dir / plan_name).write_bytes(bytes(memoryview(plan)))
         sidecar = build_sidecar(
             tensorrt_version=self.version,
@@ -256,6 +293,9 @@ class EngineBuilder:
             workspace_bytes=workspace,
             fp32_layers=pinned,
         )
+        # []: no block layer runs in FP16 (an FP16 plan was inspected; an FP32 plan has no
+        # FP16 layers); None: the FP16 plan's inspector gave no per-layer formats.
+        sidecar["placement_block_fp16_layers"] = fp16_in_block
         write_json(out_dir / f"{plan_name}.json", sidecar)
         seconds = time.perf_counter() - started
         self.log(f"built {plan_name} ({sidecar['precision_mode']}) in {seconds:.0f} s")

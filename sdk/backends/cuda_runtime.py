@@ -3,6 +3,11 @@
 cuda-python 13 moved the runtime bindings from `cuda.cudart` to
 `cuda.bindings.runtime`; both import paths are tried so either major version works.
 Every call returns an error code first, which `_check` turns into a DeviceError.
+
+The current device is a property of the calling host thread (`cudaSetDevice`
+changes it for that thread only), so `use_device()` must run in every thread
+that allocates, copies or launches for this runtime, not only in the one that
+opened it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,22 @@ from types import ModuleType
 from typing import Any
 
 from sdk.errors import DeviceError
+
+
+def native_handle(obj: Any) -> int:
+    """The address behind a cuda-python object (a stream) as an int, for TensorRT's calls.
+
+    cuda-bindings 12.9 deprecated `int(obj)` in favour of
+    `cuda.bindings.utils.get_cuda_native_handle`; older versions only have `int()`.
+    """
+    try:
+        from cuda.bindings.utils import get_cuda_native_handle
+    except ImportError:
+        return int(obj)
+    try:
+        return int(get_cuda_native_handle(obj))
+    except TypeError:  # a type it has no getter for (a plain int handle)
+        return int(obj)
 
 
 def import_cudart() -> ModuleType:
@@ -44,7 +65,11 @@ class CudaRuntime:
                 "pick another device or use device='cpu'."
             )
         self.device_index = device_index
-        self._check(self.rt.cudaSetDevice(device_index), "cudaSetDevice")
+        self.use_device()
+
+    def use_device(self) -> None:
+        """Make this runtime's GPU current for the calling thread (a cheap call when it is)."""
+        self._check(self.rt.cudaSetDevice(self.device_index), "cudaSetDevice")
 
     def _check(self, result: Any, call: str) -> Any:
         err, *values = result if isinstance(result, tuple) else (result,)

@@ -83,6 +83,25 @@ def choose_providers(
     return chosen
 
 
+def _report_fallback(requested: list[tuple[str, dict[str, Any]]], used: list[str]) -> list[str]:
+    """Log, once per backend, the requested providers that ONNX Runtime could not start.
+
+    ORT lists a provider as available when its library is present, but a session
+    silently drops it when the library fails to load (a TensorRT or CUDA version this
+    onnxruntime was not built for) and runs on the next one; without this line a user
+    benchmarks the CUDA or CPU path believing it is TensorRT.
+    """
+    missing = [name for name, _ in requested if name != CPU and name not in used]
+    if missing:
+        log.warning(
+            "astseg: onnxruntime could not start %s and fell back to %s; install a matching "
+            "onnxruntime-gpu / TensorRT / CUDA pair (see docs/export.md, 'Version pairs').",
+            ", ".join(missing),
+            ", ".join(used) or "nothing",
+        )
+    return missing
+
+
 class OnnxRuntimeBackend:
     """Runs a bundle's ONNX graphs with onnxruntime."""
 
@@ -108,6 +127,7 @@ class OnnxRuntimeBackend:
         first = self.sessions[order[0]]
         self._max_batch, self._fixed = self._batch_limits(first)
         used = first.get_providers()
+        self.fallen_back = _report_fallback(self.providers, used)
         self.description = (
             f"onnxruntime {ort.__version__} ({', '.join(used)}, {self.threads} threads, "
             f"{'fused segmenter.onnx' if self.fused else 'encoder.onnx -> renderer.onnx'})"

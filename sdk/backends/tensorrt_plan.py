@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sdk.backends.base import IMAGE_INPUT, LATENT_NAMES, OUTPUT_NAMES, ModelOutput, run_in_chunks
-from sdk.backends.cuda_runtime import CudaRuntime
+from sdk.backends.cuda_runtime import CudaRuntime, native_handle
 from sdk.backends.engine_check import REBUILD, RuntimeInfo, check_engine_compatible
 from sdk.bundle import Bundle
 from sdk.errors import BundleError, DeviceError
@@ -164,6 +164,7 @@ class TensorRtBackend:
             for g in order
         ]
         self.stream = self.cuda.stream()
+        self._stream_handle = native_handle(self.stream)
         self._input = _Buffer(self.cuda)
         self._max_batch, self._fixed = self.plans[0].max_batch()
         self.description = (
@@ -209,13 +210,17 @@ class TensorRtBackend:
         return host
 
     def _execute(self, plan: _Plan) -> None:
-        if not plan.context.execute_async_v3(int(self.stream)):
+        if not plan.context.execute_async_v3(self._stream_handle):
             raise DeviceError(f"TensorRT failed to run {plan.shown}; see the TensorRT log above.")
 
     def run(self, images: np.ndarray) -> ModelOutput:
+        # The pipeline calls this from its inference thread, whose current device is 0
+        # until set; buffers are allocated here, so they must land on this GPU too.
+        self.cuda.use_device()
         return run_in_chunks(self._run_one, images, self._max_batch, self._fixed)
 
     def close(self) -> None:
+        self.cuda.use_device()
         for plan in self.plans:
             plan.release()
         self._input.release()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from classical import BackgroundSubtraction, compact
@@ -79,3 +82,219 @@ def test_compact_keeps_zero_for_background():
     labels = np.array([[0, 7, 7], [300, 0, 9000]])
     assert compact(labels).tolist() == [[0, 1, 1], [2, 0, 3]]
     assert compact(np.array([[5, 6]])).tolist() == [[1, 2]]
+
+
+# ------------------------------------------------------------------ clip groups, training
+def test_clip_plan_groups_and_effects():
+    from classical import GROUPS, clip_plan
+
+    plan = clip_plan(300, 240, 320)
+    assert tuple(plan) == GROUPS
+    assert [name for name, _, _ in plan["static"]] == ["fixed", "noisy"]
+    assert plan["static"][1][1] == {"noise": 12.0}
+    assert all(effects.still for _, _, effects in plan["static"])
+    drift, switch, shake = (plan[g][0][2] for g in ("drift", "switch", "shake"))
+    assert drift.lighting == "drift" and drift.light_period is None  # one cycle: the clip
+    # off at a third of the clip, on again at two thirds
+    assert switch.lighting == "switch" and switch.light_period == 200
+    assert shake.shake == 3.0 and clip_plan(300, 64, 64)["shake"][0][2].shake == 0.8
+
+
+def test_switch_clip_is_dark_in_its_middle_third_only():
+    from classical import synthetic_clip
+
+    from training.data import CameraEffects, SceneConfig
+
+    scene = SceneConfig(height=48, width=64, max_objects=2, seed=4)
+    clip = synthetic_clip("switch", "switch", scene, 30, 3, CameraEffects("switch", 20))
+    frames = list(clip.frames())
+    brightness = [image.mean() for image, _, _ in frames]
+    on = brightness[:10] + brightness[20:]
+    assert max(brightness[10:20]) < 0.6 * min(on)
+    assert all(labels is None for _, _, labels in frames[:3])  # warm-up frames unscored
+    for _, ids, labels in frames[3:]:
+        assert np.array_equal(labels == 255, ids > 0)
+    assert clip.info["light_period"] == 20 and clip.info["motion_seed"] == 1
+
+
+def test_summary_counts_each_group_once_and_targets_follow_the_numbers():
+    from classical import METHODS, group_figures, summarise, targets
+
+    def scores(value: float) -> dict:
+        return {"f_measure": value, "ari_fg": value, "miou_fg": value, "fps": 100.0}
+
+    clips = {
+        "a": {m: scores(0.9 if m.startswith("astseg") else 0.5) for m in METHODS},
+        "b": {m: scores(0.7 if m.startswith("astseg") else 0.5) for m in METHODS},
+        "c": {m: scores(0.4 if m.startswith("astseg") else 0.6) for m in METHODS},
+    }
+    groups = {"static": group_figures(clips, ["a", "b"]), "switch": group_figures(clips, ["c"])}
+    assert groups["static"]["astseg_f_measure"] == pytest.approx(0.8)
+    summary = summarise(groups)
+    # (0.8 + 0.4) / 2, not (0.9 + 0.7 + 0.4) / 3
+    assert summary["astseg_ari_fg"] == pytest.approx(0.6)
+    assert summary["groups"]["switch"]["knn_miou_fg"] == pytest.approx(0.6)
+    t = targets(summary, "fused")
+    assert t["at_least_classical_per_group"]["static"]["f_measure"]["met"] is True
+    assert t["at_least_classical_per_group"]["switch"]["f_measure"]["met"] is False
+    assert t["headline"]["f_measure"] == {"astseg": 0.6, "target": 0.95, "met": False}
+    assert t["all_met"] is False
+    perfect = summarise({"static": group_figures({"a": {m: scores(1.0) for m in METHODS}}, ["a"])})
+    assert targets(perfect, "fused")["all_met"] is True  # ties with KNN count as >=
+
+
+class FakeSegmenter:
+    """Stands in for sdk.Segmenter to check which masks_from each astseg runner asks for."""
+
+    made: list[dict] = []
+
+    def __init__(self, model: str, *, channels: str = "bgr", min_area: int = 16,
+                 masks_from: str | None = None) -> None:  # fmt: skip
+        FakeSegmenter.made.append({"model": model, "masks_from": masks_from})
+        self.min_area, self.backend_description = min_area, "fake"
+        self.masks_from = masks_from
+
+    def __call__(self, frame: np.ndarray) -> SimpleNamespace:
+        """Slot mode: two slots, no `foreground` (as the fixed-camera runtime gives);
+        fused: a foreground of its own, wider than the slots."""
+        slots = np.zeros(frame.shape[:2], np.uint8)
+        slots[0, 0], slots[1, 1] = 1, 2
+        fused = self.masks_from == "fused"
+        foreground = np.ones(frame.shape[:2], bool) if fused else None
+        return SimpleNamespace(foreground=foreground, slot_labels=slots, label_map=slots * 10)
+
+
+def test_astseg_runs_fused_and_slots_when_the_bundle_has_a_background(tmp_path, monkeypatch):
+    import json
+
+    import classical
+
+    import sdk
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "astseg.json").write_text(json.dumps({"model": {}, "background": {}}))
+    monkeypatch.setattr(sdk, "Segmenter", FakeSegmenter)
+    FakeSegmenter.made = []
+    runners, mode = classical.astseg_methods(bundle, 16)
+    assert mode == {"astseg_masks_from": "fused", "fused": {"available": True}, "aliases": {}}
+    assert list(runners) == ["astseg", "astseg_slots"]
+    assert [m["masks_from"] for m in FakeSegmenter.made] == ["slots", "fused"]
+    assert runners["astseg"].parameters["masks_from"] == "fused"
+    frame = np.zeros((2, 3, 3), np.uint8)
+    foreground, instances = runners["astseg"](frame)
+    assert foreground.all() and instances.tolist() == [[10, 0, 0], [0, 20, 0]]
+    # slot mode without a `foreground`: every pixel a slot owns
+    foreground, _ = runners["astseg_slots"](frame)
+    assert foreground.tolist() == [[True, False, False], [False, True, False]]
+    # the same bundle without its background: one slot-mask run under both names
+    (bundle / "astseg.json").write_text(json.dumps({"model": {}}))
+    FakeSegmenter.made = []
+    runners, mode = classical.astseg_methods(bundle, 16)
+    assert list(runners) == ["astseg_slots"] and mode["aliases"] == {"astseg": "astseg_slots"}
+    assert "no background model" in mode["fused"]["reason"]
+    assert [m["masks_from"] for m in FakeSegmenter.made] == ["slots"]
+
+
+def test_a_segmenter_without_masks_from_is_scored_in_its_own_mode(tmp_path, monkeypatch):
+    import json
+
+    import classical
+
+    import sdk
+
+    class OldSegmenter:
+        def __init__(self, model: str, *, channels: str = "bgr", min_area: int = 16) -> None:
+            self.min_area, self.backend_description = min_area, "old"
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "astseg.json").write_text(json.dumps({"model": {}, "background": {}}))
+    monkeypatch.setattr(sdk, "Segmenter", OldSegmenter)
+    runners, mode = classical.astseg_methods(bundle, 16)  # passing masks_from would raise
+    assert list(runners) == ["astseg_slots"] and "no masks_from" in mode["fused"]["reason"]
+    assert runners["astseg_slots"].parameters["masks_from"] == "slots"
+
+
+def test_training_commands_use_no_labels():
+    from classical import TRAIN_DATA, training_commands
+
+    train, export = training_commands(TRAIN_DATA, "cpu", ["train.steps=9000"], Path("r"), Path("b"))
+    assert train[:3] == ["train", "--data", TRAIN_DATA] and "--val-data" not in train
+    assert train[train.index("--preset") + 1] == "cpu"
+    sets = [train[i + 1] for i, a in enumerate(train) if a == "--set"]
+    assert sets == ["train.validation_images=0", "train.steps=9000"]
+    assert export == ["export", "r", "--out", "b"]  # the run folder: its latest checkpoint
+    # the default footage: the demo camera, unlabelled use, light and shake included
+    assert "seed=7" in TRAIN_DATA and "lighting=mixed" in TRAIN_DATA and "shake=" in TRAIN_DATA
+    assert "motion_seed" not in TRAIN_DATA  # the clips' traffic (motion_seed 1) is unseen
+
+
+CHILD = """
+import signal, sys, time
+def stop(signum, frame):
+    print("saved", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print("started", flush=True)
+time.sleep(float(sys.argv[1]))
+print("finished", flush=True)
+"""
+
+
+def test_run_budgeted_stops_the_child_at_the_budget(tmp_path):
+    import sys
+
+    from classical import run_budgeted
+
+    log = tmp_path / "log"
+    code, wall, stopped = run_budgeted([sys.executable, "-c", CHILD, "30"], log, 1.5)
+    assert (code, stopped) == (0, True) and 1.5 <= wall < 20
+    assert log.read_text().split() == ["started", "saved"]
+    code, wall, stopped = run_budgeted([sys.executable, "-c", CHILD, "0"], log, 30)
+    assert (code, stopped) == (0, False) and wall < 20
+    assert log.read_text().split() == ["started", "finished"]
+
+
+@pytest.mark.slow
+def test_train_mode_trains_exports_and_records_how(tmp_path):
+    """`--train` end to end on a tiny run: astseg train (finishing inside its budget),
+    astseg export, then every clip scored on the camera of the training spec."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import BENCHMARKS, ROOT
+
+    spec = "synthetic_video:size=48x64,objects=2,seed=3,frames=60,lighting=mixed,shake=1"
+    sets = ["train.steps=4", "train.background_steps=2", "train.batch_size=4"]
+    sets += ["train.background_batch_size=4"]
+    out, result = tmp_path / "trained", tmp_path / "classical.json"
+    command = [
+        *(sys.executable, str(BENCHMARKS / "classical.py"), "--train", "--minutes", "8"),
+        *("--train-data", spec, "--train-out", str(out)),
+        *(arg for item in sets for arg in ("--train-set", item)),
+        *("--frames", "12", "--warmup-frames", "2", "--groups", "static,switch"),
+        *("--json", str(result), "--png", str(tmp_path / "classical.png")),
+    ]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    r = json.loads(result.read_text())
+    t = r["training"]
+    assert t["measured_here"] is True and t["stopped_by_budget"] is False
+    assert t["command"].startswith(f"astseg train --data {spec} --preset cpu --out {out / 'run'}")
+    assert f"&& astseg export {out / 'run'} --out {out / 'bundle'}" in t["command"]
+    assert "--set train.validation_images=0" in t["command"] and "--val-data" not in t["command"]
+    assert 0 < t["wall_s"] < 8 * 60 and t["export_wall_s"] > 0 and t["budget_minutes"] == 8
+    assert t["trainer_last_line"].startswith("finished step")
+    assert len(t["git_revision"].split("-")[0]) == 40 and t["machine"]["cores"] >= 1
+    assert r["bundle"]["bundle"] == str(out / "bundle")
+    assert json.loads((out / "bundle" / "astseg.json").read_text())["training"]["data"] == spec
+    # the clips show the training spec's camera at its own size, not the model's 64x64
+    assert r["clip_size"] == "64x48" and r["clips"]["fixed"]["info"]["seed"] == 3
+    assert list(r["groups"]) == ["static", "switch"]
+    assert (out / "train.log").is_file() and (out / "export.log").is_file()
+    # a second run into the same folder is refused in one sentence, before any training
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode != 0 and "already holds files" in again.stderr
+    assert "Traceback" not in again.stderr

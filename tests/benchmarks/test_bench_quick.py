@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -116,28 +117,87 @@ def test_pipeline_measures_camera_sizes_and_cameras_per_box(quick_run):
             assert trial["kept_up"] <= (stream["dropped"] == 0 and stream["error"] is None)
 
 
-def test_classical_scores_astseg_mog2_and_knn(quick_run):
+def test_classical_scores_every_clip_group(quick_run):
+    from classical import GROUPS, METHODS, QUALITY, TARGETS, segmenter_takes_masks_from
+
     r = quick_run("classical")
     check_header(r, "classical")
     s = r["summary"]
-    for method in ("astseg", "mog2", "knn"):
+    for method in ("astseg", "astseg_slots", "mog2", "knn"):
         for metric in ("f_measure", "ari_fg", "miou_fg"):
             assert 0.0 <= s[f"{method}_{metric}"] <= 1.0, (method, metric)
         assert s[f"{method}_fps"] > 0
-    assert set(r["synthetic_clips"]) == {"fixed", "noisy", "light_change"}
-    fixed = r["clips"]["fixed"]
-    assert fixed["info"]["frames"] == 24 and fixed["info"]["scored_from_frame"] == 4
+    assert r["synthetic_clips"] == ["fixed", "noisy", "drift", "switch", "shake"]
+    assert list(r["groups"]) == list(s["groups"]) == ["static", "drift", "switch", "shake"]
+    assert tuple(s["groups"]) == GROUPS
+    assert r["groups"]["static"]["clips"] == ["fixed", "noisy"]
+    clips = r["clips"]
+    assert [clips[c]["group"] for c in r["synthetic_clips"]] == [
+        "static", "static", "drift", "switch", "shake",
+    ]  # fmt: skip
+
+    # a group is the mean of its clips; the headline is the mean over groups (not clips)
+    def mean(values: list) -> float | None:
+        present = [v for v in values if v is not None]
+        return sum(present) / len(present) if present else None
+
+    for method in METHODS:
+        for metric in QUALITY:
+            key = f"{method}_{metric}"
+            pair = mean([clips[c][method][metric] for c in ("fixed", "noisy")])
+            assert s["groups"]["static"][key] == pytest.approx(pair, abs=1e-4)
+            per_group = mean([s["groups"][g][key] for g in GROUPS])
+            assert s[key] == pytest.approx(per_group, abs=1e-4)
+    # the clips: the camera seen as it is, under drifting and switched light, shaking
+    info = {c: clips[c]["info"] for c in r["synthetic_clips"]}
+    assert all(i["frames"] == 24 and i["scored_from_frame"] == 4 for i in info.values())
+    assert {i["motion_seed"] for i in info.values()} == {1}
+    assert info["noisy"]["noise"] == 12.0 and info["fixed"]["noise"] == 0.0
+    assert info["drift"]["lighting"] == "drift" and info["drift"]["light_period"] == 24
+    assert info["switch"]["lighting"] == "switch" and info["switch"]["light_period"] == 16
+    assert info["shake"]["shake_px"] == pytest.approx(3.0 * 64 / 240, abs=1e-3)
+    assert r["clip_size"] == "64x64"  # no synthetic spec in the subject: the model's size
+    # fused masks are scored exactly when the Segmenter takes masks_from and the bundle has
+    # a background model; otherwise `astseg` is the slot-mask run under its default name
+    bundle = json.loads((Path(quick_run.subject["bundle"]) / "astseg.json").read_text())
+    if segmenter_takes_masks_from() and "background" in bundle:
+        assert r["astseg_masks_from"] == s["astseg_masks_from"] == "fused"
+        assert r["fused"] == {"available": True} and r["aliases"] == {}
+        assert r["methods"]["astseg"]["masks_from"] == "fused"
+        assert r["methods"]["astseg_slots"]["masks_from"] == "slots"
+    else:
+        assert r["astseg_masks_from"] == s["astseg_masks_from"] == "slots"
+        assert r["fused"]["available"] is False
+        reason = "no background model" if segmenter_takes_masks_from() else "no masks_from"
+        assert reason in r["fused"]["reason"]
+        assert r["methods"]["astseg"]["same_run_as"] == "astseg_slots"
+        assert clips["fixed"]["astseg"] == clips["fixed"]["astseg_slots"]
+    assert "identity" in clips["shake"]["astseg"] and "identity" in clips["shake"]["astseg_slots"]
+    # targets follow from the numbers
+    t = r["targets"]
+    for group, checks in t["at_least_classical_per_group"].items():
+        for metric, check in checks.items():
+            figures = s["groups"][group]
+            ours = figures[f"astseg_{metric}"]
+            assert check["met"] == (
+                ours >= figures[f"knn_{metric}"] and ours >= figures[f"mog2_{metric}"]
+            )
+    for metric, target in TARGETS.items():
+        assert t["headline"][metric]["met"] == (s[f"astseg_{metric}"] >= target)
+    assert r["training"]["measured_here"] is False
+    fixed = clips["fixed"]
     assert fixed["mog2"]["frames_with_objects_scored"] <= 20
     # F-measure is 2TP / (2TP + FP + FN) = 2PR / (P + R)
     p, rec = fixed["knn"]["precision"], fixed["knn"]["recall"]
     if p and rec:
         assert fixed["knn"]["f_measure"] == pytest.approx(2 * p * rec / (p + rec), abs=2e-4)
     # the CDnet sequence is scored on its temporal ROI, foreground only
-    cdnet = r["clips"]["cdnet/square"]
+    cdnet = clips["cdnet/square"]
     assert cdnet["info"]["temporal_roi"] == [5, 24]
     assert cdnet["mog2"]["ari_fg"] is None
-    assert "cdnet_mog2_f_measure" in s
+    assert "cdnet_mog2_f_measure" in s and "cdnet/square" not in s["groups"]
     assert r["findings"] and all(line.startswith("astseg ") for line in r["findings"])
+    assert any(line.split(" - ")[1].startswith("switch: ") for line in r["findings"])
     assert is_png(quick_run.png_path("classical"))
 
 

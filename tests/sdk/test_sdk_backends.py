@@ -53,6 +53,50 @@ def test_plan_for_another_machine_names_both_and_the_rebuild(change: dict, built
     assert "astseg export RUN --out BUNDLE --trt" in message
 
 
+@pytest.mark.parametrize(
+    ("change", "built"),
+    [
+        ({"cpu_arch": "aarch64"}, "(compute 9.0), Linux aarch64"),
+        ({"os": "Windows"}, "(compute 9.0), Windows x86_64"),
+    ],
+)
+def test_plan_for_another_platform_is_refused_like_another_gpu(change: dict, built: str) -> None:
+    here = RuntimeInfo("10.8.0.43", "NVIDIA H100 80GB HBM3", "9.0", os="Linux", cpu_arch="x86_64")
+    sidecar = {**SIDECAR, "os": "Linux", "cpu_arch": "x86_64"}
+    check_engine_compatible(sidecar, "encoder.engine", here)
+    check_engine_compatible({**sidecar, "os": "linux"}, "encoder.engine", here)
+    with pytest.raises(BundleError) as caught:
+        check_engine_compatible({**sidecar, **change}, "encoder.engine", here)
+    message = str(caught.value)
+    assert message.startswith(
+        f"encoder.engine was built for TensorRT 10.8.0 on NVIDIA H100 80GB HBM3 {built}, "
+        "but this machine has TensorRT 10.8.0.43 on NVIDIA H100 80GB HBM3 (compute 9.0), "
+        "Linux x86_64; rebuild the engine here with `astseg export RUN --out BUNDLE --trt`"
+    )
+    assert "\n" not in message
+
+
+def test_a_sidecar_from_before_the_platform_was_recorded_is_checked_without_it() -> None:
+    assert "os" not in SIDECAR and "cpu_arch" not in SIDECAR
+    for os_name, arch in (("Linux", "x86_64"), ("Linux", "aarch64"), ("Windows", "x86_64")):
+        here = RuntimeInfo("10.8.0", "NVIDIA H100 80GB HBM3", "9.0", os=os_name, cpu_arch=arch)
+        check_engine_compatible(SIDECAR, "encoder.engine", here)
+    with pytest.raises(BundleError, match=r"has a 'cpu_arch' that is not a name \(''\)"):
+        check_engine_compatible({**SIDECAR, "cpu_arch": ""}, "x", H100)
+
+
+def test_this_machine_is_named_the_way_sidecars_store_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import platform
+
+    from sdk.backends import engine_check
+
+    for machine, arch in (("AMD64", "x86_64"), ("arm64", "aarch64"), ("x86_64", "x86_64")):
+        monkeypatch.setattr(platform, "machine", lambda m=machine: m)
+        assert engine_check.host_cpu_arch() == arch
+    monkeypatch.setattr(platform, "system", lambda: "Linux")
+    assert RuntimeInfo("10.8.0", "g", "9.0").os == "Linux"
+
+
 def test_sidecar_without_fields_is_refused() -> None:
     with pytest.raises(BundleError, match=r"has no 'gpu_name'"):
         check_engine_compatible(
@@ -106,6 +150,56 @@ def test_onnxruntime_backend_uses_all_cores_and_splits_large_batches(toy_bundle_
     assert out.weights.shape == (11, 5, 64, 64) and out.segmentation.shape == (11, 64, 64)
     assert np.allclose(out.weights.sum(axis=1), 1.0, atol=1e-5)
     assert np.array_equal(out.segmentation[0], out.segmentation[10])
+
+
+@pytest.mark.parametrize(
+    ("started", "missing"),
+    [([TENSORRT, CUDA, CPU], []), ([CUDA, CPU], [TENSORRT]), ([CPU], [TENSORRT, CUDA])],
+    ids=["all-started", "trt-failed", "gpu-failed"],
+)
+def test_a_provider_that_could_not_start_is_logged_once(
+    toy_bundle_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    started: list[str],
+    missing: list[str],
+) -> None:
+    """ORT drops a listed provider whose library fails to load and says nothing; we say it."""
+    import onnxruntime as ort
+
+    real_session = ort.InferenceSession
+    requested: list[list[str]] = []
+
+    class SessionWhoseProvidersFailed:
+        """A CPU session that reports the providers a GPU machine would have started."""
+
+        def __init__(self, path: str, sess_options: object, providers: list) -> None:
+            requested.append([name for name, _ in providers])
+            self._session = real_session(path, sess_options=sess_options, providers=[CPU])
+
+        def get_providers(self) -> list[str]:
+            return list(started)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._session, name)
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: [TENSORRT, CUDA, CPU])
+    monkeypatch.setattr(ort, "InferenceSession", SessionWhoseProvidersFailed)
+    with caplog.at_level(logging.WARNING, logger="astseg"):
+        backend = open_backend(load_bundle(toy_bundle_dir), "onnxruntime", "cuda", threads=1)
+    assert requested == [[TENSORRT, CUDA, CPU]] * 2  # encoder and renderer
+    assert backend.fallen_back == missing  # type: ignore[attr-defined]
+    warnings = [r.getMessage() for r in caplog.records if "could not start" in r.getMessage()]
+    if not missing:
+        assert warnings == []
+        return
+    assert len(warnings) == 1  # once, not once per session
+    assert warnings[0].startswith(
+        f"astseg: onnxruntime could not start {', '.join(missing)} and fell back to "
+        f"{', '.join(started)};"
+    )
+    out = backend.run(np.zeros((1, 3, 64, 64), np.uint8))
+    assert out.weights.shape == (1, 5, 64, 64)
 
 
 def _bundle_with_engines(bundle: Path) -> Path:

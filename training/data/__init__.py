@@ -8,6 +8,7 @@ wrapper lives in `training.data.torch_dataset`.
     sample = dataset[0]   # Sample(image uint8 HxWx3 RGB, mask int32 HxW | None, ...)
 """
 
+from training.data.camera_effects import CameraEffects
 from training.data.cdnet import CdnetSequence, open_cdnet
 from training.data.clevrtex import ClevrTexDataset
 from training.data.errors import DataError
@@ -30,6 +31,7 @@ from training.data.video import VideoDataset
 
 __all__ = [
     "CLEVR",
+    "CameraEffects",
     "OBJECTS_ROOM",
     "CdnetSequence",
     "ClevrTexDataset",

@@ -4,6 +4,7 @@
 
     synthetic:size=64,objects=4,background=fixed,count=5000,seed=0
     synthetic_video:size=64x96,objects=3,frames=300
+    synthetic_video:size=240x320,seed=7,frames=30000,lighting=mixed,shake=3
     folder:PATH            video:PATH.mp4?stride=2&limit=500&size=64x64
     cdnet:PATH?scored=1    clevrtex:PATH?variant=camo&split=test
     clevr:PATH?split=test  objects_room:PATH    shapestacks:PATH?split=test
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.data.camera_effects import CameraEffects
 from training.data.cdnet import open_cdnet
 from training.data.clevrtex import ClevrTexDataset
 from training.data.errors import DataError
@@ -196,7 +198,18 @@ def _synthetic(opts: _Options) -> SampleDataset:
 def _synthetic_video(opts: _Options) -> SampleDataset:
     config = _scene_config(opts)
     frames = opts.integer("frames", 300, minimum=1)
-    return SyntheticVideo(config, frames, speed=opts.number("speed", 0.7))
+    effects = CameraEffects(
+        lighting=opts.text("lighting", "none"),
+        light_period=opts.maybe_integer("light_period", minimum=2),
+        shake=opts.number("shake", 0.0),
+    )
+    return SyntheticVideo(
+        config,
+        frames,
+        speed=opts.number("speed", 0.7),
+        effects=effects,
+        motion_seed=opts.maybe_integer("motion_seed"),
+    )
 
 
 def _folder(opts: _Options) -> SampleDataset:

@@ -3,6 +3,8 @@ and leave; every object keeps one instance id for its whole life (to score ID sw
 
 The whole motion plan is drawn up front from the seed, so frame `t` can be rendered alone
 (`video[t]`), or the video streamed in order (`iter_frames`), with identical pixels.
+`CameraEffects` (training.data.camera_effects) add a drifting or switched light and a
+shaking camera; `motion_seed` gives the same camera (same background) other traffic.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from training.data.camera_effects import CameraEffects, CameraPlan
 from training.data.errors import DataError
 from training.data.sample import Sample, SampleDataset
 from training.data.synthetic import (
@@ -75,13 +78,17 @@ def _curve_length(
     return float(np.hypot(np.diff(xs), np.diff(ys)).sum())
 
 
-def plan_tracks(config: SceneConfig, frames: int, speed: float = 0.7) -> list[Track]:
+def plan_tracks(
+    config: SceneConfig, frames: int, speed: float = 0.7, motion_seed: int | None = None
+) -> list[Track]:
     """Draws every object's path; at most `config.max_objects` are on screen at once.
 
     The plan starts before frame 0 so that the first frame already shows a scene in
-    motion. `speed` is the mean speed in pixels per frame at a 64-pixel side.
+    motion. `speed` is the mean speed in pixels per frame at a 64-pixel side. Paths come
+    from `config.seed`, or from (`config.seed`, `motion_seed`) when that is given.
     """
-    rng = np.random.default_rng([config.seed, 0x71DE0])
+    extra = [] if motion_seed is None else [motion_seed]
+    rng = np.random.default_rng([config.seed, 0x71DE0, *extra])
     height, width = config.height, config.width
     side = min(height, width)
     mean_duration = (side + 0.3 * side) / (speed * side / 64)
@@ -125,35 +132,65 @@ class SyntheticVideo(SampleDataset):
 
     Ids are the tracks' ids (1, 2, ... in order of appearance), the same in every frame.
     `config.min_objects` is not used: the number on screen varies as objects come and go.
+    `effects` light and move the whole view; the ids follow the moved objects exactly.
     """
 
     def __init__(
-        self, config: SceneConfig | None = None, frames: int = 300, speed: float = 0.7
+        self,
+        config: SceneConfig | None = None,
+        frames: int = 300,
+        speed: float = 0.7,
+        effects: CameraEffects | None = None,
+        motion_seed: int | None = None,
     ) -> None:
         self.config = (config or SceneConfig()).validate()
         if frames < 1:
             raise DataError(f"synthetic video needs at least 1 frame, got {frames}")
         if speed <= 0:
             raise DataError(f"synthetic video speed must be positive, got {speed}")
+        if motion_seed is not None and motion_seed < 0:
+            raise DataError(f"synthetic video motion_seed must be >= 0, got {motion_seed}")
         self.frames = frames
-        self.tracks = plan_tracks(self.config, frames, speed)
+        self.motion_seed = motion_seed
+        self.tracks = plan_tracks(self.config, frames, speed, motion_seed)
+        # Start and end frames as arrays: long training footage has thousands of tracks.
+        self._starts = np.array([tr.start for tr in self.tracks], np.int64)
+        self._ends = self._starts + np.array([tr.duration for tr in self.tracks], np.int64)
+        self.effects = (effects or CameraEffects()).validate()
         c = self.config
-        self.description = f"synthetic video ({c.height}x{c.width}, {frames} frames)"
+        extra = [] if motion_seed is None else [motion_seed]
+        self.camera = CameraPlan(self.effects, frames, c.height, c.width, [c.seed, *extra])
+        effects_text = "" if self.effects.still else f", {self.effects.describe()}"
+        self.description = f"synthetic video ({c.height}x{c.width}, {frames} frames{effects_text})"
 
     def __len__(self) -> int:
         return self.frames
 
     def render(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(image uint8 RGB, instance ids int32, background uint8 RGB) of frame `t`."""
+        """(image uint8 RGB, instance ids int32, background uint8 RGB) of frame `t`; the
+        background is the scene without its objects under the same light and shake."""
         c = self.config
         # The texture background is one texture for the whole video (a fixed camera).
         background = scene_background(c, np.random.default_rng([c.seed, 0x7E7]), float(t))
-        alive = sorted((tr for tr in self.tracks if tr.alive(t)), key=lambda tr: -tr.depth)
-        canvas, ids = render_objects(background, [(tr.track_id, tr.pose(t)) for tr in alive])
+        # A shaken camera moves the background and every object alike; objects are painted
+        # at their moved poses, so their edges and ids stay exact.
+        background = self.camera.shift(background, t)
+        dx, dy = self.camera.offset(t)
+        alive = sorted((self.tracks[i] for i in self._alive(t)), key=lambda tr: -tr.depth)
+        objects = []
+        for track in alive:
+            pose = track.pose(t)
+            objects.append((track.track_id, pose.moved(pose.cx + dx, pose.cy + dy, pose.angle)))
+        canvas, ids = render_objects(background, objects)
+        canvas, background = self.camera.lit([canvas, background], t)
         if c.noise > 0:
             rng = np.random.default_rng([c.seed, t, 0x4015E])
             canvas = canvas + rng.normal(0.0, c.noise, canvas.shape).astype(np.float32)
         return to_uint8(canvas), ids, to_uint8(background)
+
+    def _alive(self, t: int) -> np.ndarray:
+        """Indices (into `tracks`) of the tracks on screen at frame `t`."""
+        return np.flatnonzero((self._starts <= t) & (t < self._ends))
 
     def __getitem__(self, index: int) -> Sample:
         t = self._check_index(index)
