@@ -52,7 +52,7 @@ def accumulation_length(model: ASTSeg) -> int:
     map, or a layer's fan-in or fan-out (a transposed convolution sums over its fan-out)."""
     cfg = model.config
     longest = cfg.image_height * cfg.image_width
-    for parameter in model.parameters():
+    for parameter in model.foreground_parameters():  # the exported part: encoder, renderer
         if parameter.dim() >= 2:
             receptive = parameter[0, 0].numel()
             longest = max(longest, parameter.shape[0] * receptive, parameter.shape[1] * receptive)
@@ -64,7 +64,7 @@ def float32_limit(float32_error: float, magnitude: float, accumulation: int) -> 
     16 x PyTorch's own error, or 16 x the typical rounding of a sum of `accumulation` terms
     of this magnitude (sqrt(n) u |x|) where float32 happened to be almost exact."""
     floor = np.sqrt(accumulation) * UNIT_ROUNDOFF * magnitude
-    return IMPLEMENTATION_FACTOR * max(float32_error, floor)
+    return float(IMPLEMENTATION_FACTOR * max(float32_error, floor))
 
 
 @dataclass

@@ -125,7 +125,7 @@ def load_model(
     try:
         model.load_state_dict(data["model"])
     except (KeyError, RuntimeError) as err:
-        first = str(err).splitlines()[0][:200]
+        first = _clip(str(err).splitlines()[0], 200)
         raise CheckpointError(
             f"checkpoint '{path}' does not match the model its config describes ({first})"
         ) from None
