@@ -9,6 +9,7 @@ Zips are extracted once, safely, into the user cache keyed by the archive's hash
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from sdk.archive import MAX_TOTAL_BYTES, extract_archive, remove_tree
 from sdk.cache import cache_dir
 from sdk.errors import BundleError
 from sdk.manifest import MANIFEST_NAME, Manifest, read_manifest
+
+log = logging.getLogger("astseg")
 
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent / "models" / "default"
 _CHUNK = 1 << 20
@@ -125,7 +128,7 @@ def load_bundle(
     if source.is_dir():
         root = _bundle_root(source)
     elif source.suffix.lower() == ".zip":
-        root = _bundle_root(_extract_cached(source, max_zip_bytes))
+        return _open_zip(source, shown, max_zip_bytes)
     else:
         raise BundleError(
             f"model bundle {shown} is neither a directory nor a .zip; "
@@ -134,3 +137,37 @@ def load_bundle(
     manifest = read_manifest(root, shown)
     _verify_files(root, manifest, shown)
     return Bundle(root=root, source=source, manifest=manifest)
+
+
+def _open_zip(source: Path, shown: str, max_zip_bytes: int) -> Bundle:
+    """A zip's cached extraction, extracted afresh when the cached copy fails its checks.
+
+    The cache is keyed by the zip's hash, so a cached copy changed after extraction would
+    otherwise fail forever, blaming the intact zip and every fresh copy of it. Only a fresh
+    extraction that still fails speaks for the zip itself.
+    """
+    extracted = _extract_cached(source, max_zip_bytes)
+    root = _bundle_root(extracted)
+    try:
+        manifest = read_manifest(root, shown)
+        _verify_files(root, manifest, shown)
+    except BundleError:
+        log.warning(
+            f"astseg: the extracted copy of {shown} in {extracted} no longer matches its "
+            "manifest (changed after extraction); extracting the zip again"
+        )
+        _discard(extracted)
+        root = _bundle_root(_extract_cached(source, max_zip_bytes))
+        manifest = read_manifest(root, shown)
+        _verify_files(root, manifest, shown)
+    return Bundle(root=root, source=source, manifest=manifest)
+
+
+def _discard(extracted: Path) -> None:
+    """Moves a bad cache entry aside first, so no reader meets it half removed."""
+    trash = extracted.with_name(f".discard-{extracted.name}-{os.getpid()}")
+    try:
+        os.replace(extracted, trash)
+    except OSError:
+        return  # another process already replaced or removed it
+    remove_tree(trash)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from training.model import ASTSeg
 CHECKPOINT_FORMAT = "astseg-checkpoint"
 CHECKPOINT_VERSION = 1
 LATEST_NAME = "latest.pt"
+ZIP_MAGIC = b"PK\x03\x04"  # how every file torch.save writes begins
 
 
 class CheckpointError(AstsegError):
@@ -65,15 +67,28 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = resolve_checkpoint(path)
     if path.stat().st_size == 0:
         raise CheckpointError(f"checkpoint '{path}' is empty")
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head != ZIP_MAGIC:
+        # torch.save has written zip archives since torch 1.6, and so has every astseg; the
+        # legacy reader would unpickle text or noise into a KeyError or worse.
+        raise CheckpointError(
+            f"'{path}' is not an astseg checkpoint (not a file torch.save wrote); give the "
+            "checkpoints/latest.pt of an `astseg train` run, or its run folder"
+        )
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"checkpoint '{path}' holds objects other than tensors and plain values and was "
-            f"refused for safety ({str(err).splitlines()[0][:120]})"
+            f"refused for safety{_refused_global(str(err))}; load only checkpoints astseg wrote"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
-        raise CheckpointError(f"checkpoint '{path}' is corrupt or truncated ({err})") from None
+    except Exception as err:  # a damaged archive fails inside torch in many ways
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise CheckpointError(
+            f"checkpoint '{path}' is corrupt or truncated ({_clip(first)}); copy it again or "
+            "use an earlier checkpoint"
+        ) from None
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"'{path}' is not an astseg checkpoint")
     if data.get("version") != CHECKPOINT_VERSION:
@@ -82,6 +97,19 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"version {CHECKPOINT_VERSION}"
         )
     return data
+
+
+def _refused_global(message: str) -> str:
+    """' (it would call posix.system)' from torch's refusal, or '' when it names none."""
+    found = re.search(r"GLOBAL ([\w.]+)", message)
+    return f" (it would call {found.group(1)})" if found else ""
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    """At most `limit` characters, cut at a word boundary, never mid-word."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def load_model(
@@ -97,7 +125,7 @@ def load_model(
     try:
         model.load_state_dict(data["model"])
     except (KeyError, RuntimeError) as err:
-        first = str(err).splitlines()[0][:200]
+        first = _clip(str(err).splitlines()[0], 200)
         raise CheckpointError(
             f"checkpoint '{path}' does not match the model its config describes ({first})"
         ) from None

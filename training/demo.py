@@ -23,6 +23,7 @@ from sdk import FrameResult, Segmenter
 from sdk.outputs import OutputOptions
 from sdk.pipeline import RunOptions, run_pipeline
 from training.data import SceneConfig, SyntheticVideo
+from training.data.errors import DataError
 from training.data.spec import synthetic_scene_config
 from training.data.synth_writer import write_synthetic_video
 from training.evaluate import colourise
@@ -96,6 +97,21 @@ def _write_png(path: Path, image: np.ndarray) -> None:
     tmp.replace(path)
 
 
+def _make_folder(out: Path) -> None:
+    """OUT as a folder, or one sentence on why it cannot be (before any work)."""
+    if out.exists() and not out.is_dir():
+        raise DataError(
+            f"--out {out} is a file, not a folder; give a folder for the demo's clip and results "
+            "(it is created if missing)"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(
+            f"cannot create the demo folder {out} ({err.strerror or err}); choose another --out"
+        ) from None
+
+
 def run_demo(
     out: Path,
     model: str | None = None,
@@ -103,7 +119,7 @@ def run_demo(
     size: tuple[int, int] | None = None,
     backend: str = "auto",
 ) -> DemoReport:
-    out.mkdir(parents=True, exist_ok=True)
+    _make_folder(out)
     seg = Segmenter(model, backend=backend)
     # The trained camera's background; the clip's objects and paths are drawn from a
     # random stream the training scenes never used.

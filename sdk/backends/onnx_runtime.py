@@ -25,6 +25,7 @@ from sdk.backends.base import (
 from sdk.bundle import Bundle
 from sdk.cache import cache_dir
 from sdk.errors import BundleError, DeviceError
+from sdk.graph_shapes import check_graph_shapes
 from sdk.manifest import REEXPORT
 
 log = logging.getLogger("astseg")
@@ -186,6 +187,8 @@ class OnnxRuntimeBackend:
                     f"{file_name} in bundle {self.bundle.source} takes images of shape {shape}, "
                     f"but its astseg.json says {hw[0]}x{hw[1]}; {REEXPORT}."
                 )
+        declared = {t.name: t.shape for t in (*session.get_inputs(), *session.get_outputs())}
+        check_graph_shapes(self.bundle.manifest.model, declared, file_name, str(self.bundle.source))
 
     def _batch_limits(self, session: Any) -> tuple[int, bool]:
         first_input = session.get_inputs()[0].shape

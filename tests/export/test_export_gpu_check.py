@@ -36,7 +36,9 @@ def test_cpu_smoke_run_records_every_stage(tmp_path, monkeypatch) -> None:
     for batch in ("batch_1", "batch_8"):
         timing = model["eager_inference_fp32"][batch]
         assert 0 < timing["min_ms"] <= timing["median_ms"]
-    assert model["export"]["parity"]["max_abs_weights"] <= 1e-4
+    # Within the export's float32 limit (export refuses otherwise), not a fixed 1e-4.
+    assert 0 <= model["export"]["parity"]["max_abs_weights"] <= 1e-2
+    assert model["export"]["parity"]["tolerances"]["factor"] == 16
     assert model["onnxruntime"]["provider"] == "CPUExecutionProvider"
     assert model["onnxruntime"]["segmenter_batch_8"]["min_ms"] > 0
     assert model["tensorrt"] == {"skipped": "--cpu-smoke"}

@@ -14,6 +14,7 @@ from training.data.atomic import atomic_write_text, staged_directory
 from training.data.errors import DataError
 from training.data.folder import write_sample
 from training.data.imageio import write_image, write_labels
+from training.data.synth_size import check_scene_size
 from training.data.synthetic import SceneConfig, SyntheticScenes
 from training.data.synthetic_video import SyntheticVideo
 from training.data.video import background_file, masks_folder
@@ -98,6 +99,7 @@ def run_synth(
         height, width = parse_size(size)
     except ValueError:
         raise DataError(f"--size {size!r} must be H or HxW in pixels, e.g. 64 or 48x64") from None
+    check_scene_size(height, width)
     config = SceneConfig(
         height=height,
         width=width,

@@ -10,7 +10,7 @@ from torch import nn
 from training.config import ModelConfig
 from training.model.glimpse_generator import GlimpseGenerator, glimpse_size_for
 from training.model.latents import SlotLatents
-from training.model.spatial_transformer import GlimpsePlacer
+from training.model.spatial_transformer import GlimpsePlacer, at_least_float32
 
 
 @dataclass
@@ -67,6 +67,8 @@ class Renderer(nn.Module):
         layers, masks = placed[:, :, :3], placed[:, :, 3]
         with torch.autocast(device_type=masks.device.type, enabled=False):
             weights = composite_weights(
-                latents.log_activation.float(), self.log_background_activation, masks.float()
+                at_least_float32(latents.log_activation),
+                self.log_background_activation,
+                at_least_float32(masks),
             )
         return Rendering(weights=weights, layers=layers, masks=masks)

@@ -13,6 +13,12 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """float16/bfloat16 -> float32; float32 and float64 unchanged (the parity check's float64
+    reference must stay float64, a traced float32 graph is unchanged)."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def base_grid(height: int, width: int) -> torch.Tensor:
     """[H*W, 3] homogeneous pixel-centre coordinates (u, v, 1), align_corners=False convention."""
     us = (torch.arange(width, dtype=torch.float32) * 2 + 1) / width - 1
@@ -47,8 +53,12 @@ class GlimpsePlacer(nn.Module):
         # float32 even under autocast: sub-pixel placement needs the precision, and FP16
         # engines keep this block in FP32 too (DESIGN §4).
         with torch.autocast(device_type=glimpses.device.type, enabled=False):
-            theta = placement_matrices(position.float(), scale.float())
+            theta = placement_matrices(at_least_float32(position), at_least_float32(scale))
             coords = torch.matmul(self.grid, theta).view(-1, self.height, self.width, 2)
             return F.grid_sample(
-                glimpses.float(), coords, mode="bilinear", padding_mode="zeros", align_corners=False
+                at_least_float32(glimpses),
+                coords,
+                mode="bilinear",
+                padding_mode="zeros",
+                align_corners=False,
             )

@@ -64,10 +64,16 @@ def flatten(section: str, data: Any, file: str) -> dict[str, Any]:
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """The dotted overrides a YAML file holds (a whole saved `config.yaml` or any part of one)."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise TrainingError(
+            f"config file '{path}' is a folder; give a YAML file, e.g. a run's config.yaml"
+        )
+    if not path.exists():
         raise TrainingError(f"config file '{path}' does not exist")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise TrainingError(f"config file '{path}' cannot be read ({err.strerror})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         first = str(err).splitlines()[0]
         raise TrainingError(f"config file '{path}' is not valid YAML ({first})") from None
