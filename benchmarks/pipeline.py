@@ -17,6 +17,7 @@ End-to-end FPS counts from the first frame entering the pipeline to the last wri
     python benchmarks/pipeline.py                      # the default bundle
     python benchmarks/pipeline.py --bundle bundles/cam1 --frames 600
     python benchmarks/pipeline.py --threads 1          # the pipeline's model on one thread
+    python benchmarks/pipeline.py --encoder mp4v       # only mp4v (default: H.264 and mp4v)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from common import (  # noqa: E402
     time_call,
     work_dir,
 )
+from encoders import add_encoder_arg, main_codec, record_pair, summarise_encoders  # noqa: E402
 from subjects import runtime_bundle, scene_for, write_clip  # noqa: E402
 
 STAGE_COLOURS = {
@@ -73,6 +75,7 @@ def parse_args(argv: list[str] | None) -> Any:
         type=int,
         help="astseg run --threads N for the end-to-end run only (default: the runtime's)",
     )
+    add_encoder_arg(parser)
     args = parser.parse_args(argv)
     args.frames = args.frames or (20 if args.quick else 300)
     args.repeats = args.repeats or (1 if args.quick else 3)
@@ -115,14 +118,14 @@ def inference_only(seg: Any, frames: list[Any], calls: int) -> list[float]:
     return time_call(lambda: seg.backend.run(next(inputs)), repeats=calls, warmup=5)
 
 
-def run_once(clip: Path, bundle: str, out: Path, threads: int | None) -> Any:
+def run_once(clip: Path, bundle: str, out: Path, threads: int | None, codec: str = "auto") -> Any:
     from sdk.outputs import OutputOptions
     from sdk.run_command import run_command
 
     return run_command(
         video=str(clip),
         model=bundle,
-        outputs=OutputOptions(out=out),
+        outputs=OutputOptions(out=out, codec=codec),
         progress=False,
         threads=threads,
     )
@@ -246,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         runs = []
         for r in range(args.repeats):
-            summary = run_once(clip, bundle, work / f"annotated{r}.mp4", args.threads)
+            codec = main_codec(args.encoder)
+            summary = run_once(clip, bundle, work / f"annotated{r}.mp4", args.threads, codec)
             alone = inference_only(seg, frames, args.infer_calls)
             infer_fps = 1000.0 / stats_ms(alone)["median_ms"]
             runs.append(
@@ -262,9 +266,14 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
             print(f"repeat {r + 1}: {summary.line()}; inference only {infer_fps:.1f} FPS")
+            if args.encoder == "both":
+                mp4v = run_once(clip, bundle, work / f"mp4v{r}.mp4", args.threads, "mp4v")
+                record_pair(runs[-1], mp4v)
+                print(f"repeat {r + 1}, mp4v: {mp4v.line()}")
         seg.close()
     report["runs"] = runs
     summarise(report)
+    summarise_encoders(report, args.encoder)
     plot(report, png_path)
     finish(report, json_path, png_path, started)
     return 0
