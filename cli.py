@@ -163,6 +163,9 @@ def run_command(
         None, "--threads", help="CPU inference threads (default: all usable cores)."
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or status lines."),
+    report: str | None = typer.Option(
+        None, "--report", help="Folder for index.html: video, frames, metrics, plots."
+    ),
 ) -> None:
     """Segment a video, camera, stream or images: masks with stable IDs, video, PNGs, JSON."""
     from pathlib import Path
@@ -194,6 +197,7 @@ def run_command(
         timeout_s=timeout,
         progress=not quiet,
         threads=threads,
+        report=Path(report) if report else None,
     )
     typer.echo(f"astseg: {summary.line()}")
 

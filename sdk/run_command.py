@@ -13,6 +13,7 @@ from pathlib import Path
 from sdk.errors import AstsegError
 from sdk.outputs import OutputOptions
 from sdk.pipeline import RunOptions, RunSummary, run_pipeline
+from sdk.run_report import NO_OUTPUT_HINT, RunRecorder, writes_nothing
 from sdk.segmenter import Segmenter
 from sdk.sources import open_source
 
@@ -90,6 +91,7 @@ def run_command(
     timeout_s: float = 10.0,
     progress: bool = True,
     threads: int | None = None,
+    report: Path | None = None,
 ) -> RunSummary:
     """Run the pipeline for the CLI; every user error is an AstsegError or ValueError sentence."""
     chosen = pick_source(video, camera, source, images)
@@ -119,14 +121,21 @@ def run_command(
     except BaseException:
         frames.close()
         raise
+    recorder = RunRecorder(report, (outputs or OutputOptions()).contours)
+    chosen_outputs = recorder.outputs(outputs or OutputOptions())
+    if writes_nothing(chosen_outputs):
+        logging.getLogger("astseg").warning(NO_OUTPUT_HINT)
     try:
         options = RunOptions(
-            outputs=outputs or OutputOptions(),
+            outputs=chosen_outputs,
             max_fps=max_fps,
             stride=stride,
             progress=progress,
             timeout_s=timeout_s,
+            on_result=recorder,
         )
-        return run_pipeline(seg, frames, options)
+        summary = run_pipeline(seg, frames, options)
+        recorder.finish(summary, chosen_outputs)
+        return summary
     finally:
         seg.close()

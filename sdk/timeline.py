@@ -83,6 +83,12 @@ class SpreadSample(Generic[T]):
                 self.stride *= 2
         self.seen += 1
 
+    def skip(self) -> None:
+        """Count an item without it (call instead of `add` when `wants_next()` is False)."""
+        if self.wants_next():
+            raise ValueError("this item is wanted; add it instead of skipping it.")
+        self.seen += 1
+
     def chosen(self) -> list[tuple[int, T]]:
         """`keep` (or fewer) of the held items, evenly spaced from the first to the last."""
         n = len(self.held)
