@@ -122,12 +122,17 @@ def eval_command(
     json_out: str | None = typer.Option(None, "--json", help="Write every metric to this file."),
     grid: str | None = typer.Option(None, help="Write a PNG grid input|recon|segmentation|truth."),
     batch_size: int = typer.Option(16, help="Images per forward pass."),
+    report: str | None = typer.Option(
+        None, "--report", help="Folder for index.html: metrics, grid, objects per image."
+    ),
 ) -> None:
     """Score a model: ARI-FG, mIoU, MSC-FG, MSE (and CDnet F, identity on video)."""
     from training.evaluate import run_eval
 
-    report = run_eval(model, data, limit, json_out, grid, batch_size)
-    typer.echo(report.table())
+    scores = run_eval(model, data, limit, json_out, grid, batch_size, report)
+    typer.echo(scores.table())
+    if report:
+        typer.echo(f"wrote {Path(report) / 'index.html'}")
 
 
 # ---------------------------------------------------------------- run (issue 6)

@@ -39,6 +39,8 @@ class Report:
     timeline: ClipTimeline | None = None
     fps: float | None = None  # frames per second of the clip, for a time axis
     notes: list[str] = field(default_factory=list)
+    item: str = "frame"  # what the timeline steps over: "frame", or "image" for image sets
+    lifetimes: bool = True  # ID lifetimes mean something only where IDs follow objects
 
 
 def _link(target: Path, folder: Path) -> str:
@@ -60,11 +62,11 @@ def _fmt(value: float) -> str:
     return f"{value:g}" if abs(value) < 1e5 else f"{value:.3g}"
 
 
-def _frame_axis(frames: int, fps: float | None) -> tuple[float, str]:
+def _frame_axis(fps: float | None, item: str) -> tuple[float, str]:
     """(units per frame, label) of the x axis: seconds when the clip's FPS is known."""
     if fps and fps > 0:
         return 1.0 / fps, "seconds"
-    return 1.0, "frame"
+    return 1.0, item
 
 
 def _svg_frame(inner: list[str], x_ticks: list[tuple[float, str]], x_label: str) -> str:
@@ -89,15 +91,19 @@ def _svg_frame(inner: list[str], x_ticks: list[tuple[float, str]], x_label: str)
     return "\n".join(parts)
 
 
-def _x_ticks(frames: int, fps: float | None) -> tuple[list[tuple[float, str]], str]:
-    unit, label = _frame_axis(frames, fps)
+def _x_ticks(
+    frames: int, fps: float | None, item: str = "frame"
+) -> tuple[list[tuple[float, str]], str]:
+    unit, label = _frame_axis(fps, item)
     span = max(frames - 1, 1)
     plot_w = PLOT_W - MARGIN_L - MARGIN_R
     ticks = [t for t in _axis_ticks(span * unit) if t <= span * unit + 1e-9]
     return [(MARGIN_L + t / (span * unit) * plot_w, _fmt(t)) for t in ticks], label
 
 
-def objects_per_frame_svg(timeline: ClipTimeline, fps: float | None = None) -> str:
+def objects_per_frame_svg(
+    timeline: ClipTimeline, fps: float | None = None, item: str = "frame"
+) -> str:
     """A step plot of how many objects each frame held (bins keep their maximum)."""
     counts = np.frombuffer(timeline.counts, dtype=np.uint16).astype(np.float64)
     frames = len(counts)
@@ -124,7 +130,7 @@ def objects_per_frame_svg(timeline: ClipTimeline, fps: float | None = None) -> s
         )
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
     inner.append(f'<polyline points="{points}" fill="none" stroke="#1f77b4" stroke-width="1.6"/>')
-    ticks, label = _x_ticks(frames, fps)
+    ticks, label = _x_ticks(frames, fps, item)
     return _svg_frame(inner, ticks, label)
 
 
@@ -198,9 +204,10 @@ def render(report: Report, folder: Path) -> str:
         body.append(f'<h2>Metrics</h2><table id="metrics">{rows}</table>')
     if report.timeline is not None and report.timeline.frames:
         tl = report.timeline
-        body.append(f"<h2>Objects per frame</h2><p class='note'>{e(tl.line())}</p>")
-        body.append(objects_per_frame_svg(tl, report.fps))
-        if tl.lifetimes:
+        line = tl.line().replace("per frame", f"per {report.item}")
+        body.append(f"<h2>Objects per {e(report.item)}</h2><p class='note'>{e(line)}</p>")
+        body.append(objects_per_frame_svg(tl, report.fps, report.item))
+        if tl.lifetimes and report.lifetimes:
             shown = min(len(tl.lifetimes), MAX_LIFETIMES)
             body.append(
                 "<h2>ID lifetimes</h2><p class='note'>Each bar runs from the first to the last "
