@@ -34,10 +34,16 @@ from sdk.atomic import ensure_parent, partial_path
 from sdk.errors import OutputError
 from sdk.quiet import quiet_native_stderr
 
+try:
+    import fcntl
+except ImportError:  # Windows has no pipe sizes to set
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger("astseg")
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
 H264_ENCODERS = ("libx264", "libopenh264")
+DEFAULT_PIPE_BYTES = 1 << 16  # Linux
 
 
 def bundled_ffmpeg() -> str | None:
@@ -111,6 +117,20 @@ def ffmpeg_command(
         "+faststart",
         str(target),
     ]
+
+
+def _widen_pipe(pipe: IO[bytes] | None, size: int) -> None:
+    """Let a whole frame or two wait in the pipe (Linux; capped by fs.pipe-max-size), so
+    the output thread hands a frame over and goes on while ffmpeg encodes the previous one."""
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if pipe is None or setter is None or size <= DEFAULT_PIPE_BYTES:
+        return
+    try:
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    except (OSError, ValueError):
+        limit = 1 << 20
+    with contextlib.suppress(OSError):  # best effort: the default 64 KiB pipe also works
+        fcntl.fcntl(pipe.fileno(), setter, min(size, limit))
 
 
 class VideoWriter:
@@ -188,6 +208,7 @@ class VideoWriter:
             )
         except OSError:
             return False
+        _widen_pipe(self._proc.stdin, 2 * 3 * self.size[0] * self.size[1])
         self.codec = f"H.264 (ffmpeg {encoder})"
         return True
 

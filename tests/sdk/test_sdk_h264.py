@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -48,6 +49,22 @@ def test_h264_without_ffmpeg_on_path(tmp_path: Path, no_ffmpeg_on_path: None) ->
         assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(15.0)
     finally:
         capture.release()
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are Linux-only")
+def test_the_pipe_to_ffmpeg_holds_two_frames(tmp_path: Path, no_ffmpeg_on_path: None) -> None:
+    writer = VideoWriter(tmp_path / "wide.mp4", fps=25, codec="h264")
+    writer.write(np.zeros((480, 640, 3), np.uint8))
+    assert writer._proc is not None and writer._proc.stdin is not None
+    size = fcntl.fcntl(writer._proc.stdin.fileno(), fcntl.F_GETPIPE_SZ)
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    assert size >= min(2 * 640 * 480 * 3, limit) and size > 1 << 16
+    writer.close()
+    small = VideoWriter(tmp_path / "small.mp4", fps=25, codec="h264")
+    small.write(np.zeros((32, 32, 3), np.uint8))
+    assert small._proc is not None and small._proc.stdin is not None
+    assert fcntl.fcntl(small._proc.stdin.fileno(), fcntl.F_GETPIPE_SZ) == 1 << 16  # not shrunk
+    small.close()
 
 
 def test_auto_picks_h264_and_mp4v_is_still_the_fallback(
