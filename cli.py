@@ -76,8 +76,9 @@ def demo(
 ) -> None:
     """Segment a generated fixed-camera clip with ground truth and score the result.
 
-    Writes OUT/annotated.mp4 (masks and IDs), OUT/contact_sheet.png and OUT/demo.json,
-    and prints ARI-FG, foreground mIoU, end-to-end FPS and identity switches.
+    Writes OUT/annotated.mp4 (masks and IDs), OUT/contact_sheet.png, OUT/demo.json and
+    OUT/index.html (the report), and prints ARI-FG, foreground mIoU, end-to-end FPS and
+    identity switches.
     """
     from training.demo import run_demo
 

@@ -13,7 +13,13 @@ from pathlib import Path
 from sdk.errors import AstsegError
 from sdk.outputs import OutputOptions
 from sdk.pipeline import RunOptions, RunSummary, run_pipeline
-from sdk.run_report import NO_OUTPUT_HINT, RunRecorder, writes_nothing
+from sdk.run_report import (
+    NO_OUTPUT_HINT,
+    RunRecorder,
+    refuse_overwriting_the_input,
+    with_report_video,
+    writes_nothing,
+)
 from sdk.segmenter import Segmenter
 from sdk.sources import open_source
 
@@ -101,6 +107,8 @@ def run_command(
         raise ValueError(f"--max-fps is {max_fps}; it must be positive.")
     if threads is not None and threads < 1:
         raise ValueError(f"--threads is {threads}; it must be 1 or more.")
+    chosen_outputs = with_report_video(outputs or OutputOptions(), report)
+    refuse_overwriting_the_input(chosen, chosen_outputs)
     try:
         # the source first: a wrong path or a dead camera is reported before a slow model load
         frames = open_source(chosen, stride=stride, timeout_s=timeout_s)
@@ -121,11 +129,14 @@ def run_command(
     except BaseException:
         frames.close()
         raise
-    recorder = RunRecorder(report, (outputs or OutputOptions()).contours)
-    chosen_outputs = recorder.outputs(outputs or OutputOptions())
-    if writes_nothing(chosen_outputs):
-        logging.getLogger("astseg").warning(NO_OUTPUT_HINT)
     try:
+        try:
+            recorder = RunRecorder(report, chosen_outputs.contours)  # creates the report folder
+        except BaseException:
+            frames.close()
+            raise
+        if writes_nothing(chosen_outputs):
+            logging.getLogger("astseg").warning(NO_OUTPUT_HINT)
         options = RunOptions(
             outputs=chosen_outputs,
             max_fps=max_fps,

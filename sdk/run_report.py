@@ -33,6 +33,27 @@ NO_OUTPUT_HINT = (
 )
 
 
+def with_report_video(outputs: OutputOptions, report: Path | None) -> OutputOptions:
+    """The run's outputs; a report shows a video, written into its folder unless --out."""
+    if report is not None and outputs.out is None:
+        return replace(outputs, out=report / "annotated.mp4")
+    return outputs
+
+
+def refuse_overwriting_the_input(source: object, outputs: OutputOptions) -> None:
+    """An output never replaces the video it is made from (a rerun of `--video R/annotated.mp4
+    --report R` would otherwise rename its new video over its input)."""
+    if not isinstance(source, str) or not Path(source).expanduser().is_file():
+        return
+    video = Path(source).expanduser()
+    for out in (outputs.out, outputs.json):
+        if out is not None and out.exists() and out.samefile(video):
+            raise OutputError(
+                f"{out} is the input video, so writing it would replace it; choose another "
+                "output path (--out, --json or --report)."
+            )
+
+
 def writes_nothing(outputs: OutputOptions) -> bool:
     return not (outputs.out or outputs.masks or outputs.json or outputs.show)
 
@@ -59,12 +80,6 @@ class RunRecorder:
         )
         self.first_time: float | None = None
         self.last_time: float | None = None
-
-    def outputs(self, outputs: OutputOptions) -> OutputOptions:
-        """The run's outputs; a report shows a video, written into its folder unless --out."""
-        if self.report is not None and outputs.out is None:
-            return replace(outputs, out=self.report / "annotated.mp4")
-        return outputs
 
     def __call__(self, result: FrameResult, frame: np.ndarray) -> None:
         self.timeline.add(obj.id for obj in result.objects)

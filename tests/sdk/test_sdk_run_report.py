@@ -100,3 +100,19 @@ def test_a_report_folder_that_is_a_file_is_one_sentence_before_the_run(
     assert output.strip().splitlines() == [
         f"astseg: error: cannot create the folder {folder} for index.html: Not a directory."
     ]
+
+
+def test_a_rerun_on_the_reports_own_video_does_not_replace_it(
+    toy_bundle_dir: Path, short_video: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "rep"
+    folder.mkdir()
+    video = folder / "annotated.mp4"
+    video.write_bytes(short_video.read_bytes())
+    before = video.read_bytes()
+    for extra in (["--report", str(folder)], ["--out", str(video)]):
+        code, output = _run("--video", str(video), "--model", str(toy_bundle_dir), *extra)
+        assert code == 2, output
+        assert f"{video} is the input video, so writing it would replace it" in output
+        assert video.read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["annotated.mp4"]
