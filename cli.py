@@ -76,8 +76,9 @@ def demo(
 ) -> None:
     """Segment a generated fixed-camera clip with ground truth and score the result.
 
-    Writes OUT/annotated.mp4 (masks and IDs), OUT/contact_sheet.png and OUT/demo.json,
-    and prints ARI-FG, foreground mIoU, end-to-end FPS and identity switches.
+    Writes OUT/annotated.mp4 (masks and IDs), OUT/contact_sheet.png, OUT/demo.json and
+    OUT/index.html (the report), and prints ARI-FG, foreground mIoU, end-to-end FPS and
+    identity switches.
     """
     from training.demo import run_demo
 
@@ -122,12 +123,17 @@ def eval_command(
     json_out: str | None = typer.Option(None, "--json", help="Write every metric to this file."),
     grid: str | None = typer.Option(None, help="Write a PNG grid input|recon|segmentation|truth."),
     batch_size: int = typer.Option(16, help="Images per forward pass."),
+    report: str | None = typer.Option(
+        None, "--report", help="Folder for index.html: metrics, grid, objects per image."
+    ),
 ) -> None:
     """Score a model: ARI-FG, mIoU, MSC-FG, MSE (and CDnet F, identity on video)."""
     from training.evaluate import run_eval
 
-    report = run_eval(model, data, limit, json_out, grid, batch_size)
-    typer.echo(report.table())
+    scores = run_eval(model, data, limit, json_out, grid, batch_size, report)
+    typer.echo(scores.table())
+    if report:
+        typer.echo(f"wrote {Path(report) / 'index.html'}")
 
 
 # ---------------------------------------------------------------- run (issue 6)
@@ -163,6 +169,9 @@ def run_command(
         None, "--threads", help="CPU inference threads (default: all usable cores)."
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or status lines."),
+    report: str | None = typer.Option(
+        None, "--report", help="Folder for index.html: video, frames, metrics, plots."
+    ),
 ) -> None:
     """Segment a video, camera, stream or images: masks with stable IDs, video, PNGs, JSON."""
     from pathlib import Path
@@ -194,6 +203,7 @@ def run_command(
         timeout_s=timeout,
         progress=not quiet,
         threads=threads,
+        report=Path(report) if report else None,
     )
     typer.echo(f"astseg: {summary.line()}")
 

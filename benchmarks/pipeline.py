@@ -25,6 +25,7 @@ End-to-end FPS counts from the first frame entering the pipeline to the last wri
     python benchmarks/pipeline.py --bundle bundles/cam1 --frames 600
     python benchmarks/pipeline.py --sizes 1280x720 --max-streams 0   # one size, no cameras
     python benchmarks/pipeline.py --threads 1          # the pipeline's model on one thread
+    python benchmarks/pipeline.py --encoder mp4v       # only mp4v (default: H.264 and mp4v)
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from common import (  # noqa: E402
     time_call,
     work_dir,
 )
+from encoders import add_encoder_arg, main_codec, record_pair, summarise_encoders  # noqa: E402
 from subjects import runtime_bundle, scene_for, write_clip  # noqa: E402
 
 STAGE_COLOURS = {
@@ -104,6 +106,7 @@ def parse_args(argv: list[str] | None) -> Any:
     parser.add_argument(
         "--max-streams", type=int, help="most cameras tried at once (12; 0: no camera trials)"
     )
+    add_encoder_arg(parser)
     args = parser.parse_args(argv)
     args.frames = args.frames or (20 if args.quick else 300)
     args.repeats = args.repeats or (1 if args.quick else 3)
@@ -151,7 +154,9 @@ def inference_only(seg: Any, frames: list[Any], calls: int) -> list[float]:
     return time_call(lambda: seg.backend.run(next(inputs)), repeats=calls, warmup=5)
 
 
-def run_once(clip: Path, bundle: str, out: Path, threads: int | None) -> Any:
+def run_once(
+    clip: Path, bundle: str, out: Path, threads: int | None, codec: str = "auto"
+) -> Any:
     """`astseg run --video CLIP --out OUT --json OUT.jsonl`, as the CLI runs it."""
     from sdk.outputs import OutputOptions
     from sdk.run_command import run_command
@@ -159,7 +164,7 @@ def run_once(clip: Path, bundle: str, out: Path, threads: int | None) -> Any:
     return run_command(
         video=str(clip),
         model=bundle,
-        outputs=OutputOptions(out=out, json=out.with_suffix(".jsonl")),
+        outputs=OutputOptions(out=out, json=out.with_suffix(".jsonl"), codec=codec),
         progress=False,
         threads=threads,
     )
@@ -190,7 +195,7 @@ def measure_size(
     runs = []
     for r in range(args.repeats):
         out = work / f"annotated-{size_name(width, height)}-{r}.mp4"
-        summary = run_once(clip, bundle, out, args.threads)
+        summary = run_once(clip, bundle, out, args.threads, main_codec(args.encoder))
         run: dict[str, Any] = {
             "end_to_end_fps": round(summary.fps, 2),
             "frames": summary.frames,
@@ -206,6 +211,10 @@ def measure_size(
             run["inference_only_fps"] = round(infer_fps, 2)
             run["ratio"] = round(summary.fps / infer_fps, 4)
             line += f"; inference only {infer_fps:.1f} FPS"
+            if args.encoder == "both":  # H.264 against mp4v, on the first size only
+                mp4v = run_once(clip, bundle, work / f"mp4v{r}.mp4", args.threads, "mp4v")
+                record_pair(run, mp4v)
+                line += f"; mp4v {mp4v.fps:.1f} FPS"
         runs.append(run)
         print(line)
     entry["runs"] = runs
@@ -370,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             }
     summarise(report)
+    summarise_encoders(report, args.encoder)
     plot(report, png_path)
     finish(report, json_path, png_path, started)
     return 0

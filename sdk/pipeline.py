@@ -67,6 +67,7 @@ class RunSummary:
     interrupted: bool = False
     stages_ms: dict[str, float] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
+    objects: str = ""  # what the frames held, e.g. "2.10 objects per frame ..., 5 distinct IDs"
 
     @property
     def fps(self) -> float:
@@ -81,6 +82,7 @@ class RunSummary:
             text += f", skipped {self.skipped} unreadable frames"
         stages = ", ".join(f"{k} {v:.1f}" for k, v in self.stages_ms.items())
         text += f"; ms/frame: {stages}" if stages else ""
+        text += f"; {self.objects}" if self.objects else ""
         if self.outputs:
             text += "; wrote " + ", ".join(self.outputs)
         return text

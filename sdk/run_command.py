@@ -13,6 +13,13 @@ from pathlib import Path
 from sdk.errors import AstsegError
 from sdk.outputs import OutputOptions
 from sdk.pipeline import RunOptions, RunSummary, run_pipeline
+from sdk.run_report import (
+    NO_OUTPUT_HINT,
+    RunRecorder,
+    refuse_overwriting_the_input,
+    with_report_video,
+    writes_nothing,
+)
 from sdk.segmenter import Segmenter
 from sdk.sources import open_source
 
@@ -90,6 +97,7 @@ def run_command(
     timeout_s: float = 10.0,
     progress: bool = True,
     threads: int | None = None,
+    report: Path | None = None,
 ) -> RunSummary:
     """Run the pipeline for the CLI; every user error is an AstsegError or ValueError sentence."""
     chosen = pick_source(video, camera, source, images)
@@ -99,6 +107,8 @@ def run_command(
         raise ValueError(f"--max-fps is {max_fps}; it must be positive.")
     if threads is not None and threads < 1:
         raise ValueError(f"--threads is {threads}; it must be 1 or more.")
+    chosen_outputs = with_report_video(outputs or OutputOptions(), report)
+    refuse_overwriting_the_input(chosen, chosen_outputs)
     try:
         # the source first: a wrong path or a dead camera is reported before a slow model load
         frames = open_source(chosen, stride=stride, timeout_s=timeout_s)
@@ -120,13 +130,23 @@ def run_command(
         frames.close()
         raise
     try:
+        try:
+            recorder = RunRecorder(report, chosen_outputs.contours)  # creates the report folder
+        except BaseException:
+            frames.close()
+            raise
+        if writes_nothing(chosen_outputs):
+            logging.getLogger("astseg").warning(NO_OUTPUT_HINT)
         options = RunOptions(
-            outputs=outputs or OutputOptions(),
+            outputs=chosen_outputs,
             max_fps=max_fps,
             stride=stride,
             progress=progress,
             timeout_s=timeout_s,
+            on_result=recorder,
         )
-        return run_pipeline(seg, frames, options)
+        summary = run_pipeline(seg, frames, options)
+        recorder.finish(summary, chosen_outputs)
+        return summary
     finally:
         seg.close()

@@ -1,14 +1,18 @@
 """Annotated video that a browser plays, written under a partial name and renamed when done.
 
 Browsers play H.264 in MP4, not the MPEG-4 Part 2 ('mp4v') that every OpenCV can
-write. So, in order: H.264 through OpenCV ('avc1', when its FFmpeg has an H.264
-encoder), else H.264 through an `ffmpeg` on PATH (libx264 or libopenh264; called
-with an argument list, never a shell string, and in its own session so Ctrl-C
-reaches only astseg, which then finishes the file), else 'mp4v' with a warning.
-`codec` says which was used. Frames whose size changes mid-stream (a camera that
-reconnected at another resolution) are resized to the first frame's size. OpenCV's writer
-reports no write errors, so a file it wrote is read back before it gets its final name: one
-cut short by a full disk is removed and the run fails with a sentence saying so.
+write. So, in order: H.264 through an ffmpeg program — one on PATH, else the one the
+`imageio-ffmpeg` wheel (a runtime dependency) ships — with libx264 (preset ultrafast, so
+encoding keeps up with the pipeline) or libopenh264, as yuv420p with the index (moov) before the
+data (faststart), so a browser starts playing before the whole file has arrived; else H.264
+through OpenCV ('avc1', when its FFmpeg has an encoder); else 'mp4v' with a warning. ffmpeg is
+called with an argument list, never a shell string, and in its own session so Ctrl-C reaches
+only astseg, which then finishes the file. `codec` says which was used. Frames whose size
+changes mid-stream (a camera that reconnected at another resolution) are resized to the first
+frame's size. OpenCV's writer
+reports no write errors, so a file it wrote is read back before it gets its final name; ffmpeg
+reports them by its exit code. Either way a file cut short by a full disk is removed and the
+run fails with a sentence saying so.
 """
 
 from __future__ import annotations
@@ -30,10 +34,37 @@ from sdk.atomic import ensure_parent, partial_path
 from sdk.errors import OutputError
 from sdk.quiet import quiet_native_stderr
 
+try:
+    import fcntl
+except ImportError:  # Windows has no pipe sizes to set
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger("astseg")
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
 H264_ENCODERS = ("libx264", "libopenh264")
+DEFAULT_PIPE_BYTES = 1 << 16  # Linux
+
+
+def bundled_ffmpeg() -> str | None:
+    """The ffmpeg program inside the imageio-ffmpeg wheel, or None where that wheel has none."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (RuntimeError, OSError):  # a platform the wheel ships no binary for
+        return None
+
+
+def find_h264_ffmpeg() -> tuple[str, str] | None:
+    """(ffmpeg program, H.264 encoder): the one on PATH first, then the bundled one."""
+    for ffmpeg in (shutil.which("ffmpeg"), bundled_ffmpeg()):
+        encoder = ffmpeg_h264_encoder(ffmpeg) if ffmpeg else None
+        if ffmpeg and encoder:
+            return ffmpeg, encoder
+    return None
 
 
 @functools.lru_cache(maxsize=4)
@@ -78,12 +109,28 @@ def ffmpeg_command(
         "pad=ceil(iw/2)*2:ceil(ih/2)*2",  # yuv420p needs even sides
         "-c:v",
         encoder,
+        # libx264's fastest preset: the annotated video must not slow the pipeline down
+        *(["-preset", "ultrafast"] if encoder == "libx264" else []),
         "-pix_fmt",
         "yuv420p",
         "-movflags",
         "+faststart",
         str(target),
     ]
+
+
+def _widen_pipe(pipe: IO[bytes] | None, size: int) -> None:
+    """Let a whole frame or two wait in the pipe (Linux; capped by fs.pipe-max-size), so
+    the output thread hands a frame over and goes on while ffmpeg encodes the previous one."""
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if pipe is None or setter is None or size <= DEFAULT_PIPE_BYTES:
+        return
+    try:
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    except (OSError, ValueError):
+        limit = 1 << 20
+    with contextlib.suppress(OSError):  # best effort: the default 64 KiB pipe also works
+        fcntl.fcntl(pipe.fileno(), setter, min(size, limit))
 
 
 class VideoWriter:
@@ -107,24 +154,26 @@ class VideoWriter:
         self._cv: Any = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._ffmpeg_log: IO[bytes] | None = None
+        # probed here, before the first frame, so the probe is set-up time, not frame time
+        self._ffmpeg = find_h264_ffmpeg() if codec in ("auto", "h264") else None
 
     def _open(self, width: int, height: int) -> None:
         self.size = (width, height)
-        if self.codec_choice in ("auto", "h264") and self._open_opencv("avc1"):
-            self.codec = "H.264 (OpenCV avc1)"
+        if self.codec_choice in ("auto", "h264") and self._open_ffmpeg():
             log.info("astseg: writing %s with %s", self.path, self.codec)
-        elif self.codec_choice in ("auto", "h264") and self._open_ffmpeg():
+        elif self.codec_choice in ("auto", "h264") and self._open_opencv("avc1"):
+            self.codec = "H.264 (OpenCV avc1)"
             log.info("astseg: writing %s with %s", self.path, self.codec)
         elif self.codec_choice == "h264":
             raise OutputError(
-                "H.264 was requested but neither this OpenCV nor an ffmpeg on PATH can encode it; "
-                "install ffmpeg or use codec 'mp4v'."
+                "H.264 was requested but neither ffmpeg (on PATH or from imageio-ffmpeg) nor this "
+                "OpenCV can encode it; pip install imageio-ffmpeg, or use codec 'mp4v'."
             )
         elif self._open_opencv("mp4v"):
             self.codec = "MPEG-4 Part 2 (OpenCV mp4v)"
             log.warning(
                 "astseg: writing %s as MPEG-4 Part 2 (mp4v), which browsers may not play; "
-                "install ffmpeg for H.264.",
+                "pip install imageio-ffmpeg (or install ffmpeg) for H.264.",
                 self.path,
             )
         else:
@@ -144,10 +193,9 @@ class VideoWriter:
         return False
 
     def _open_ffmpeg(self) -> bool:
-        ffmpeg = shutil.which("ffmpeg")
-        encoder = ffmpeg_h264_encoder(ffmpeg) if ffmpeg else None
-        if ffmpeg is None or encoder is None:
+        if self._ffmpeg is None:
             return False
+        ffmpeg, encoder = self._ffmpeg
         assert self.size is not None
         self._ffmpeg_log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as ffmpeg)
         try:
@@ -160,6 +208,7 @@ class VideoWriter:
             )
         except OSError:
             return False
+        _widen_pipe(self._proc.stdin, 2 * 3 * self.size[0] * self.size[1])
         self.codec = f"H.264 (ffmpeg {encoder})"
         return True
 
@@ -181,9 +230,8 @@ class VideoWriter:
             try:
                 self._proc.stdin.write(np.ascontiguousarray(frame).tobytes())
             except (BrokenPipeError, OSError) as err:
-                raise OutputError(
-                    f"ffmpeg stopped writing {self.path}: {self._ffmpeg_error() or err}."
-                ) from err
+                self.abort()
+                raise self._not_whole(self._ffmpeg_error() or str(err)) from err
         else:
             self._cv.write(frame)
         self.frames += 1
@@ -198,8 +246,11 @@ class VideoWriter:
             self._proc = None
             if code != 0:
                 self.partial.unlink(missing_ok=True)
-                raise OutputError(f"ffmpeg failed to finish {self.path}: {self._ffmpeg_error()}.")
-        written_by_opencv = self._cv is not None
+                reason = self._ffmpeg_error() or (
+                    f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+                )
+                raise self._not_whole(reason)
+        written_by_opencv = self._cv is not None  # ffmpeg reports write errors by its exit code
         if self._cv is not None:
             self._cv.release()
             self._cv = None
@@ -211,15 +262,19 @@ class VideoWriter:
             return None
         if written_by_opencv and not self._written_whole():
             self.partial.unlink(missing_ok=True)
-            raise OutputError(
-                f"{self.path} could not be written whole (the disk may be full or the file too "
-                "large), so it was removed; free space or choose another folder and run again."
-            )
+            raise self._not_whole(None)
         try:
             os.replace(self.partial, self.path)
         except OSError as err:
             raise OutputError(f"cannot finish {self.path}: {err.strerror}.") from err
         return self.path
+
+    def _not_whole(self, ffmpeg_said: str | None) -> OutputError:
+        said = f"ffmpeg: {ffmpeg_said.rstrip('.')}; " if ffmpeg_said else ""
+        return OutputError(
+            f"{self.path} could not be written whole ({said}the disk may be full or the file too "
+            "large), so it was removed; free space or choose another folder and run again."
+        )
 
     def _written_whole(self) -> bool:
         """OpenCV's writer reports no error, a full disk included, so read the file back: it

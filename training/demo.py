@@ -22,6 +22,8 @@ from tqdm import tqdm
 from sdk import FrameResult, Segmenter
 from sdk.outputs import OutputOptions
 from sdk.pipeline import RunOptions, run_pipeline
+from sdk.report import Report, metric_rows, write_report
+from sdk.timeline import ClipTimeline
 from training.data import SceneConfig, SyntheticVideo
 from training.data.errors import DataError
 from training.data.spec import synthetic_scene_config
@@ -133,9 +135,11 @@ def run_demo(
     wanted = {round(i * (frames - 1) / (SHEET_FRAMES - 1)) for i in range(SHEET_FRAMES)}
     labels: list[np.ndarray] = []
     sheet_rows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+    timeline = ClipTimeline()
 
     def keep(result: FrameResult, frame: np.ndarray) -> None:
         labels.append(result.label_map.astype(np.uint16))
+        timeline.add(obj.id for obj in result.objects)
         if result.index in wanted:
             sheet_rows.append((result.index, frame, result.plot(frame), video[result.index].mask))
 
@@ -173,10 +177,41 @@ def run_demo(
             "video": str(annotated),
             "contact_sheet": str(sheet),
             "clip": str(clip_dir / "video.mp4"),
+            "report": str(out / "index.html"),
         },
     )
+    html_report = Report(
+        title="astseg demo: a synthetic fixed camera, segmented by the shipped model",
+        video=annotated,
+        images=[("Contact sheet: input | astseg | ground truth", sheet)],
+        metrics=metric_rows(
+            [
+                ("frames", report.frames),
+                ("ARI-FG", report.ari_fg),
+                ("mIoU-FG", report.miou_fg),
+                ("end-to-end FPS", f"{report.fps:.1f}"),
+                ("ID switches", report.id_switches),
+                ("ID switches per 100 frames", report.switches_per_100_frames),
+                ("objects followed by one ID", report.single_id_share),
+                ("backend", report.backend),
+            ]
+        ),
+        timeline=timeline,
+        fps=video_fps(clip_dir / "video.mp4"),
+        notes=[replace(summary, outputs=[]).line()],
+    )
+    write_report(html_report, out)
     _write_json(out / "demo.json", {**asdict(report), "stages_ms": summary.stages_ms})
     return report
+
+
+def video_fps(path: Path) -> float | None:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        fps = capture.get(cv2.CAP_PROP_FPS)
+    finally:
+        capture.release()
+    return fps if fps > 0 else None
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from sdk.timeline import ClipTimeline
 from training.data.atomic import atomic_write_bytes, atomic_write_text
 from training.data.errors import DataError
 from training.data.imageio import encode_png
@@ -83,6 +84,9 @@ class EvalReport:
 
     metrics: dict[str, Any]
     grid: np.ndarray | None = None
+    # objects (IDs: tracks, else segmentation labels) in each scored image, in order
+    timeline: ClipTimeline = field(default_factory=ClipTimeline)
+    sequences: bool = False  # whether the images were frames of videos
 
     def to_json(self) -> str:
         return json.dumps(_finite(self.metrics), indent=2) + "\n"
@@ -152,6 +156,8 @@ class Evaluator:
         self.identity: dict[str, IdentityCounter] = {}
         self.tracks_given = False
         self.grid_rows: list[GridRow] = []
+        self.timeline = ClipTimeline()
+        self.sequences = False
 
     def add(self, samples: list[Sample], prediction: PredictionLike) -> None:
         segmentation = np.asarray(prediction.segmentation)
@@ -161,6 +167,9 @@ class Evaluator:
         for i, sample in enumerate(samples):
             self.images += 1
             seg = segmentation[i]
+            shown = seg if tracks is None else np.asarray(tracks[i])
+            self.timeline.add(int(v) for v in np.unique(shown) if v > 0)
+            self.sequences |= sample.sequence is not None
             if recon is not None:
                 self.means.add("mse", float(mse(sample.image, np.asarray(recon[i]))))
             if sample.mask is not None:
@@ -208,7 +217,7 @@ class Evaluator:
                 "sequences": per_id,
             }
         grid = draw_grid(self.grid_rows) if self.grid_rows else None
-        return EvalReport(metrics, grid)
+        return EvalReport(metrics, grid, self.timeline, self.sequences)
 
 
 def _mean_of(per: dict[str, dict[str, Any]]) -> dict[str, float | None]:
@@ -380,13 +389,15 @@ def run_eval(
     json_path: str | Path | None = None,
     grid_path: str | Path | None = None,
     batch_size: int = 16,
+    report_dir: str | Path | None = None,
 ) -> EvalReport:
-    """What `astseg eval` does: load, score, write the JSON and PNG that were asked for."""
+    """What `astseg eval` does: load, score, write the JSON, PNG and HTML that were asked for."""
     from training.data.spec import open_dataset
 
     if limit is not None and limit < 1:
         raise DataError(f"--limit must be at least 1, got {limit}")
-    for target in (json_path, grid_path):
+    report_page = Path(report_dir) / "index.html" if report_dir is not None else None
+    for target in (json_path, grid_path, report_page):
         if target is not None:
             _prepare_output(Path(target))
     dataset = open_dataset(data)
@@ -397,4 +408,8 @@ def run_eval(
         report.write_json(json_path)
     if grid_path is not None:
         report.write_grid(grid_path)
+    if report_dir is not None:
+        from training.eval_report import write_eval_report
+
+        write_eval_report(report, Path(report_dir), Path(grid_path) if grid_path else None)
     return report

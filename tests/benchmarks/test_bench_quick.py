@@ -80,8 +80,14 @@ def test_pipeline_reports_fps_ratio_and_stages(quick_run):
             sum(r["stages_ms_median"][k] for k in stages), abs=1e-2
         )
     assert r["clip"]["size"] == "640x480"
-    assert any("annotated" in out for out in run["outputs"])
+    assert any("annotated" in out and "H.264" in out for out in run["outputs"])
     assert any(out.endswith(".jsonl") for out in run["outputs"])  # video and JSON, as judged
+    # both encoders in one run: each H.264 run paired with an mp4v one
+    assert r["encoder"] == "both"
+    assert run["h264_vs_mp4v"] == pytest.approx(
+        run["end_to_end_fps"] / run["mp4v_end_to_end_fps"], rel=1e-2
+    )
+    assert s["h264_vs_mp4v"] == run["h264_vs_mp4v"] and "h264_vs_mp4v" in r["targets"]
     assert is_png(quick_run.png_path("pipeline"))
 
 

@@ -27,6 +27,7 @@ from reliability_cli import (
 from reliability_media import count_frames
 from trainer_fixtures import DATA_SPEC
 
+from sdk import video_writer
 from sdk.video_writer import VideoWriter
 from training.checkpoint import load_checkpoint, load_model
 
@@ -149,7 +150,8 @@ def test_a_video_cut_short_still_lets_the_other_outputs_finish(
     toy_bundle: Path, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The JSON lines outgrow the video here, so a file-size limit cannot fail the video
-    alone; the video's read-back check is made to fail instead."""
+    alone; the read-back check of a video OpenCV wrote is made to fail instead."""
+    monkeypatch.setattr(video_writer, "find_h264_ffmpeg", lambda: None)  # OpenCV writes it
     monkeypatch.setattr(VideoWriter, "_written_whole", lambda self: False)
     out, lines = tmp_path / "annotated.mp4", tmp_path / "results.jsonl"
     outcome = astseg("run", "--video", clip, "--model", toy_bundle, "--out", out, "--json", lines)

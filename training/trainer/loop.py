@@ -53,7 +53,7 @@ from training.trainer.reporting import ProgressBar, ScalarLog
 from training.trainer.result import Status, StepRecord, TrainResult
 from training.trainer.rng import restore_rng, seed_everything
 from training.trainer.run_folder import RunFolder, atomic_write_bytes
-from training.trainer.samples import sheet_png
+from training.trainer.samples import sheet_png, spread_indices
 from training.trainer.signals import StopRequest
 from training.trainer.state import TrainState
 from training.trainer.steps import DistributedView, active_slots, batch_loss
@@ -239,7 +239,7 @@ class _Run:
                 self._guarded(lambda: self.folder.write_text(self.folder.config_file, text))
                 self.log = ScalarLog(self.folder.root, self.state.step if self.saved else None)
             self._announce(self.run_data)
-            self.sample_images = self._first_images(
+            self.sample_images = self._spread_images(
                 self.run_data.validation or self.run_data.train, SAMPLE_IMAGES
             )
             self.bar = ProgressBar(self.plan.total, self.state.step, progress and self.dist.is_main)
@@ -517,6 +517,12 @@ class _Run:
         size = (self.config.model.image_height, self.config.model.image_width)
         items = TorchSampleDataset(source, size=size, with_masks=False)
         return torch.stack([items[i]["image"] for i in range(min(count, len(items)))])
+
+    def _spread_images(self, source: SampleDataset, count: int) -> torch.Tensor:
+        """Images spread over the data (on a video: moments from start to end)."""
+        size = (self.config.model.image_height, self.config.model.image_width)
+        items = TorchSampleDataset(source, size=size, with_masks=False)
+        return torch.stack([items[i]["image"] for i in spread_indices(len(items), count)])
 
     def _write_sheet(self, phase: Phase) -> None:
         assert self.sample_images is not None

@@ -1,7 +1,9 @@
 """Sample sheets: what the model makes of a few fixed images, as one PNG a person reads.
 
 Per image, one row: input | background | reconstruction | segmentation overlay | the
-layer w_k·L_k of each slot k. A slot that holds one object shows that object alone.
+layer w_k·L_k of each slot k. A slot that holds one object shows that object alone. The
+images are spread evenly over the data (`spread_indices`): on a video, consecutive frames
+look alike, so the sheet shows moments from its start to its end instead.
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ PALETTE = np.array(
 )  # fmt: skip
 _GAP = 2
 _HEADER = 14
+
+
+def spread_indices(length: int, count: int) -> list[int]:
+    """`count` indices (fewer if `length` is smaller) evenly spaced from 0 to length - 1."""
+    if length <= 0 or count <= 0:
+        return []
+    if count == 1 or length == 1:
+        return [0]
+    picks = np.linspace(0, length - 1, min(count, length))
+    return sorted({int(round(v)) for v in picks})
 
 
 def overlay(image: np.ndarray, segmentation: np.ndarray) -> np.ndarray:
