@@ -154,9 +154,7 @@ def inference_only(seg: Any, frames: list[Any], calls: int) -> list[float]:
     return time_call(lambda: seg.backend.run(next(inputs)), repeats=calls, warmup=5)
 
 
-def run_once(
-    clip: Path, bundle: str, out: Path, threads: int | None, codec: str = "auto"
-) -> Any:
+def run_once(clip: Path, bundle: str, out: Path, threads: int | None, codec: str = "auto") -> Any:
     """`astseg run --video CLIP --out OUT --json OUT.jsonl`, as the CLI runs it."""
     from sdk.outputs import OutputOptions
     from sdk.run_command import run_command
