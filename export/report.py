@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from export.background_parity import BackgroundParity
 from export.bundle import ExportResult
 from export.parity import MIN_SEGMENTATION_AGREEMENT, TOLERANCES
 from export.spec import LATENTS
@@ -49,7 +50,10 @@ def format_report(result: ExportResult) -> str:
     limits = ["limit", *(_figure(TOLERANCES.get(c)) for c in _COLUMNS)]
     limits.append(f">= {MIN_SEGMENTATION_AGREEMENT:.1%}")
     rows = [header]
+    own_limits = [c for c in result.parity.checks if isinstance(c, BackgroundParity)]
     for check in result.parity.checks:
+        if isinstance(check, BackgroundParity):
+            continue
         agreement = check.segmentation_agreement
         rows.append(
             [
@@ -59,6 +63,12 @@ def format_report(result: ExportResult) -> str:
             ]
         )
     lines += _table([*rows, limits])
+    for check in own_limits:  # outputs with limits of their own (export.background_parity)
+        shown = ", ".join(
+            f"{name} {value:.1e} (limit {check.limit(name):.1e})"
+            for name, value in check.max_abs.items()
+        )
+        lines.append(f"  {check.graph}: {shown}")
     for graph, figures in result.engine_parity.items():
         shown = ", ".join(
             f"{k.removeprefix('max_abs_')} {v:.1e}" if k.startswith("max_abs_") else f"{k} {v:.3%}"

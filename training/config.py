@@ -19,6 +19,14 @@ Scenario = Literal["curriculum", "baseline", "frozen_background"]
 
 MIN_IMAGE_SIDE = 32
 MIN_BACKGROUND_SIDE = 8  # the autoencoder collapses any side >= 1; below 8 it sees nothing
+# DESIGN §3 "Fixed-camera mode": the constants of the background paper's public code.
+FOREGROUND_RULE: dict[str, float | int] = {
+    "alpha1": 96 / 255,
+    "alpha2": 7.0,
+    "noise_scale": 255.0,
+    "close": 5,
+    "open": 7,
+}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -67,6 +75,10 @@ class ModelConfig:
     background_height: int = 0
     background_width: int = 0
     background_max_side: int = 320
+    # Fixed-camera foreground rule the bundle carries for the runtime (manifest `background`
+    # section): the background paper's code rule, 3*max(0, l1 - alpha2*noise) >
+    # alpha1*mean(B) on the 0-255 scale, then a close x close closing and open x open opening.
+    foreground_rule: dict[str, Any] = field(default_factory=lambda: dict(FOREGROUND_RULE))
     # Presets for a user's footage: a new run keeps the long side of image_height/width and
     # takes the footage's aspect ratio (training.input_sizes); the saved config says False.
     slot_size_from_data: bool = False
@@ -120,6 +132,11 @@ class ModelConfig:
                 f"{prefix}.background_max_side",
                 f"must be at least {MIN_BACKGROUND_SIDE} pixels, got {self.background_max_side}",
             )
+        for key, value in self.foreground_rule.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(
+                    f"{prefix}.foreground_rule.{key}", f"must be a number, got {value!r}"
+                )
         if not 0 < self.s_min < self.s_max:
             raise ConfigError(
                 f"{prefix}.s_min",
