@@ -72,7 +72,7 @@ def test_background_onnx_takes_its_own_size_and_matches_pytorch_at_batch_1_and_3
     rng = np.random.default_rng(5)
     for batch in (1, 3):
         frames = rng.integers(0, 256, size=(batch, 3, *BACKGROUND), dtype=np.uint8)
-        got = dict(zip(("background", "noise"), session.run(None, {"image": frames})))
+        got = dict(zip(("background", "noise"), session.run(None, {"image": frames}), strict=True))
         with torch.no_grad():
             want = model.background(torch.from_numpy(frames).float() / 255)
         for name, reference in zip(("background", "noise"), want, strict=True):
