@@ -195,3 +195,33 @@ def test_old_checkpoints_without_the_keys_build_the_background_at_the_image_size
     assert loaded.background.encoder[0].pos.shape[-2:] == (32, 32)
     out = loaded(torch.rand(1, 3, 32, 32))
     assert out.background.shape == (1, 3, 32, 32)
+
+
+def test_a_two_size_run_resumed_mid_phase_matches_an_uninterrupted_one(tmp_path) -> None:
+    """The frozen-background cache starts cold after a resume; the losses must not notice."""
+    spec = "synthetic:size=40x72,objects=2,count=12"
+    config = tiny_config(steps=4, frozen_background_steps=2, checkpoint_every=3)
+
+    def run(out, records, **kwargs):
+        return train(
+            kwargs.pop("config", config),
+            kwargs.pop("data", spec),
+            out,
+            on_step=records.append,
+            progress=False,
+            echo=lambda _: None,
+            **kwargs,
+        )
+
+    straight: list = []
+    run(tmp_path / "straight", straight)
+    pieces: list = []
+    assert run(tmp_path / "pieces", pieces, pause_at_step=3).step == 3  # inside phase 2
+    saved = load_checkpoint(tmp_path / "pieces")
+    assert saved["data_spec"] == spec and saved["config"]["model"]["background_width"] == 72
+    done = run(tmp_path / "pieces", pieces, resume=True, config=None, data=None)
+    assert done.completed and [r.step for r in pieces] == [r.step for r in straight]
+    assert [r.phase for r in straight] == ["background"] * 2 + ["frozen"] * 2 + ["joint"] * 2
+    for a, b in zip(straight, pieces, strict=True):
+        for name in a.losses:
+            assert abs(a.losses[name] - b.losses[name]) <= 1e-6, (a.step, name)
