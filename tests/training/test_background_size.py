@@ -225,3 +225,18 @@ def test_a_two_size_run_resumed_mid_phase_matches_an_uninterrupted_one(tmp_path)
     for a, b in zip(straight, pieces, strict=True):
         for name in a.losses:
             assert abs(a.losses[name] - b.losses[name]) <= 1e-6, (a.step, name)
+
+
+def test_slots_and_size_reach_the_torchrun_ranks_and_are_refused_on_resume() -> None:
+    from training.trainer.command import TrainCommand
+    from training.trainer.errors import TrainingError
+    from training.trainer.launch import parse
+
+    command = TrainCommand(data="synthetic:size=32", preset="cpu", out="r", slots=7, size="48x64")
+    rebuilt = parse(command.to_argv())
+    assert (rebuilt.slots, rebuilt.size) == (7, "48x64")
+    config = rebuilt.config()
+    assert config is not None and config.model.num_slots == 7
+    assert (config.model.image_height, config.model.image_width) == (48, 64)
+    with pytest.raises(TrainingError, match="--slots cannot be given"):
+        TrainCommand(out="r", resume=True, slots=7).config()
