@@ -245,6 +245,15 @@ def train_command(
         None, help="Checkpoint whose background model to use (skips background pre-training)."
     ),
     val_data: str | None = typer.Option(None, help="Held-out data spec with masks to validate on."),
+    slots: int | None = typer.Option(
+        None, "--slots", help="K, the most objects the slot model names (default: the preset's)."
+    ),
+    size: str | None = typer.Option(
+        None,
+        "--size",
+        help="Slot model input, H or HxW (default: the preset's; cpu/video: its long side "
+        "with the footage's aspect).",
+    ),
 ) -> None:
     """Train AST-Seg: background pre-training, foreground, joint fine-tuning (curriculum)."""
     if ctx.invoked_subcommand is not None:
@@ -262,6 +271,8 @@ def train_command(
         scenario=scenario,
         background_from=background_from,
         val_data=val_data,
+        slots=slots,
+        size=size,
     )
     _train_run(command, gpus)
 

@@ -19,10 +19,12 @@ from typing import Any
 import torch
 
 from export.atomic import publish_dir, write_zip
+from export.background_parity import measure_background_parity
 from export.engine_parity import measure_engine_parity
 from export.errors import ExportError
 from export.manifest import (
     MANIFEST_NAME,
+    background_section,
     build_manifest,
     exporter_versions,
     file_entries,
@@ -41,7 +43,7 @@ from export.spec import BatchPlan, GraphSpec, graph_specs
 from export.tensorrt_build import BuiltEngine, EngineBuilder, TrtOptions
 from export.tensorrt_ops import TARGET_VERSIONS, check_tensorrt_support
 from export.triton import write_triton_repository
-from training.checkpoint import load_model, resolve_checkpoint
+from training.checkpoint import background_untrained_reason, load_model, resolve_checkpoint
 from training.model import ASTSeg
 
 DEFAULT_MAX_BATCH = 8
@@ -111,12 +113,15 @@ def _export_graphs(
 ) -> dict[str, Path]:
     cfg = model.config
     count = max(plan.trace_size, *plan.parity_sizes)
-    images = torch.from_numpy(sample_images(count, cfg.image_height, cfg.image_width, seed=1))
+    slot_images = sample_images(count, cfg.image_height, cfg.image_width, seed=1)
     paths = {}
     for spec in specs:
         path = staging / spec.file_name
         log(f"exporting {spec.file_name} (opset {options.opset})")
-        export_graph(model, spec, plan, images, path, options.opset)
+        _, height, width = spec.inputs[0].shape if spec.name == "background" else (3, 0, 0)
+        # The background graph traces at its own input size; the others at the slot size.
+        images = sample_images(count, height, width, seed=1) if height else slot_images
+        export_graph(model, spec, plan, torch.from_numpy(images), path, options.opset)
         if options.simplify:
             simplify_graph(path)
         graph = check_graph(path, spec, plan)
@@ -170,14 +175,21 @@ def export_bundle(
     checkpoint_path = resolve_checkpoint(checkpoint)
     model, config, data = load_model(checkpoint_path)
     _check_destination(out)
-    specs = graph_specs(config.model, options.fused)
+    # Fixed-camera mode whenever the checkpoint's background model was trained (phase 1).
+    untrained = background_untrained_reason(data)
+    if untrained is not None:
+        log(f"no background.onnx (the bundle runs in slot mode): {untrained}")
+    specs = graph_specs(config.model, options.fused, background=untrained is None)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         paths = _export_graphs(model, specs, plan, staging, options, log)
         log(
             f"comparing ONNX Runtime with PyTorch at batch {', '.join(map(str, plan.parity_sizes))}"
         )
-        parity = measure_parity(model, paths, plan)
+        slot_paths = {name: path for name, path in paths.items() if name != "background"}
+        parity = measure_parity(model, slot_paths, plan)
+        if "background" in paths:
+            parity.checks.append(measure_background_parity(model, paths["background"], plan))
         require_parity(parity)
         engines: list[BuiltEngine] = []
         engine_parity: dict[str, dict[str, Any]] = {}
@@ -200,6 +212,7 @@ def export_bundle(
             parity=parity.to_manifest(),
             metrics=metrics,
             training=training,
+            background=background_section(config.model) if "background" in paths else None,
         )
         write_json(staging / MANIFEST_NAME, manifest)
         publish_dir(staging, out)

@@ -35,11 +35,19 @@ def measure_engine_parity(
     )
     runners = {e.graph: EngineRunner(bundle / e.plan) for e in engines}
     checks = {e.graph: GraphParity(e.graph, sizes) for e in engines}
+    # The background graph takes frames at its own size (its input shape says which).
+    own_size = {
+        graph: sample_images(max(sizes), *session.get_inputs()[0].shape[2:])
+        for graph, session in sessions.items()
+        if graph == "background"
+    }
     for size in sizes:
         images = images_all[:size]
         latents = dict(zip(LATENTS, encoder.run(list(LATENTS), {"image": images}), strict=True))
         for graph, runner in runners.items():
             feeds = latents if graph == "renderer" else {"image": images}
+            if graph in own_size:
+                feeds = {"image": own_size[graph][:size]}
             expected = dict(
                 zip(
                     [o.name for o in sessions[graph].get_outputs()],

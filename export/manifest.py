@@ -126,6 +126,18 @@ def model_section(config: ModelConfig, log_background_activation: float) -> dict
     }
 
 
+def background_section(config: ModelConfig) -> dict[str, Any]:
+    """The manifest's `background` (fixed-camera mode): the graph, the frame size it takes
+    (frames are area-resized to it) and the foreground rule's parameters."""
+    height, width = config.background_size
+    return {
+        "graph": "background.onnx",
+        "image_height": height,
+        "image_width": width,
+        "foreground_rule": plain_json(dict(config.foreground_rule)),
+    }
+
+
 def build_manifest(
     *,
     model: dict[str, Any],
@@ -138,6 +150,7 @@ def build_manifest(
     parity: dict[str, Any],
     metrics: dict[str, Any],
     training: dict[str, Any],
+    background: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     manifest: dict[str, Any] = {
         "format": BUNDLE_FORMAT,
@@ -148,6 +161,8 @@ def build_manifest(
     }
     if engines:
         manifest["engines"] = engines
+    if background is not None:
+        manifest["background"] = background
     manifest.update(
         files=files,
         opset=opset,

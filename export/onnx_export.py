@@ -20,7 +20,7 @@ from torch import nn
 
 from export.errors import ExportError
 from export.spec import BATCH_DIM, IMAGE, BatchPlan, GraphSpec
-from export.wrappers import EncoderGraph, RendererGraph, SegmenterGraph
+from export.wrappers import BackgroundGraph, EncoderGraph, RendererGraph, SegmenterGraph
 from training.model import ASTSeg
 
 DEFAULT_OPSET = 17
@@ -54,13 +54,16 @@ def wrapper_for(model: ASTSeg, graph: str) -> nn.Module:
         return RendererGraph(model.renderer).eval()
     if graph == "segmenter":
         return SegmenterGraph(model.encoder, model.renderer).eval()
+    if graph == "background":
+        return BackgroundGraph(model.background).eval()
     raise ValueError(f"unknown graph {graph!r}")
 
 
 def example_inputs(
     model: ASTSeg, spec: GraphSpec, batch: int, image: torch.Tensor
 ) -> tuple[torch.Tensor, ...]:
-    """Inputs to trace with: the image, or the encoder's latents of that image."""
+    """Inputs to trace with: the image (at the graph's own size), or the encoder's latents
+    of that image."""
     if spec.inputs[0].name == IMAGE:
         return (image[:batch],)
     with torch.no_grad():

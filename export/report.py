@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from export.background_parity import BackgroundParity
 from export.bundle import ExportResult
 from export.parity import TensorParity
 from export.spec import LATENTS
@@ -53,7 +54,10 @@ def format_report(result: ExportResult) -> str:
         "/ its float32 limit; segmentation: pixels that agree (the rest are near-ties)"
     )
     rows = [["graph", *_COLUMNS, "segmentation"]]
+    own_limits = [c for c in result.parity.checks if isinstance(c, BackgroundParity)]
     for check in result.parity.checks:
+        if isinstance(check, BackgroundParity):
+            continue
         agreement = check.segmentation_agreement
         rows.append(
             [
@@ -63,6 +67,12 @@ def format_report(result: ExportResult) -> str:
             ]
         )
     lines += _table(rows)
+    for check in own_limits:  # outputs with limits of their own (export.background_parity)
+        shown = ", ".join(
+            f"{name} {value:.1e} (limit {check.limit(name):.1e})"
+            for name, value in check.max_abs.items()
+        )
+        lines.append(f"  {check.graph}: {shown}")
     for graph, figures in result.engine_parity.items():
         shown = ", ".join(
             f"{k.removeprefix('max_abs_')} {v:.1e}" if k.startswith("max_abs_") else f"{k} {v:.3%}"

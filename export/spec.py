@@ -14,7 +14,8 @@ from training.config import ModelConfig
 IMAGE = "image"
 LATENTS = ("position", "scale", "log_activation", "z_what")
 RENDERING = ("weights", "segmentation")
-GRAPH_NAMES = ("encoder", "renderer", "segmenter")
+BACKGROUND = ("background", "noise")
+GRAPH_NAMES = ("encoder", "renderer", "segmenter", "background")
 BATCH_DIM = "batch"  # the symbolic name of a dynamic batch axis in the ONNX graphs
 
 
@@ -81,8 +82,23 @@ def latent_specs(model: ModelConfig) -> tuple[TensorSpec, ...]:
     )
 
 
-def graph_specs(model: ModelConfig, fused: bool) -> list[GraphSpec]:
-    """The encoder and renderer, and the fused segmenter when asked for."""
+def background_spec(model: ModelConfig) -> GraphSpec:
+    """Fixed-camera mode: the frame at the background model's own size -> its background
+    (RGB in [0, 1]) and predicted noise (the fourth channel, e/3 in [0, 1])."""
+    h, w = model.background_size
+    return GraphSpec(
+        "background",
+        (TensorSpec(IMAGE, "uint8", (3, h, w)),),
+        (
+            TensorSpec("background", "float32", (3, h, w)),
+            TensorSpec("noise", "float32", (1, h, w)),
+        ),
+    )
+
+
+def graph_specs(model: ModelConfig, fused: bool, background: bool = False) -> list[GraphSpec]:
+    """The encoder and renderer, the fused segmenter when asked for, and the background
+    graph when the bundle carries one."""
     h, w, k = model.image_height, model.image_width, model.num_slots
     image = (TensorSpec(IMAGE, "uint8", (3, h, w)),)
     latents = latent_specs(model)
@@ -93,4 +109,6 @@ def graph_specs(model: ModelConfig, fused: bool) -> list[GraphSpec]:
     specs = [GraphSpec("encoder", image, latents), GraphSpec("renderer", latents, rendering)]
     if fused:
         specs.append(GraphSpec("segmenter", image, latents + rendering))
+    if background:
+        specs.append(background_spec(model))
     return specs

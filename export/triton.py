@@ -2,7 +2,9 @@
 
 Models (ONNX Runtime backend): `astseg_encoder`, `astseg_renderer`, the ensemble
 `astseg` joining them (image in; latents, weights and segmentation out, like the
-fused graph), and `astseg_segmenter` when the bundle has the fused graph. A dynamic
+fused graph), `astseg_segmenter` when the bundle has the fused graph, and
+`astseg_background` (frame at its own size -> background, noise) when the bundle has the
+fixed-camera background graph. A dynamic
 batch export becomes `max_batch_size` with Triton's dynamic batcher; a fixed batch
 becomes `max_batch_size: 0` with the batch written into the dims. Other models in
 the repository are left alone; ours are replaced whole (staged, then renamed).

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from training.model.background import BackgroundModel
 from training.model.renderer import Renderer, composite_weights
 from training.model.slot_encoder import SlotEncoder
 
@@ -64,3 +65,14 @@ class SegmenterGraph(nn.Module):
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         latents = self.encoder(image)
         return (*latents, *self.renderer(*latents))
+
+
+class BackgroundGraph(nn.Module):
+    """uint8 RGB [N, 3, Hb, Wb] -> (background [N, 3, Hb, Wb], noise [N, 1, Hb, Wb])."""
+
+    def __init__(self, background: BackgroundModel) -> None:
+        super().__init__()
+        self.background = background
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.background(image.float() / 255.0)

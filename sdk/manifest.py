@@ -19,7 +19,7 @@ from sdk.safe_json import JsonFormatError, read_json_object
 MANIFEST_NAME = "astseg.json"
 BUNDLE_FORMAT = "astseg-bundle"
 SUPPORTED_FORMAT_VERSIONS = (1,)
-GRAPH_NAMES = ("encoder", "renderer", "segmenter")
+GRAPH_NAMES = ("encoder", "renderer", "segmenter", "background")
 REEXPORT = "re-export it with `astseg export RUN --out BUNDLE`"
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -132,3 +132,25 @@ def load_model(
     model.to(map_location)
     model.eval()
     return model, config, data
+
+
+def background_untrained_reason(data: dict[str, Any]) -> str | None:
+    """Why the checkpoint's background model is not fit for fixed-camera mode, or None.
+
+    Its robust loss (the one that trains the noise channel) runs only in phase 1 or in
+    `astseg train background`: a baseline run never ran it, and a run stopped inside phase
+    1 has only part of it. A checkpoint that says nothing about its run (written by hand or
+    by an astseg before the training state was saved) is taken as trained.
+    """
+    state = data.get("state") if isinstance(data.get("state"), dict) else {}
+    kind = state.get("plan_kind", data.get("scenario"))
+    if state.get("background_from"):
+        return None
+    if kind == "baseline":
+        return "its baseline scenario never trained the background model alone (phase 1)"
+    steps, step = state.get("background_steps"), state.get("step", data.get("step"))
+    if isinstance(steps, int) and isinstance(step, int) and steps > 0 and step < steps:
+        return f"it stopped at step {step}, inside background pre-training ({steps} steps)"
+    if kind is not None and steps == 0:
+        return "its run skipped background pre-training"
+    return None

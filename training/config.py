@@ -18,6 +18,15 @@ Generator = Literal["segformer", "unet"]
 Scenario = Literal["curriculum", "baseline", "frozen_background"]
 
 MIN_IMAGE_SIDE = 32
+MIN_BACKGROUND_SIDE = 8  # the autoencoder collapses any side >= 1; below 8 it sees nothing
+# DESIGN §3 "Fixed-camera mode": the constants of the background paper's public code.
+FOREGROUND_RULE: dict[str, float | int] = {
+    "alpha1": 96 / 255,
+    "alpha2": 7.0,
+    "noise_scale": 255.0,
+    "close": 5,
+    "open": 7,
+}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -59,12 +68,37 @@ class ModelConfig:
     # Glimpse side in pixels; None picks it from the image size (Table 7).
     glimpse_size: int | None = None
     background_latent_dim: int = 16
+    # The background autoencoder's own input size (fixed-camera mode, DESIGN §3). 0 = auto:
+    # a new run takes the data's frame size, scaled down (aspect kept) so the long side is at
+    # most `background_max_side`. A config that still says 0 when a model is built (an old
+    # checkpoint, a model built without data) builds it at the slot model's image size.
+    background_height: int = 0
+    background_width: int = 0
+    background_max_side: int = 320
+    # Fixed-camera foreground rule the bundle carries for the runtime (manifest `background`
+    # section): the background paper's code rule, 3*max(0, l1 - alpha2*noise) >
+    # alpha1*mean(B) on the 0-255 scale, then a close x close closing and open x open opening.
+    foreground_rule: dict[str, Any] = field(default_factory=lambda: dict(FOREGROUND_RULE))
+    # Presets for a user's footage: a new run keeps the long side of image_height/width and
+    # takes the footage's aspect ratio (training.input_sizes); the saved config says False.
+    slot_size_from_data: bool = False
     input_mean: tuple[float, float, float] = IMAGENET_MEAN
     input_std: tuple[float, float, float] = IMAGENET_STD
 
     @property
     def scale_dim(self) -> int:
         return 1 if self.scaling == "isotropic" else 2
+
+    @property
+    def background_size(self) -> tuple[int, int]:
+        """(H, W) the background model is built at; the image size while still automatic."""
+        if self.background_height and self.background_width:
+            return self.background_height, self.background_width
+        return self.image_height, self.image_width
+
+    @property
+    def background_size_is_auto(self) -> bool:
+        return not (self.background_height and self.background_width)
 
     @property
     def slot_feature_dim(self) -> int:
@@ -79,6 +113,29 @@ class ModelConfig:
             if side < MIN_IMAGE_SIDE:
                 raise ConfigError(
                     f"{prefix}.{name}", f"must be at least {MIN_IMAGE_SIDE} pixels, got {side}"
+                )
+        pair = (self.background_height, self.background_width)
+        if (pair[0] == 0) != (pair[1] == 0):
+            raise ConfigError(
+                f"{prefix}.background_height",
+                f"background_height and background_width are both 0 (automatic) or both set, "
+                f"got {pair[0]} and {pair[1]}",
+            )
+        for name, side in zip(("background_height", "background_width"), pair, strict=True):
+            if side != 0 and side < MIN_BACKGROUND_SIDE:
+                raise ConfigError(
+                    f"{prefix}.{name}",
+                    f"must be 0 (automatic) or at least {MIN_BACKGROUND_SIDE} pixels, got {side}",
+                )
+        if self.background_max_side < MIN_BACKGROUND_SIDE:
+            raise ConfigError(
+                f"{prefix}.background_max_side",
+                f"must be at least {MIN_BACKGROUND_SIDE} pixels, got {self.background_max_side}",
+            )
+        for key, value in self.foreground_rule.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(
+                    f"{prefix}.foreground_rule.{key}", f"must be a number, got {value!r}"
                 )
         if not 0 < self.s_min < self.s_max:
             raise ConfigError(

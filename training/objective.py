@@ -26,13 +26,16 @@ def foreground_step_loss(
     step: int,
     train: TrainConfig,
     background: torch.Tensor | None = None,
+    background_images: torch.Tensor | None = None,
 ) -> tuple[LossTerms, ModelOutput]:
     """Phases 2-3 (and baseline training): eq 22 on the full model.
 
     `step` counts foreground steps from 0 (the pixel-entropy warm-up starts with them).
-    `background` is a precomputed (frozen) background, or None to run the model's own.
+    `background` is a precomputed (frozen) background at the slot size, or None to run the
+    model's own on `background_images` (the frames at its own size; None = `images`). The
+    coverage cue reads the error of that background resized to the slot size.
     """
-    out = model(images, background=background)
+    out = model(images, background=background, background_images=background_images)
     weight = train.pixel_entropy_weight * pixel_entropy_factor(
         step, train.pixel_entropy_warmup_steps
     )

@@ -48,6 +48,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "image_width": 224,
             "num_slots": 10,
             "scaling": "anisotropic",
+            "slot_size_from_data": True,
         },
         "train": {"background_steps": 2_500, "background_steps_if_complex": 10_000},
     },
@@ -69,6 +70,8 @@ PRESETS: dict[str, dict[str, Any]] = {
             # random-init model never left the background-only minimum (docs/cpu-recipe.md).
             "s_max": 8.0,
             "slot_activation_init": 11.0,
+            # 64 on the long side, the footage's aspect (square data stays 64x64).
+            "slot_size_from_data": True,
         },
         # Table 4's frozen-background scenario: on CPU a joint step (back-propagating through
         # the background autoencoder) costs more than the whole foreground step, and a fixed
@@ -88,8 +91,11 @@ PRESETS: dict[str, dict[str, Any]] = {
             "pixel_entropy_warmup_steps": 1_000,
             "coverage_weight": 1.0,
             "coverage_steps": 3_000,
+            # The background model at the footage's size (up to 240x320): 0.41 steps/s at
+            # batch 16 on one shared core (docs/training.md), so 300 steps take ~6 minutes
+            # on 2 cores and the 11 000 foreground steps still fit in 60 minutes.
             "background_steps": 300,
-            "background_batch_size": 32,
+            "background_batch_size": 16,
             "num_workers": 0,
             "validate_every": 500,
         },

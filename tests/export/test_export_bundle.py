@@ -35,6 +35,9 @@ def test_the_runtime_accepts_the_bundle_and_its_zip(segformer_dynamic: Exported)
         "encoder": "encoder.onnx",
         "renderer": "renderer.onnx",
         "segmenter": "segmenter.onnx",
+        # A checkpoint that says nothing about its run is taken as having a trained
+        # background model: fixed-camera mode, at the image size of its old config.
+        "background": "background.onnx",
     }
     assert bundle.manifest.batch.dynamic and bundle.manifest.batch.max == 4
     zipped = load_bundle(segformer_dynamic.result.zip_path)
@@ -62,7 +65,7 @@ def test_manifest_fields_follow_the_contract(segformer_dynamic: Exported) -> Non
         assert key in m["exporter"]
     # Every file is listed with the hash and size it really has.
     listed = set(m["files"])
-    assert listed == {"encoder.onnx", "renderer.onnx", "segmenter.onnx"}
+    assert listed == {"encoder.onnx", "renderer.onnx", "segmenter.onnx", "background.onnx"}
     for name, entry in m["files"].items():
         data = (segformer_dynamic.bundle / name).read_bytes()
         assert entry == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}

@@ -123,10 +123,10 @@ def test_resume_and_background_from_refuse_another_model_config(
     run = tmp_path / "bigger"
     outcome = astseg(
         "train", "--preset", "cpu", "--config", tiny_config_file, "--data", DATA_SPEC,
-        "--out", run, "--set", "model.image_height=64", "--set", "model.image_width=64",
+        "--out", run, "--set", "model.background_height=64", "--set", "model.background_width=64",
         "--background-from", finished_run / "checkpoints" / "background.pt",
     )  # fmt: skip
-    assert_user_error(outcome, "was trained on 32x32 images but this run uses 64x64")
+    assert_user_error(outcome, "was trained at 32x32 but this run's background model is 64x64")
     assert not run.exists()
 
 

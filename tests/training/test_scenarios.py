@@ -87,8 +87,16 @@ def test_background_only_run_then_background_from(tmp_path, spy, monkeypatch):
     assert [k for k, _, _ in spy] == ["frozen", "joint"]  # phase 1 skipped
     assert spy[0][1] == _digest(trained.background.parameters())
 
-    wrong = tiny_config().with_overrides({"model.image_height": 48, "model.image_width": 48})
-    with pytest.raises(CheckpointError, match="trained on 32x32 images but this run uses 48x48"):
+    # A bigger slot model adopts the background model's own size (automatic)...
+    bigger = tiny_config(steps=1, frozen_background_steps=1).with_overrides(
+        {"model.image_height": 48, "model.image_width": 48}
+    )
+    _train(bigger, tmp_path / "big", background_from=from_bg)
+    saved = load_checkpoint(tmp_path / "big")["config"]["model"]
+    assert (saved["image_height"], saved["background_height"]) == (48, 32)
+    # ...but a background size the config states must match it.
+    wrong = bigger.with_overrides({"model.background_height": 48, "model.background_width": 48})
+    with pytest.raises(CheckpointError, match="trained at 32x32 but this run's background model"):
         train(wrong, scenes(), tmp_path / "x", background_from=tmp_path / "bg", progress=False)
 
 

@@ -48,7 +48,15 @@ def training_payload(
 
 def model_payload(config: Config, model: ASTSeg, state: TrainState, phase: str) -> dict[str, Any]:
     """A model-only checkpoint (snapshots, best): loads with `load_model`, cannot resume."""
-    progress = ("plan_kind", "images_seen", "skipped_steps", "best_score", "best_step")
+    progress = (
+        "plan_kind",
+        "background_steps",
+        "background_from",
+        "images_seen",
+        "skipped_steps",
+        "best_score",
+        "best_step",
+    )
     return {
         "config": config.to_dict(),
         "model": model.state_dict(),
@@ -96,9 +104,21 @@ def read_for_resume(path: Path) -> dict[str, Any]:
     return data
 
 
+def _background_size(data: dict[str, Any], path: str | Path) -> tuple[int, int]:
+    try:
+        return Config.from_dict(data.get("config", {})).model.background_size
+    except ValueError as err:
+        raise CheckpointError(f"checkpoint '{path}' has an invalid config: {err}") from None
+
+
+def background_size_of(path: str | Path) -> tuple[int, int]:
+    """(H, W) the background model of checkpoint `path` was built at."""
+    return _background_size(load_checkpoint(path), path)
+
+
 def load_background_weights(path: str | Path, model: ASTSeg) -> None:
     """Copies the background autoencoder of another checkpoint (e.g. `astseg train
-    background`) into `model`; both must be built for the same image size."""
+    background`) into `model`; both must be built for the same background size."""
     data = load_checkpoint(path)
     prefix = "background."
     weights = {
@@ -106,13 +126,13 @@ def load_background_weights(path: str | Path, model: ASTSeg) -> None:
     }
     if not weights:
         raise CheckpointError(f"checkpoint '{path}' holds no background model")
-    theirs = data.get("config", {}).get("model", {})
-    size = (theirs.get("image_height"), theirs.get("image_width"))
-    ours = (model.config.image_height, model.config.image_width)
+    size = _background_size(data, path)
+    ours = model.config.background_size
     if size != ours:
         raise CheckpointError(
-            f"background checkpoint '{path}' was trained on {size[0]}x{size[1]} images but this "
-            f"run uses {ours[0]}x{ours[1]}; train the background at the same size"
+            f"background checkpoint '{path}' was trained at {size[0]}x{size[1]} but this run's "
+            f"background model is {ours[0]}x{ours[1]}; leave model.background_height/width at 0 "
+            "to adopt its size, or train the background at this size"
         )
     try:
         model.background.load_state_dict(weights)

@@ -33,6 +33,8 @@ class TrainCommand:
     background_only: bool = False
     background_from: str | None = None
     val_data: str | None = None
+    slots: int | None = None  # K, overriding the preset's
+    size: str | None = None  # the slot model's input, H or HxW, overriding the preset's
 
     def run_dir(self) -> str:
         if self.out:
@@ -48,7 +50,9 @@ class TrainCommand:
         if not self.resume:
             if self.data is None:
                 raise TrainingError("--data is required (e.g. --data synthetic:size=64)")
-            return resolve_config(self.preset, self.config_file, self.sets, self.scenario)
+            return resolve_config(
+                self.preset, self.config_file, self.sets, self.scenario, self.slots, self.size
+            )
         given = [
             name
             for name, value in (
@@ -56,6 +60,8 @@ class TrainCommand:
                 ("--config", self.config_file),
                 ("--scenario", self.scenario),
                 ("--background-from", self.background_from),
+                ("--slots", self.slots),
+                ("--size", self.size),
             )
             if value
         ]
@@ -116,6 +122,8 @@ class TrainCommand:
             ("--scenario", self.scenario),
             ("--background-from", self.background_from),
             ("--val-data", self.val_data),
+            ("--slots", None if self.slots is None else str(self.slots)),
+            ("--size", self.size),
         ):
             if value is not None:
                 argv += [flag, value]

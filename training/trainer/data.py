@@ -80,15 +80,27 @@ def batch_loader(
     first_batch: int,
     num_workers: int,
     pin_memory: bool,
+    background_size: tuple[int, int] | None = None,
+    with_index: bool = False,
 ) -> DataLoader:
     """Endless batches from `first_batch` on; workers prefetch while the model computes.
+
+    `image` is at `image_size`; `background_size` adds `background_image` (each frame
+    resized from its own pixels to the background model's size) and `with_index` the
+    samples' indices (see `TorchSampleDataset`).
 
     The loader gets its own generator: creating its iterator would otherwise draw from the
     global torch RNG, and a resumed run would then draw different dropout masks.
     """
     generator = torch.Generator().manual_seed(order.seed * 1_000 + order.stream)
     return DataLoader(
-        TorchSampleDataset(samples, size=image_size, with_masks=False),
+        TorchSampleDataset(
+            samples,
+            size=image_size,
+            with_masks=False,
+            background_size=background_size,
+            with_index=with_index,
+        ),
         batch_sampler=BatchSampler(order, first_batch),
         num_workers=num_workers,
         pin_memory=pin_memory,
@@ -119,8 +131,9 @@ def next_batch(batches: Iterator[dict[str, torch.Tensor]]) -> dict[str, torch.Te
 
 
 def to_model_input(
-    batch: dict[str, torch.Tensor], device: torch.device, channels_last: bool
+    batch: dict[str, torch.Tensor], device: torch.device, channels_last: bool, key: str = "image"
 ) -> torch.Tensor:
-    """The batch's float [N, 3, H, W] images in [0, 1], on `device`."""
-    images = batch["image"].to(device, non_blocking=True)
+    """The batch's float [N, 3, H, W] images in [0, 1] (`key`: `image` or
+    `background_image`), on `device`."""
+    images = batch[key].to(device, non_blocking=True)
     return images.contiguous(memory_format=torch.channels_last) if channels_last else images

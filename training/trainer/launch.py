@@ -27,6 +27,8 @@ def parse(argv: list[str]) -> TrainCommand:
     parser.add_argument("--background-only", action="store_true")
     parser.add_argument("--background-from")
     parser.add_argument("--val-data")
+    parser.add_argument("--slots", type=int)
+    parser.add_argument("--size")
     return TrainCommand(**vars(parser.parse_args(argv)))
 
 

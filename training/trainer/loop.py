@@ -24,6 +24,7 @@ from training.checkpoint import CheckpointError
 from training.config import Config
 from training.data.sample import SampleDataset
 from training.data.torch_dataset import TorchSampleDataset
+from training.input_sizes import resolve_input_sizes
 from training.losses import background_is_complex
 from training.model import ASTSeg
 from training.trainer import checkpoints
@@ -33,12 +34,14 @@ from training.trainer.data import (
     RunData,
     batch_loader,
     next_batch,
+    open_source,
     prepare_data,
     to_model_input,
 )
 from training.trainer.device import Precision, choose_precision, resolve_device
 from training.trainer.distributed import Distributed, start
 from training.trainer.errors import TrainingError
+from training.trainer.frozen_background import FrozenBackgrounds
 from training.trainer.optim import (
     apply_learning_rate,
     build_optimizer,
@@ -88,13 +91,28 @@ def train(
     stops early, with a checkpoint, on SIGINT/SIGTERM (status "interrupted"), after
     `time_limit_s` ("time_limit") or at global step `pause_at_step` ("paused").
     """
+    spec = data if isinstance(data, str) else None
+    if not resume and config is not None and data is not None:
+        data = open_source(data)  # once: its first frame sizes the background model
+        config = _sized(config, data, background_from)
     dist = start(device)
     try:
         return _Run(
             config, dist, device, out_dir, resume, background_only, background_from, echo
-        ).run(data, validation_data, time_limit_s, pause_at_step, on_step, progress)
+        ).run(data, validation_data, time_limit_s, pause_at_step, on_step, progress, spec)
     finally:
         dist.close()
+
+
+def _sized(config: Config, data: SampleDataset, background_from: str | Path | None) -> Config:
+    """A new run's automatic input sizes from its first frame (`training.input_sizes`); a
+    `--background-from` model brings its own background size."""
+    if len(data) == 0:
+        return config  # prepare_data names the empty dataset
+    background = None
+    if background_from is not None and config.model.background_size_is_auto:
+        background = checkpoints.background_size_of(background_from)
+    return resolve_input_sizes(config, data[0].size, background)
 
 
 class _Run:
@@ -159,6 +177,7 @@ class _Run:
         self.log = ScalarLog(None)
         self.bar: ProgressBar | None = None
         self.sample_images: torch.Tensor | None = None
+        self.sample_backgrounds: torch.Tensor | None = None  # at the background model's size
         self.last_sheet = -math.inf
         self.last_saved = -1
         self.started = time.monotonic()
@@ -178,13 +197,17 @@ class _Run:
             for part in (self.model.encoder, self.model.renderer, self.model.background):
                 part.compile()
 
-    def _open_data(self, data: DataSource | None, validation_data: DataSource | None) -> RunData:
+    def _open_data(
+        self, data: DataSource | None, validation_data: DataSource | None, spec: str | None
+    ) -> RunData:
         if data is None:
             data = self.state_data_spec()
         size = (self.config.model.image_height, self.config.model.image_width)
         run_data = prepare_data(data, size, self.train_cfg.validation_images, validation_data)
         if isinstance(data, str):
             self.data_spec = data
+        elif spec is not None:
+            self.data_spec = spec
         return run_data
 
     def state_data_spec(self) -> str:
@@ -197,6 +220,12 @@ class _Run:
         cfg, plan = self.train_cfg, self.plan
         self.echo("config:\n" + config_yaml(self.config).rstrip())
         self.echo(f"data: {run_data.description}")
+        model = self.config.model
+        bh, bw = model.background_size
+        self.echo(
+            f"input size: slot model {model.image_height}x{model.image_width}, "
+            f"background model {bh}x{bw} (H x W)"
+        )
         threads = f", {torch.get_num_threads()} threads" if self.device.type == "cpu" else ""
         world = f", {self.dist.world_size} processes" if self.dist.enabled else ""
         self.echo(f"device: {self.device}{threads}{world}, {self.precision.name}")
@@ -223,6 +252,7 @@ class _Run:
         pause_at_step: int | None,
         on_step: Callable[[StepRecord], None] | None,
         progress: bool,
+        spec: str | None = None,
     ) -> TrainResult:
         self.time_limit_s = time_limit_s
         self.pause_at_step = pause_at_step
@@ -231,7 +261,7 @@ class _Run:
         # after its first step, with a checkpoint.
         with self.stop:
             self.data_spec: str | None = None
-            self.run_data = self._open_data(data, validation_data)
+            self.run_data = self._open_data(data, validation_data, spec)
             if self.dist.is_main:
                 self.folder.create()
                 self.folder.remove_partial_writes()
@@ -239,9 +269,11 @@ class _Run:
                 self._guarded(lambda: self.folder.write_text(self.folder.config_file, text))
                 self.log = ScalarLog(self.folder.root, self.state.step if self.saved else None)
             self._announce(self.run_data)
-            self.sample_images = self._spread_images(
-                self.run_data.validation or self.run_data.train, SAMPLE_IMAGES
-            )
+            shown = self.run_data.validation or self.run_data.train
+            self.sample_images = self._spread_images(shown, SAMPLE_IMAGES)
+            background_size = self.config.model.background_size
+            if background_size != tuple(self.sample_images.shape[-2:]):
+                self.sample_backgrounds = self._spread_images(shown, SAMPLE_IMAGES, background_size)
             self.bar = ProgressBar(self.plan.total, self.state.step, progress and self.dist.is_main)
             if self.saved is not None:
                 restore_rng(self.saved["rng"])  # last: building the model above drew numbers
@@ -313,21 +345,47 @@ class _Run:
         optimizer = self._optimizer(phase)
         wrapped = self._wrapped(phase)
         order = self._batch_order(phase)
+        model_cfg = self.config.model
+        slot_size = (model_cfg.image_height, model_cfg.image_width)
+        background_size = model_cfg.background_size
+        two_sizes = background_size != slot_size
+        # Phase 1 reads frames at the background model's size only; a frozen phase reads the
+        # slot-size frames and looks their backgrounds up; a joint phase reads both sizes.
+        frozen = (
+            FrozenBackgrounds(self.model, self.run_data.train, self.precision.autocast)
+            if phase.kind == "frozen"
+            else None
+        )
         loader = batch_loader(
             self.run_data.train,
-            (self.config.model.image_height, self.config.model.image_width),
+            background_size if phase.kind == "background" else slot_size,
             order,
             first_batch=self.state.step - phase.start,
             num_workers=self.train_cfg.num_workers,
             pin_memory=self.device.type == "cuda",
+            background_size=background_size if phase.kind == "joint" and two_sizes else None,
+            with_index=frozen is not None,
         )
         assert self.bar is not None
         self.bar.set_phase(self.plan.label(phase))
         batches = iter(loader)
         try:
             while self.state.step < phase.end:
-                images = to_model_input(next_batch(batches), self.device, self.channels_last)
-                stop = self._step(phase, wrapped, optimizer, images, order)
+                batch = next_batch(batches)
+                images = to_model_input(batch, self.device, self.channels_last)
+                background_images = (
+                    to_model_input(batch, self.device, self.channels_last, "background_image")
+                    if "background_image" in batch
+                    else None
+                )
+                background = None
+                if frozen is not None:
+                    background = frozen.get(batch["index"], self.device)
+                    if self.channels_last:
+                        background = background.contiguous(memory_format=torch.channels_last)
+                stop = self._step(
+                    phase, wrapped, optimizer, images, order, background_images, background
+                )
                 self._between_steps(phase)
                 if stop is not None:
                     return stop
@@ -341,7 +399,9 @@ class _Run:
         if state.complexity_checked or cfg.background_steps_if_complex <= state.background_steps:
             return False
         state.complexity_checked = True
-        images = self._first_images(self.run_data.train, COMPLEXITY_SAMPLE).to(self.device)
+        images = self._first_images(
+            self.run_data.train, COMPLEXITY_SAMPLE, self.config.model.background_size
+        ).to(self.device)
         self.model.eval()
         with torch.no_grad(), self.precision.autocast():
             backgrounds = self.model.background(images)[0].float()
@@ -367,6 +427,8 @@ class _Run:
         optimizer: torch.optim.Optimizer,
         images: torch.Tensor,
         order: BatchOrder,
+        background_images: torch.Tensor | None = None,
+        background: torch.Tensor | None = None,
     ) -> Status | None:
         """One optimiser step; returns a status when the run must stop after it."""
         cfg, state = self.train_cfg, self.state
@@ -374,7 +436,14 @@ class _Run:
         apply_learning_rate(optimizer, lr)
         with self.precision.autocast():
             loss = batch_loss(
-                phase, wrapped, self.model, images, self.plan.foreground_step(state.step), cfg
+                phase,
+                wrapped,
+                self.model,
+                images,
+                self.plan.foreground_step(state.step),
+                cfg,
+                background_images,
+                background,
             )
         stop = self._stop_wanted()
         bad, stop_now = self.dist.agree(
@@ -513,14 +582,12 @@ class _Run:
         (improved,) = self.dist.agree([improved], self.device)
         return improved
 
-    def _first_images(self, source: SampleDataset, count: int) -> torch.Tensor:
-        size = (self.config.model.image_height, self.config.model.image_width)
-        items = TorchSampleDataset(source, size=size, with_masks=False)
-        return torch.stack([items[i]["image"] for i in range(min(count, len(items)))])
-
-    def _spread_images(self, source: SampleDataset, count: int) -> torch.Tensor:
-        """Images spread over the data (on a video: moments from start to end)."""
-        size = (self.config.model.image_height, self.config.model.image_width)
+    def _spread_images(
+        self, source: SampleDataset, count: int, size: tuple[int, int] | None = None
+    ) -> torch.Tensor:
+        """Frames spread over the data (on a video: moments from start to end), at `size`
+        (default: the slot model's)."""
+        size = size or (self.config.model.image_height, self.config.model.image_width)
         items = TorchSampleDataset(source, size=size, with_masks=False)
         return torch.stack([items[i]["image"] for i in spread_indices(len(items), count)])
 
@@ -530,7 +597,13 @@ class _Run:
         self.model.eval()
         try:
             with torch.random.fork_rng(devices=[]), self.precision.autocast():
-                png = sheet_png(self.model, self.sample_images.to(self.device), title)
+                backgrounds = self.sample_backgrounds
+                png = sheet_png(
+                    self.model,
+                    self.sample_images.to(self.device),
+                    title,
+                    None if backgrounds is None else backgrounds.to(self.device),
+                )
             for name in (f"step_{self.state.step:07d}.png", "latest.png"):
                 atomic_write_bytes(self.folder.samples / name, png)
         except OSError as err:  # a sheet is a convenience: warn, keep training

@@ -85,8 +85,11 @@ def resolve_config(
     config_file: str | Path | None = None,
     sets: list[str] | None = None,
     scenario: str | None = None,
+    slots: int | None = None,
+    size: str | None = None,
 ) -> Config:
-    """Paper defaults <- preset <- YAML file <- `--set` items <- `--scenario`."""
+    """Paper defaults <- preset <- YAML file <- `--set` items <- `--scenario`, `--slots`,
+    `--size` (the slot model's input, H or HxW; it turns `slot_size_from_data` off)."""
     try:
         config = preset_config(preset)
     except ValueError as err:
@@ -99,7 +102,30 @@ def resolve_config(
     overrides.update(parse_set_options(sets or []))
     if scenario is not None:
         overrides["train.scenario"] = scenario
+    if slots is not None:
+        overrides["model.num_slots"] = slots
+    if size is not None:
+        height, width = parse_slot_size(size)
+        overrides.update(
+            {
+                "model.image_height": height,
+                "model.image_width": width,
+                "model.slot_size_from_data": False,
+            }
+        )
     return config.with_overrides(overrides) if overrides else config
+
+
+def parse_slot_size(text: str) -> tuple[int, int]:
+    """`--size`: '64' or '48x64' (H x W) -> (H, W)."""
+    parts = text.strip().lower().replace("×", "x").split("x")
+    try:
+        height, width = int(parts[0]), int(parts[-1])
+    except ValueError:
+        height = width = 0
+    if len(parts) not in (1, 2) or height < 1 or width < 1:
+        raise ConfigError("--size", f"must be H or HxW in pixels, e.g. 64 or 48x64; got {text!r}")
+    return height, width
 
 
 def config_yaml(config: Config) -> str:

@@ -53,9 +53,12 @@ def _to_uint8(tensor: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def sheet_rows(model: ASTSeg, images: torch.Tensor) -> list[list[np.ndarray]]:
-    """One list of uint8 HWC tiles per image."""
-    out = model(images)
+def sheet_rows(
+    model: ASTSeg, images: torch.Tensor, background_images: torch.Tensor | None = None
+) -> list[list[np.ndarray]]:
+    """One list of uint8 HWC tiles per image (`background_images`: the same frames at the
+    background model's size, when it has its own)."""
+    out = model(images, background_images=background_images)
     rows = []
     for i in range(images.shape[0]):
         tiles = [
@@ -96,9 +99,11 @@ def compose(rows: list[list[np.ndarray]], title: str) -> np.ndarray:
     return sheet
 
 
-def sheet_png(model: ASTSeg, images: torch.Tensor, title: str) -> bytes:
+def sheet_png(
+    model: ASTSeg, images: torch.Tensor, title: str, background_images: torch.Tensor | None = None
+) -> bytes:
     """The sample sheet of `images` (float [N, 3, H, W] in [0, 1]) as PNG bytes."""
-    sheet = compose(sheet_rows(model, images), title)
+    sheet = compose(sheet_rows(model, images, background_images), title)
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     if not ok:
         raise OSError("OpenCV could not encode the sample sheet as PNG")

@@ -72,22 +72,32 @@ def batch_loss(
     images: torch.Tensor,
     foreground_step: int,
     train: TrainConfig,
+    background_images: torch.Tensor | None = None,
+    background: torch.Tensor | None = None,
 ) -> BatchLoss:
-    """`wrapped` is what gradients flow through (a DDP view or the model); `model` is bare."""
+    """`wrapped` is what gradients flow through (a DDP view or the model); `model` is bare.
+
+    `images` are at the slot size, except in phase 1 where they are at the background
+    model's size. `background_images` are the same frames at the background model's size
+    (None when both sizes agree); `background` is the frozen background at the slot size
+    when the caller already has it (`FrozenBackgrounds`).
+    """
     if phase.kind == "background":
         loss = objective.background_step_loss(wrapped, images)  # type: ignore[arg-type]
         return BatchLoss(loss, {"background": loss}, {}, None)
-    background = None
-    if phase.kind == "frozen":
+    if phase.kind == "frozen" and background is None:
         # The background model is frozen: its output is a constant of the batch.
         with torch.no_grad():
-            background = model.background(images)[0].detach()
+            background = model.slot_background(images, background_images)[0].detach()
+    # Passed only when there are any, so a recipe without the argument keeps working.
+    extra = {} if background_images is None else {"background_images": background_images}
     terms, output = objective.foreground_step_loss(
         wrapped,  # type: ignore[arg-type]
         images,
         foreground_step,
         train,
         background=background,
+        **extra,
     )
     tensors, weights = _named_terms(terms)
     return BatchLoss(terms.total, tensors, weights, output)
