@@ -22,6 +22,7 @@ from export.atomic import publish_dir, write_zip
 from export.background_parity import measure_background_parity
 from export.engine_parity import measure_engine_parity
 from export.errors import ExportError
+from export.half_weights import round_to_float16_, store_weights_as_float16
 from export.manifest import (
     MANIFEST_NAME,
     background_section,
@@ -124,6 +125,8 @@ def _export_graphs(
         export_graph(model, spec, plan, torch.from_numpy(images), path, options.opset)
         if options.simplify:
             simplify_graph(path)
+        if spec.name == "background":  # the weights were rounded to float16 values on load
+            store_weights_as_float16(path)
         graph = check_graph(path, spec, plan)
         check_tensorrt_support(graph, spec.file_name)
         versions = " and ".join(str(v) for v in TARGET_VERSIONS)
@@ -180,6 +183,9 @@ def export_bundle(
     if untrained is not None:
         log(f"no background.onnx (the bundle runs in slot mode): {untrained}")
     specs = graph_specs(config.model, options.fused, background=untrained is None)
+    if untrained is None:
+        # Stored as float16 (export.half_weights); traced, checked and measured as rounded.
+        round_to_float16_(model.background)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         paths = _export_graphs(model, specs, plan, staging, options, log)

@@ -17,6 +17,7 @@ import torch
 from export.background_parity import BackgroundParity, measure_background_parity
 from export.bundle import ExportOptions, export_bundle
 from export.gpu_device import GpuInfo
+from export.half_weights import MIN_ELEMENTS, round_to_float16_, store_weights_as_float16
 from export.onnx_export import export_graph
 from export.spec import BatchPlan, background_spec
 from export.tensorrt_build import EngineBuilder, TrtOptions
@@ -67,6 +68,7 @@ def test_background_onnx_takes_its_own_size_and_matches_pytorch_at_batch_1_and_3
     assert graph.graph.input[0].name == "image" and dims == ["batch", 3, *BACKGROUND]
     assert [o.name for o in graph.graph.output] == ["background", "noise"]
     model, _, _ = load_model(checkpoint)
+    round_to_float16_(model.background)  # what the bundle stores (export.half_weights)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     recorded = result.manifest["parity"]["graphs"]["background"]
     rng = np.random.default_rng(5)
@@ -197,3 +199,53 @@ def test_an_old_checkpoint_exports_its_background_at_the_image_size(tmp_path: Pa
     graph = onnx.load(str(result.bundle / "background.onnx"))
     dims = [d.dim_value for d in graph.graph.input[0].type.tensor_type.shape.dim]
     assert dims == [1, 3, 32, 48]
+
+
+def test_background_weights_are_stored_as_float16_and_computed_in_float32(fixed_camera) -> None:
+    checkpoint, result, _, _ = fixed_camera
+    graph = onnx.load(str(result.bundle / "background.onnx")).graph
+    large = [i for i in graph.initializer if int(np.prod(i.dims)) >= MIN_ELEMENTS]
+    assert large and all(i.data_type == onnx.TensorProto.FLOAT16 for i in large)
+    casts = [n for n in graph.node if n.op_type == "Cast" and n.input[0].endswith("__float16")]
+    assert len(casts) == len(large)
+    # Rounding moved each weight by at most half a float16 ulp: 2^-11 of its size.
+    model, _, _ = load_model(checkpoint)
+    rounded = [p.detach().clone() for p in model.background.parameters()]
+    exact = [p.detach().clone() for p in model.background.parameters()]
+    for tensor in rounded:
+        tensor.copy_(tensor.half().float())
+    for before, after in zip(exact, rounded, strict=True):
+        assert torch.all((after - before).abs() <= before.abs() * 2**-11 + 2**-25)
+
+
+def test_float16_storage_changes_no_result_of_the_float32_graph(tmp_path: Path) -> None:
+    model, _, _ = load_model(write_checkpoint(tmp_path / "run.pt", _config(), seed=3))
+    round_to_float16_(model.background)
+    spec = background_spec(model.config)
+    frames = np.random.default_rng(0).integers(0, 256, size=(2, 3, *BACKGROUND), dtype=np.uint8)
+    plan = BatchPlan(dynamic=True, min=1, opt=1, max=4)
+    path = tmp_path / "background.onnx"
+    export_graph(model, spec, plan, torch.from_numpy(frames), path)
+    before = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"image": frames}
+    )
+    size32 = path.stat().st_size
+    assert store_weights_as_float16(path) > 0
+    after = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"image": frames}
+    )
+    # The Casts restore float16-exact values bit for bit: the same float32 graph runs.
+    for a, b in zip(before, after, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert path.stat().st_size < 0.6 * size32
+
+
+def test_float16_storage_refuses_weights_it_would_change(tmp_path: Path) -> None:
+    model, _, _ = load_model(write_checkpoint(tmp_path / "run.pt", _config(), seed=3))
+    spec = background_spec(model.config)
+    frames = np.zeros((1, 3, *BACKGROUND), dtype=np.uint8)
+    plan = BatchPlan(dynamic=True, min=1, opt=1, max=4)
+    path = tmp_path / "background.onnx"
+    export_graph(model, spec, plan, torch.from_numpy(frames), path)  # not rounded first
+    with pytest.raises(ValueError, match="not float16-exact"):
+        store_weights_as_float16(path)
