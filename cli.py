@@ -254,6 +254,11 @@ def train_command(
         help="Slot model input, H or HxW (default: the preset's; cpu/video: its long side "
         "with the footage's aspect).",
     ),
+    time_limit: float | None = typer.Option(
+        None,
+        "--time-limit",
+        help="Minutes this run may take; the lr decay comes in time (train.time_limit_minutes).",
+    ),
 ) -> None:
     """Train AST-Seg: background pre-training, foreground, joint fine-tuning (curriculum)."""
     if ctx.invoked_subcommand is not None:
@@ -264,7 +269,10 @@ def train_command(
         data=data,
         preset=preset,
         config_file=config,
-        sets=list(sets),
+        sets=[
+            *sets,
+            *([f"train.time_limit_minutes={time_limit}"] if time_limit is not None else []),
+        ],
         out=out,
         resume=resume,
         device=device,

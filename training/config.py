@@ -8,6 +8,7 @@ names the offending key for unknown keys, wrong types and out-of-range values.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -199,6 +200,10 @@ class TrainConfig:
     # If > background_steps: after phase 1, backgrounds that still vary (the τ₀ test of
     # DESIGN §3, e.g. light changes) extend background pre-training to this many steps.
     background_steps_if_complex: int = 0
+    # Wall-clock budget of one training process in minutes (0 = none). The run stops when
+    # it is spent, and the lr ÷ 10 comes at lr_decay_fraction of the budget when that is
+    # earlier than lr_decay_fraction of `steps`: a run cut by its budget still ends decayed.
+    time_limit_minutes: float = 0.0
     validate_every: int = 1_000
     validation_images: int = 256
     sample_every_s: float = 180.0
@@ -244,6 +249,11 @@ class TrainConfig:
         if not self.sample_every_s >= 0:
             raise ConfigError(
                 f"{prefix}.sample_every_s", f"must be >= 0, got {self.sample_every_s}"
+            )
+        if not (math.isfinite(self.time_limit_minutes) and self.time_limit_minutes >= 0):
+            raise ConfigError(
+                f"{prefix}.time_limit_minutes",
+                f"must be a number of minutes >= 0 (0 = no limit), got {self.time_limit_minutes}",
             )
         if not 0 < self.lr_decay_fraction <= 1:
             raise ConfigError(

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 
-def lr_factor(step: int, warmup_steps: int, total_steps: int, decay_fraction: float = 0.9) -> float:
-    """Quadratic warm-up to 1 over `warmup_steps`, then ÷10 from `decay_fraction` of the run."""
+def lr_factor(
+    step: int,
+    warmup_steps: int,
+    total_steps: int,
+    decay_fraction: float = 0.9,
+    decay_from: int | None = None,
+) -> float:
+    """Quadratic warm-up to 1 over `warmup_steps`, then ÷10 from `decay_fraction` of the run,
+    or from step `decay_from` when that comes first (a time budget's decay point)."""
     factor = min(1.0, ((step + 1) / warmup_steps) ** 2) if warmup_steps > 0 else 1.0
-    if step >= decay_fraction * total_steps:
+    if step >= decay_fraction * total_steps or (decay_from is not None and step >= decay_from):
         factor /= 10.0
     return factor
 

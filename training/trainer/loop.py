@@ -254,7 +254,10 @@ class _Run:
         progress: bool,
         spec: str | None = None,
     ) -> TrainResult:
-        self.time_limit_s = time_limit_s
+        minutes = self.train_cfg.time_limit_minutes
+        budget = minutes * 60.0 if minutes > 0 else None
+        limits = [t for t in (time_limit_s, budget) if t is not None]
+        self.time_limit_s = min(limits) if limits else None
         self.pause_at_step = pause_at_step
         self.on_step = on_step
         # Signals are caught from here on: one that arrives while the run sets up stops it
@@ -432,7 +435,8 @@ class _Run:
     ) -> Status | None:
         """One optimiser step; returns a status when the run must stop after it."""
         cfg, state = self.train_cfg, self.state
-        lr = learning_rate(phase, self.plan, state.step, cfg)
+        self._decay_for_time(phase)
+        lr = learning_rate(phase, self.plan, state.step, cfg, state.lr_decay_from)
         apply_learning_rate(optimizer, lr)
         with self.precision.autocast():
             loss = batch_loss(
@@ -491,6 +495,21 @@ class _Run:
             optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         return norm
+
+    def _decay_for_time(self, phase: Phase) -> None:
+        """Once lr_decay_fraction of the time budget is spent, decay from this step on, so
+        a run that its budget ends stops with the decay applied."""
+        state, limit = self.state, self.time_limit_s
+        if limit is None or state.lr_decay_from is not None or phase.kind == "background":
+            return
+        spent = time.monotonic() - self.started >= self.train_cfg.lr_decay_fraction * limit
+        (spent,) = self.dist.agree([spent], self.device)  # every rank decays at one step
+        if spent:
+            state.lr_decay_from = self.plan.foreground_step(state.step)
+            self.echo(
+                f"lr ÷ 10 from step {state.step}: {self.train_cfg.lr_decay_fraction:.0%} of the "
+                f"{limit / 60:.1f}-minute time limit is spent"
+            )
 
     def _stop_wanted(self) -> Status | None:
         if self.stop.requested:

@@ -48,9 +48,12 @@ def set_trainable(model: ASTSeg, phase: Phase) -> None:
         p.requires_grad_(phase.trains_background)
 
 
-def learning_rate(phase: Phase, plan: PhasePlan, step: int, train: TrainConfig) -> float:
+def learning_rate(
+    phase: Phase, plan: PhasePlan, step: int, train: TrainConfig, decay_from: int | None = None
+) -> float:
     """Background pre-training runs at a constant lr; the foreground schedule has the
-    quadratic warm-up and the ÷10 at `lr_decay_fraction` of `train.steps`."""
+    quadratic warm-up and the ÷10 at `lr_decay_fraction` of `train.steps`, or from the
+    foreground step `decay_from` that the time budget chose (TrainState.lr_decay_from)."""
     if phase.kind == "background":
         return train.background_lr
     factor = lr_factor(
@@ -58,6 +61,7 @@ def learning_rate(phase: Phase, plan: PhasePlan, step: int, train: TrainConfig) 
         train.lr_warmup_steps,
         plan.foreground_steps,
         train.lr_decay_fraction,
+        decay_from,
     )
     return train.lr * factor
 

@@ -22,6 +22,9 @@ class TrainState:
     best_step: int | None = None
     validations: list[dict[str, Any]] = field(default_factory=list)
     background_from: str | None = None
+    # Foreground step from which the lr is ÷ 10 because the time budget (train.
+    # time_limit_minutes) reached lr_decay_fraction; kept so a resumed run stays decayed.
+    lr_decay_from: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
