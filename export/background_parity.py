@@ -5,9 +5,8 @@ The limit of each output follows from float32 arithmetic and the value's scale: 
 model run in float64 tells how far PyTorch's own float32 result is from exact
 (`float32_error`); a second float32 implementation (other kernels, summation orders, FMA,
 exp approximations) may stray a few times as far, so an output passes within
-IMPLEMENTATION_FACTOR x max(float32_error, sqrt(n) u |value|), where n is the model's
-longest sum and u = 2^-24 the unit roundoff (the second term covers values that float32
-happened to get almost exactly right on these frames).
+`export.parity.float32_limit`: 16 x max(float32_error, sqrt(n) u |value|), where n is the
+model's longest sum and u = 2^-24 the unit roundoff, the rule the slot graphs follow too.
 """
 
 from __future__ import annotations
@@ -21,13 +20,11 @@ import onnxruntime as ort
 import torch
 
 from export.errors import ExportError
+from export.parity import float32_limit
 from export.sample_images import sample_images
 from export.spec import BACKGROUND, BatchPlan
 from training.model import ASTSeg
 from training.model.background import BackgroundModel
-
-UNIT_ROUNDOFF = float(np.finfo(np.float32).eps) / 2  # 2^-24
-IMPLEMENTATION_FACTOR = 16.0
 
 
 def accumulation_length(background: BackgroundModel, frame: torch.Tensor) -> int:
@@ -83,8 +80,9 @@ class BackgroundParity:
             table[name] = max(table.get(name, 0.0), value)
 
     def limit(self, name: str) -> float:
-        floor = np.sqrt(self.accumulation) * UNIT_ROUNDOFF * self.magnitude.get(name, 0.0)
-        return IMPLEMENTATION_FACTOR * max(self.float32_error.get(name, 0.0), float(floor))
+        return float32_limit(
+            self.float32_error.get(name, 0.0), self.magnitude.get(name, 0.0), self.accumulation
+        )
 
     def failures(self) -> list[str]:
         return [
