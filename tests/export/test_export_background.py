@@ -14,6 +14,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from dataclasses import asdict
+
 from export.background_parity import BackgroundParity, measure_background_parity
 from export.bundle import ExportOptions, export_bundle
 from export.gpu_device import GpuInfo
@@ -26,7 +28,8 @@ from sdk.bundle import load_bundle
 from tests.export.conftest import tiny_model, write_checkpoint
 from tests.export.test_export_tensorrt_build import _FakeTensorRT
 from training.checkpoint import load_model, save_checkpoint
-from training.config import Config
+from sdk.foreground import ForegroundRule
+from training.config import FOREGROUND_RULE, Config
 
 BACKGROUND = (36, 52)  # its own size, not the slot model's 32x48
 
@@ -103,13 +106,8 @@ def test_the_manifest_lists_the_graph_with_its_hash_and_the_runtime_reads_it(
     section = manifest["background"]
     assert section["graph"] == "background.onnx"
     assert (section["image_height"], section["image_width"]) == BACKGROUND
-    assert section["foreground_rule"] == {
-        "alpha1": pytest.approx(96 / 255),
-        "alpha2": 7.0,
-        "noise_scale": 255.0,
-        "close": 5,
-        "open": 7,
-    }
+    assert section["foreground_rule"] == FOREGROUND_RULE  # the config's, copied as is
+    assert FOREGROUND_RULE == asdict(ForegroundRule())  # training and runtime defaults agree
     assert (manifest["model"]["image_height"], manifest["model"]["image_width"]) == (32, 48)
     assert load_bundle(result.bundle).manifest.graphs["background"] == "background.onnx"
 
