@@ -65,6 +65,9 @@ def _root(
         raise typer.Exit()
 
 
+MASKS_FROM_HELP = "fused | slots | background: masks from the background model and slots"
+
+
 # ---------------------------------------------------------------- demo (issue 6)
 @app.command()
 @friendly
@@ -73,6 +76,7 @@ def demo(
     frames: int = typer.Option(150, min=10, help="Length of the generated clip."),
     model: str | None = typer.Option(None, help="Bundle to use (default: the shipped model)."),
     backend: str = typer.Option("auto", help="auto, onnxruntime or tensorrt."),
+    masks_from: str | None = typer.Option(None, "--masks-from", help=MASKS_FROM_HELP + "."),
 ) -> None:
     """Segment a generated fixed-camera clip with ground truth and score the result.
 
@@ -81,7 +85,7 @@ def demo(
     """
     from training.demo import run_demo
 
-    report = run_demo(out, model=model, frames=frames, backend=backend)
+    report = run_demo(out, model=model, frames=frames, backend=backend, masks_from=masks_from)
     typer.echo("")
     typer.echo(f"backend        {report.backend}")
     for name, path in report.outputs.items():
@@ -122,11 +126,14 @@ def eval_command(
     json_out: str | None = typer.Option(None, "--json", help="Write every metric to this file."),
     grid: str | None = typer.Option(None, help="Write a PNG grid input|recon|segmentation|truth."),
     batch_size: int = typer.Option(16, help="Images per forward pass."),
+    masks_from: str | None = typer.Option(
+        None, "--masks-from", help=MASKS_FROM_HELP + " (bundles only)."
+    ),
 ) -> None:
     """Score a model: ARI-FG, mIoU, MSC-FG, MSE (and CDnet F, identity on video)."""
     from training.evaluate import run_eval
 
-    report = run_eval(model, data, limit, json_out, grid, batch_size)
+    report = run_eval(model, data, limit, json_out, grid, batch_size, masks_from=masks_from)
     typer.echo(report.table())
 
 
@@ -163,6 +170,9 @@ def run_command(
         None, "--threads", help="CPU inference threads (default: all usable cores)."
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or status lines."),
+    masks_from: str | None = typer.Option(
+        None, "--masks-from", help=MASKS_FROM_HELP + " (default: fused with a background)."
+    ),
 ) -> None:
     """Segment a video, camera, stream or images: masks with stable IDs, video, PNGs, JSON."""
     from pathlib import Path
@@ -194,6 +204,7 @@ def run_command(
         timeout_s=timeout,
         progress=not quiet,
         threads=threads,
+        masks_from=masks_from,
     )
     typer.echo(f"astseg: {summary.line()}")
 

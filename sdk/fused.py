@@ -1,0 +1,197 @@
+"""Fused labels: the background model says which pixels are foreground, the slots say
+which object each belongs to (issue 12, DESIGN §3 "Fixed-camera mode").
+
+The result is a partition of the frame: every pixel is background or belongs to
+exactly one object. It is built at the background graph's resolution, per
+8-connected component of the foreground:
+
+- a slot *touches* a component when the pixels it owns in slot mode (argmax over
+  the K+1 layers) cover at least `TOUCH_SHARE` of the smaller of the two, and the
+  slot is reported (score ≥ min_score and slot-mode area ≥ min_area);
+- a component touched by no slot becomes an object of its own, flagged `unclaimed`
+  (an object the slots missed, e.g. the fifth car when K = 4, is never dropped);
+- a component touched by one slot goes to it whole: the background model's outline,
+  not the slot's 64×64 disc, is the mask;
+- a component touched by several slots is split between them, pixel by pixel, by
+  the largest of their bilinearly upsampled layer weights.
+
+Each slot is one object (its pieces in several components are one mask), so its
+track keeps the slot's appearance vector. Components under `min_area` frame pixels
+are left out of the foreground, so the foreground is exactly the union of the
+reported objects. The map is brought to the frame's size with one nearest-neighbour
+resize, and each object is measured inside its own box only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from sdk.foreground import to_frame_size
+
+TOUCH_SHARE = 0.15  # of min(component, slot region): less is a slot's edge grazing a neighbour
+MAX_OBJECTS = 255  # the label map is uint8
+
+
+@dataclass(frozen=True)
+class FusedObject:
+    """One object of the fused map, measured at frame resolution."""
+
+    label: int  # its value in the frame's label map
+    slot: int  # 0-based slot index, or -1 for foreground no slot claims
+    area: int
+    bbox: tuple[int, int, int, int]  # x0, y0, x1, y1; covers x0 <= x < x1
+    centroid: tuple[float, float]  # x, y (pixel centres at integers)
+
+    @property
+    def unclaimed(self) -> bool:
+        return self.slot < 0
+
+
+@dataclass(frozen=True)
+class FusedLabels:
+    labels: np.ndarray  # uint8 [H, W] at frame size: 0 background, else an object's label
+    objects: list[FusedObject]
+
+
+def _upsampled(plane: np.ndarray, height: int, width: int) -> np.ndarray:
+    source = np.ascontiguousarray(plane, dtype=np.float32)
+    if source.shape == (height, width):
+        return source
+    return cv2.resize(source, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _slot_owner(weights: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(argmax layer uint8 [h, w], the weights upsampled [K+1, h, w]) at height×width."""
+    up = np.stack([_upsampled(w, height, width) for w in weights])
+    owner = np.zeros((height, width), dtype=np.uint8)
+    best = up[0].copy()
+    for layer in range(1, up.shape[0]):
+        better = up[layer] > best  # ties keep the lower layer, as the model's own argmax
+        owner[better] = layer
+        np.maximum(best, up[layer], out=best)
+    return owner, up
+
+
+def fuse_labels(
+    foreground: np.ndarray,
+    weights: np.ndarray | None,
+    reported: np.ndarray | None,
+    frame_height: int,
+    frame_width: int,
+    min_area: int,
+) -> FusedLabels:
+    """The fused partition of one frame.
+
+    foreground: uint8 {0, 1} [Hb, Wb] (sdk.foreground). weights: float [K+1, h, w] layer
+    weights (layer 0 = background), or None for background-only mode (every component
+    is its own object). reported: bool [K], the slots that pass min_score. min_area is
+    in frame pixels, for slots and components alike.
+    """
+    hb, wb = foreground.shape
+    pixel = frame_height * frame_width / float(hb * wb)  # frame pixels per map pixel
+    count, comp, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
+    comp_area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    big = comp_area * pixel >= min_area
+    big[0] = False
+    slot_of = np.full(count, -1, dtype=np.int64)  # the single slot a component goes to
+    split: list[tuple[int, np.ndarray]] = []  # (component, touching slot layers) to divide
+    up = np.zeros((0, hb, wb), dtype=np.float32)  # the upsampled weights, when slots are used
+    if weights is not None and reported is not None and count > 1 and reported.any():
+        layers = weights.shape[0]
+        owner, up = _slot_owner(weights, hb, wb)
+        slot_area = np.bincount(owner.ravel(), minlength=layers).astype(np.float64)
+        claimable = np.zeros(layers, dtype=bool)
+        claimable[1:] = reported & (slot_area[1:] * pixel >= min_area)
+        inside = comp != 0
+        overlap = np.bincount(
+            comp[inside].astype(np.int64) * layers + owner[inside], minlength=count * layers
+        ).reshape(count, layers)
+        need = TOUCH_SHARE * np.minimum(comp_area[:, None], slot_area[None, :])
+        touch = (overlap >= np.maximum(need, 1.0)) & claimable[None, :] & big[:, None]
+        touching = touch.sum(axis=1)
+        single = touching == 1
+        slot_of[single] = np.argmax(touch[single], axis=1) - 1
+        split = [(int(c), np.flatnonzero(touch[c])) for c in np.flatnonzero(touching > 1)]
+    # object labels: one per slot that got anything, then one per unclaimed component
+    slots_used = sorted(
+        set(slot_of[slot_of >= 0].tolist()) | {int(k) - 1 for _, ks in split for k in ks}
+    )
+    label_of_slot = {slot: i + 1 for i, slot in enumerate(slots_used)}
+    divided = {c for c, _ in split}
+    unclaimed = [int(c) for c in np.flatnonzero(big & (slot_of < 0)) if int(c) not in divided]
+    unclaimed.sort(key=lambda c: -comp_area[c])  # the largest first if the map runs out of labels
+    room = MAX_OBJECTS - len(slots_used)
+    lut = np.zeros(count, dtype=np.uint8)
+    owner_of_label: dict[int, int] = {label: slot for slot, label in label_of_slot.items()}
+    boxes: dict[int, list[int]] = {}
+    for single_c in np.flatnonzero(slot_of >= 0).tolist():
+        lut[single_c] = label_of_slot[int(slot_of[single_c])]
+        _grow(boxes, int(lut[single_c]), stats[single_c])
+    for i, free_c in enumerate(unclaimed[: max(0, room)]):
+        label = len(slots_used) + i + 1
+        lut[free_c] = label
+        owner_of_label[label] = -1
+        _grow(boxes, label, stats[free_c])
+    labels = lut[comp]
+    for c, ks in split:
+        x, y, w, h = (int(v) for v in stats[c, :4])
+        mine = comp[y : y + h, x : x + w] == c
+        choice = np.argmax(up[ks, y : y + h, x : x + w], axis=0)
+        values = np.array([label_of_slot[int(k) - 1] for k in ks], dtype=np.uint8)
+        np.copyto(labels[y : y + h, x : x + w], values[choice], where=mine)
+        for k in ks:
+            _grow(boxes, label_of_slot[int(k) - 1], stats[c])
+    frame_labels = to_frame_size(labels, frame_height, frame_width)
+    objects = _measure(frame_labels, boxes, owner_of_label, (hb, wb))
+    return FusedLabels(frame_labels, objects)
+
+
+def _grow(boxes: dict[int, list[int]], label: int, stat: np.ndarray) -> None:
+    """Union of map-resolution boxes per label: [x0, y0, x1, y1]."""
+    x, y, w, h = (int(v) for v in stat[:4])
+    box = boxes.get(label)
+    if box is None:
+        boxes[label] = [x, y, x + w, y + h]
+    else:
+        box[0], box[1] = min(box[0], x), min(box[1], y)
+        box[2], box[3] = max(box[2], x + w), max(box[3], y + h)
+
+
+def _measure(
+    labels: np.ndarray,
+    boxes: dict[int, list[int]],
+    owner_of_label: dict[int, int],
+    map_size: tuple[int, int],
+) -> list[FusedObject]:
+    """Exact area, box and centroid of each label at frame size, searched in its own box."""
+    height, width = labels.shape
+    sy, sx = height / map_size[0], width / map_size[1]
+    objects = []
+    for label in sorted(boxes):
+        mx0, my0, mx1, my1 = boxes[label]
+        # frame pixels whose nearest map pixel lies in the box, with a pixel of margin
+        x0, x1 = max(0, math.floor(mx0 * sx) - 1), min(width, math.ceil(mx1 * sx) + 1)
+        y0, y1 = max(0, math.floor(my0 * sy) - 1), min(height, math.ceil(my1 * sy) + 1)
+        local = (labels[y0:y1, x0:x1] == label).view(np.uint8)
+        bx, by, bw, bh = cv2.boundingRect(local)
+        if bw == 0:  # every pixel of the label fell between frame pixels (a tiny frame)
+            continue
+        m = cv2.moments(local[by : by + bh, bx : bx + bw], binaryImage=True)
+        area = m["m00"]
+        objects.append(
+            FusedObject(
+                label=label,
+                slot=owner_of_label[label],
+                area=int(area),
+                bbox=(x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bh),
+                centroid=(
+                    x0 + (m["m10"] + bx * area) / area,
+                    y0 + (m["m01"] + by * area) / area,
+                ),
+            )
+        )
+    return objects
