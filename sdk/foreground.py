@@ -7,7 +7,12 @@ predicted noise on the same scale, a pixel is foreground when
     3 · max(0, l1 − α₂ · ê) > α₁ · mean_RGB(background)
 
 then a `close`×`close` closing fills pinholes and a `open`×`open` opening removes
-specks. The rule runs at the background graph's own resolution (about 320 px on the
+specks. The paper's constants (α₁ = 96/255, α₂ = 7, 5×5 closing, 7×7 opening) assume a
+noise head trained for tens of thousands of steps; with the few hundred steps a CPU
+budget gives, ê stays high everywhere and α₂ = 7 erases most objects (foreground F
+0.23 on our noisy synthetic camera). The defaults below were picked once, on our own
+synthetic cameras (docs/runtime.md, "Fixed-camera mode"), and a bundle's manifest
+may set its own. The rule runs at the background graph's own resolution (about 320 px on the
 long side, never the slot model's 64×64): the graph's input is already that size,
 and the kernels are meant in its pixels. The mask is then brought to the frame's
 size with one nearest-neighbour resize, which keeps every frame pixel's value equal
@@ -26,11 +31,11 @@ import numpy as np
 class ForegroundRule:
     """The rule's parameters (the manifest's `background.foreground_rule`)."""
 
-    alpha1: float = 96.0 / 255.0  # threshold, relative to the background's brightness
-    alpha2: float = 7.0  # how many predicted-noise units the difference must exceed
+    alpha1: float = 0.3  # threshold, relative to the background's brightness (paper: 96/255)
+    alpha2: float = 0.5  # how many predicted-noise units the difference must exceed (paper: 7)
     noise_scale: float = 255.0  # the noise output times this is on the l1 (0–255) scale
-    close: int = 5  # closing kernel side in background-resolution pixels (0 or 1: none)
-    open: int = 7  # opening kernel side (0 or 1: none)
+    close: int = 3  # closing kernel side in background-resolution pixels, 0 or 1: none (paper 5)
+    open: int = 3  # opening kernel side, 0 or 1: none (paper: 7)
 
     def __post_init__(self) -> None:
         for name in ("alpha1", "alpha2", "noise_scale"):

@@ -64,16 +64,13 @@ def _upsampled(plane: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.resize(source, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def _slot_owner(weights: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(argmax layer uint8 [h, w], the weights upsampled [K+1, h, w]) at height×width."""
-    up = np.stack([_upsampled(w, height, width) for w in weights])
-    owner = np.zeros((height, width), dtype=np.uint8)
-    best = up[0].copy()
-    for layer in range(1, up.shape[0]):
-        better = up[layer] > best  # ties keep the lower layer, as the model's own argmax
-        owner[better] = layer
-        np.maximum(best, up[layer], out=best)
-    return owner, up
+def _slot_owner(weights: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The argmax layer, uint8 at height×width: computed at the slot model's size and
+    enlarged pixel-centre to pixel-centre (it only counts overlaps; splits use weights)."""
+    owner = np.argmax(weights, axis=0).astype(np.uint8)  # ties keep the lower layer
+    if owner.shape == (height, width):
+        return owner
+    return cv2.resize(owner, (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
 
 
 def fuse_labels(
@@ -92,18 +89,29 @@ def fuse_labels(
     in frame pixels, for slots and components alike.
     """
     hb, wb = foreground.shape
+    labels = np.zeros((hb, wb), dtype=np.uint8)
+    # everything below happens inside the foreground's box: usually a small part of the map
+    x0, y0, w0, h0 = cv2.boundingRect(foreground)
+    if w0 == 0:
+        return FusedLabels(to_frame_size(labels, frame_height, frame_width), [])
+    crop = (slice(y0, y0 + h0), slice(x0, x0 + w0))
     pixel = frame_height * frame_width / float(hb * wb)  # frame pixels per map pixel
-    count, comp, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
+    count, comp, stats, _ = cv2.connectedComponentsWithStats(foreground[crop], connectivity=8)
+    stats[:, cv2.CC_STAT_LEFT] += x0
+    stats[:, cv2.CC_STAT_TOP] += y0
     comp_area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     big = comp_area * pixel >= min_area
     big[0] = False
     slot_of = np.full(count, -1, dtype=np.int64)  # the single slot a component goes to
     split: list[tuple[int, np.ndarray]] = []  # (component, touching slot layers) to divide
-    up = np.zeros((0, hb, wb), dtype=np.float32)  # the upsampled weights, when slots are used
     if weights is not None and reported is not None and count > 1 and reported.any():
         layers = weights.shape[0]
-        owner, up = _slot_owner(weights, hb, wb)
-        slot_area = np.bincount(owner.ravel(), minlength=layers).astype(np.float64)
+        h, w = weights.shape[1:]
+        owner = _slot_owner(weights, hb, wb)[crop]
+        # slot-mode areas in map pixels, counted on the model's own grid
+        slot_area = np.bincount(np.argmax(weights, axis=0).ravel(), minlength=layers).astype(
+            np.float64
+        ) * (hb * wb / float(h * w))
         claimable = np.zeros(layers, dtype=bool)
         claimable[1:] = reported & (slot_area[1:] * pixel >= min_area)
         inside = comp != 0
@@ -136,15 +144,20 @@ def fuse_labels(
         lut[free_c] = label
         owner_of_label[label] = -1
         _grow(boxes, label, stats[free_c])
-    labels = lut[comp]
-    for c, ks in split:
-        x, y, w, h = (int(v) for v in stats[c, :4])
-        mine = comp[y : y + h, x : x + w] == c
-        choice = np.argmax(up[ks, y : y + h, x : x + w], axis=0)
-        values = np.array([label_of_slot[int(k) - 1] for k in ks], dtype=np.uint8)
-        np.copyto(labels[y : y + h, x : x + w], values[choice], where=mine)
-        for k in ks:
-            _grow(boxes, label_of_slot[int(k) - 1], stats[c])
+    labels[crop] = lut[comp]
+    if split and weights is not None:
+        planes = {}  # bilinear weights at map size, only for layers that share a component
+        for c, ks in split:
+            x, y, w, h = (int(v) for v in stats[c, :4])
+            mine = comp[y - y0 : y - y0 + h, x - x0 : x - x0 + w] == c
+            for k in ks:
+                if k not in planes:
+                    planes[k] = _upsampled(weights[k], hb, wb)
+            local = np.stack([planes[k][y : y + h, x : x + w] for k in ks])
+            values = np.array([label_of_slot[int(k) - 1] for k in ks], dtype=np.uint8)
+            np.copyto(labels[y : y + h, x : x + w], values[np.argmax(local, axis=0)], where=mine)
+            for k in ks:
+                _grow(boxes, label_of_slot[int(k) - 1], stats[c])
     frame_labels = to_frame_size(labels, frame_height, frame_width)
     objects = _measure(frame_labels, boxes, owner_of_label, (hb, wb))
     return FusedLabels(frame_labels, objects)

@@ -137,7 +137,7 @@ def test_manifest_background_section_is_checked(camera_bundle_dir: Path) -> None
     parsed = parse_manifest(good, "m")
     assert parsed.background is not None
     assert (parsed.background.image_height, parsed.background.image_width) == (120, 160)
-    assert parsed.background.rule == ForegroundRule(alpha1=96 / 255, alpha2=7.0)
+    assert parsed.background.rule == ForegroundRule(alpha1=96 / 255, alpha2=7.0, close=5, open=7)
     cases = {
         "background.image_width": lambda m: m["background"].update(image_width="160"),
         "background.graph": lambda m: m["background"].update(graph="other.onnx"),
@@ -155,8 +155,9 @@ def test_manifest_background_section_is_checked(camera_bundle_dir: Path) -> None
         with pytest.raises(BundleError, match=needle.replace(".", r"\.")):
             parse_manifest(data, "m")
     extra = _manifest(camera_bundle_dir)
-    extra["background"]["foreground_rule"]["future_key"] = 1  # keys may be added
-    assert parse_manifest(extra, "m").background is not None
+    extra["background"]["foreground_rule"] = {"alpha2": 1.5, "future_key": 1}  # keys may be added
+    parsed_extra = parse_manifest(extra, "m").background
+    assert parsed_extra is not None and parsed_extra.rule == ForegroundRule(alpha2=1.5)
 
 
 def test_foreground_rule_numbers() -> None:
@@ -171,12 +172,13 @@ def test_foreground_rule_numbers() -> None:
     noise[:, 5:15, 5:15] = 0.5 / 255 / 7  # α₂·ê = 0.5: l1 − 0.5 = 12.5 < 12.55
     assert foreground_mask(image, background, noise, rule).sum() == 0
     speck = np.full((3, 30, 30), 100, np.uint8)
-    speck[:, 8:10, 8:10] = 200  # 2×2 speck: removed by the 7×7 opening
+    speck[:, 8:10, 8:10] = 200  # 2×2 speck: removed by the opening (3×3 default, 7×7 paper)
     speck[:, 15:24, 15:24] = 200  # 9×9 with a pinhole: kept, the hole closed
     speck[:, 19, 19] = 100
     flat = np.full((3, 30, 30), 100 / 255, np.float32)
-    opened = foreground_mask(speck, flat, np.zeros((1, 30, 30), np.float32), ForegroundRule())
-    assert opened.sum() == 81 and opened[15:24, 15:24].all()
+    for rule in (ForegroundRule(), ForegroundRule(close=5, open=7)):
+        opened = foreground_mask(speck, flat, np.zeros((1, 30, 30), np.float32), rule)
+        assert opened.sum() == 81 and opened[15:24, 15:24].all()
 
 
 def test_fuse_labels_splits_a_shared_component_by_weight() -> None:
