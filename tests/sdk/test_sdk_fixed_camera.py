@@ -231,3 +231,16 @@ def test_cli_masks_from(camera_bundle_dir: Path, tmp_path: Path) -> None:
               "--masks-from", "disc"],
     )  # fmt: skip
     assert bad.exit_code == 2 and "--masks-from is 'disc'" in bad.output
+
+
+def test_one_slot_over_two_separate_objects_gives_two_objects() -> None:
+    fg = np.zeros((40, 60), np.uint8)
+    fg[5:15, 5:15] = 1
+    fg[25:35, 40:50] = 1
+    weights = np.zeros((2, 40, 60), np.float32)
+    weights[0] = 0.3
+    weights[1] = 0.7  # one slot owns the whole frame in slot mode
+    fused = fuse_labels(fg, weights, np.array([True]), 40, 60, min_area=16)
+    assert [(o.slot, o.area, o.unclaimed) for o in fused.objects] == [(0, 100, False)] * 2
+    assert sorted(o.bbox for o in fused.objects) == [(5, 5, 15, 15), (40, 25, 50, 35)]
+    assert len({o.label for o in fused.objects}) == 2
