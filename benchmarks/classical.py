@@ -115,7 +115,8 @@ class BackgroundSubtraction:
 
 
 class AstsegMethod:
-    """sdk.Segmenter: foreground = pixels any slot owns; instances = reported objects' IDs."""
+    """sdk.Segmenter in the bundle's default mode: foreground = the background model's (fused
+    mode) or the pixels any slot owns (slot mode); instances = reported objects' IDs."""
 
     def __init__(self, bundle: str, min_area: int) -> None:
         from sdk import Segmenter
@@ -128,11 +129,16 @@ class AstsegMethod:
 
     @property
     def parameters(self) -> dict[str, Any]:
-        return {"backend": self.seg.backend_description, "min_area": self.seg.min_area}
+        return {
+            "backend": self.seg.backend_description,
+            "min_area": self.seg.min_area,
+            "masks_from": self.seg.masks_from,
+        }
 
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         result = self.seg(frame)
-        return result.foreground, result.label_map
+        foreground = result.foreground
+        return (result.slot_labels != 0) if foreground is None else foreground, result.label_map
 
 
 # ------------------------------------------------------------------ the clips

@@ -57,3 +57,13 @@ def test_demo_without_a_default_model_says_so(tmp_path, monkeypatch):
 
     with pytest.raises(BundleError):
         run_demo(tmp_path / "out", model=str(tmp_path / "no-such-bundle"), frames=10)
+
+
+def test_demo_goes_through_the_segmenter_mode(camera_bundle, tmp_path):
+    from sdk import BundleError
+
+    report = run_demo(tmp_path / "out", model=str(camera_bundle), frames=10, masks_from="slots")
+    assert report.masks_from == "slots" and report.frames == 10
+    assert json.loads((tmp_path / "out" / "demo.json").read_text())["masks_from"] == "slots"
+    with pytest.raises(BundleError, match="has no background model"):
+        run_demo(tmp_path / "out2", model=str(camera_bundle), frames=10, masks_from="fused")
