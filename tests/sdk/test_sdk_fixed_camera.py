@@ -244,3 +244,25 @@ def test_one_slot_over_two_separate_objects_gives_two_objects() -> None:
     assert [(o.slot, o.area, o.unclaimed) for o in fused.objects] == [(0, 100, False)] * 2
     assert sorted(o.bbox for o in fused.objects) == [(5, 5, 15, 15), (40, 25, 50, 35)]
     assert len({o.label for o in fused.objects}) == 2
+
+
+def test_auto_skips_plans_that_lack_the_background_graph(
+    camera_bundle_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    bundle = Path(shutil.copytree(camera_bundle_dir, tmp_path / "bundle"))
+    manifest = json.loads((bundle / "astseg.json").read_text())
+    for graph in ("encoder", "renderer"):  # slot plans only, as an older `--trt` export wrote
+        (bundle / f"{graph}.engine").write_bytes(b"plan")
+        (bundle / f"{graph}.engine.json").write_text("{}")
+        manifest["files"][f"{graph}.engine"] = {}
+        manifest["files"][f"{graph}.engine.json"] = {}
+    manifest["engines"] = {
+        g: {"plan": f"{g}.engine", "sidecar": f"{g}.engine.json"} for g in ("encoder", "renderer")
+    }
+    write_manifest(bundle, manifest)
+    with caplog.at_level(logging.INFO, logger="astseg"):
+        seg = Segmenter(bundle)
+    assert seg.backend.name == "onnxruntime" and seg.masks_from == "fused"
+    assert "they lack its background graph" in caplog.text
