@@ -77,7 +77,7 @@ def fixed_camera_result(
     stamp: float,
     channels: Channels,
     source: str | None,
-    timings: tuple[float, float],
+    timings: tuple[float, float, float],  # pre, slot-model and background-graph ms
     min_score: float,
     min_area: int,
     tracker: Tracker | None,
@@ -134,13 +134,13 @@ def fixed_camera_result(
                 label=obj.label,
             )
         )
-    pre_ms, infer_ms = timings
+    pre_ms, infer_ms, background_ms = timings
     return FrameResult(
         index=index,
         timestamp=stamp,
         frame_shape=(height, width),
         objects=objects,
-        timings=Timings(pre_ms, infer_ms, (t1 - t0) * 1000, (t2 - t1) * 1000),
+        timings=Timings(pre_ms, infer_ms, (t1 - t0) * 1000, (t2 - t1) * 1000, background_ms),
         slot_labels=fused.labels,
         image=frame,
         channels=channels,

@@ -39,18 +39,22 @@ class Timings:
     infer_ms: float = 0.0
     post_ms: float = 0.0
     track_ms: float = 0.0
+    background_ms: float = 0.0  # the background graph (fixed-camera modes), apart from infer
 
     @property
     def total_ms(self) -> float:
-        return self.pre_ms + self.infer_ms + self.post_ms + self.track_ms
+        return self.pre_ms + self.infer_ms + self.background_ms + self.post_ms + self.track_ms
 
     def to_dict(self) -> dict[str, float]:
-        return {
+        out = {
             "pre": round(self.pre_ms, 3),
             "infer": round(self.infer_ms, 3),
             "post": round(self.post_ms, 3),
             "track": round(self.track_ms, 3),
         }
+        if self.background_ms:
+            out["background"] = round(self.background_ms, 3)
+        return out
 
 
 @dataclass(eq=False)

@@ -56,6 +56,7 @@ class InferredFrames:
     output: ModelOutput | None  # None in masks_from="background" (the slot model is not run)
     infer_ms: float
     background: BackgroundOutput | None = None
+    background_ms: float = 0.0
 
 
 class Segmenter:
@@ -223,11 +224,14 @@ class Segmenter:
         """Stage 2 of 3: runs the model on a prepared batch (the only backend call)."""
         t0 = time.perf_counter()
         output = None if self.masks_from == "background" else self.backend.run(prepared.inputs)
+        t1 = time.perf_counter()
         background = None
         if prepared.background_inputs is not None:
             background = self.backend.run_background(prepared.background_inputs)
-        infer_ms = (time.perf_counter() - t0) * 1000 / max(1, len(prepared.frames))
-        return InferredFrames(prepared, output, infer_ms, background)
+        frames = max(1, len(prepared.frames))
+        infer_ms = (t1 - t0) * 1000 / frames
+        background_ms = (time.perf_counter() - t1) * 1000 / frames
+        return InferredFrames(prepared, output, infer_ms, background, background_ms)
 
     def finish(
         self,
@@ -258,7 +262,7 @@ class Segmenter:
                     stamp=stamps[i],
                     channels=prepared.channels,
                     source=source,
-                    timings=(prepared.pre_ms, inferred.infer_ms),
+                    timings=(prepared.pre_ms, inferred.infer_ms, inferred.background_ms),
                     min_score=self.min_score,
                     min_area=self.min_area,
                     tracker=self.tracker if self.track else None,

@@ -226,6 +226,9 @@ def test_cli_masks_from(camera_bundle_dir: Path, tmp_path: Path) -> None:
         records = [json.loads(line) for line in lines.read_text().splitlines()]
         assert [r["masks_from"] for r in records] == [mode] * 3
         assert [len(r["objects"]) for r in records] == [count] * 3
+        # the background graph is its own stage: in the closing line and in each record
+        assert ("background " in result.output) == (mode != "slots")
+        assert all(("background" in r["timings_ms"]) == (mode != "slots") for r in records)
     bad = runner.invoke(
         app, ["run", "--images", str(images), "--model", str(camera_bundle_dir),
               "--masks-from", "disc"],
