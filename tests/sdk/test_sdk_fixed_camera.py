@@ -269,3 +269,21 @@ def test_auto_skips_plans_that_lack_the_background_graph(
         seg = Segmenter(bundle)
     assert seg.backend.name == "onnxruntime" and seg.masks_from == "fused"
     assert "they lack its background graph" in caplog.text
+
+
+@pytest.mark.parametrize("frame", [(240, 320), (61, 83), (480, 640), (720, 1280)])
+def test_fused_partition_holds_for_random_maps_at_any_frame_size(frame: tuple[int, int]) -> None:
+    rng = np.random.default_rng(frame[0])
+    fg = cv2.GaussianBlur(rng.random((120, 160)).astype(np.float32), (0, 0), 3) > 0.52
+    weights = rng.random((5, 32, 32)).astype(np.float32) ** 4
+    weights /= weights.sum(axis=0, keepdims=True)
+    fused = fuse_labels(fg.astype(np.uint8), weights, np.array([1, 1, 0, 1], bool), *frame, 16)
+    labels = fused.labels
+    assert labels.shape == frame and len(fused.objects) > 3
+    assert sorted(o.label for o in fused.objects) == sorted(set(np.unique(labels)) - {0})
+    assert sum(o.area for o in fused.objects) == int((labels != 0).sum())
+    for o in fused.objects:
+        x0, y0, x1, y1 = o.bbox
+        mine = labels == o.label
+        assert int(mine.sum()) == o.area and int(mine[y0:y1, x0:x1].sum()) == o.area
+        assert o.slot in (-1, 0, 1, 3)  # slot 2 is under min_score: it claims nothing
