@@ -287,3 +287,31 @@ def test_fused_partition_holds_for_random_maps_at_any_frame_size(frame: tuple[in
         mine = labels == o.label
         assert int(mine.sum()) == o.area and int(mine[y0:y1, x0:x1].sum()) == o.area
         assert o.slot in (-1, 0, 1, 3)  # slot 2 is under min_score: it claims nothing
+
+
+def test_a_real_background_model_graph_runs_in_fused_mode(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from toy_bundle import add_background, build_toy_bundle
+
+    from training.model.background import BackgroundModel
+
+    class Graph(torch.nn.Module):  # the contract: uint8 RGB in, the graph divides by 255
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = BackgroundModel(48, 64)
+
+        def forward(self, image):  # type: ignore[no-untyped-def]
+            return self.model(image.float() / 255.0)
+
+    torch.manual_seed(0)
+    bundle = add_background(build_toy_bundle(tmp_path / "b", slots=2), 48, 64, module=Graph())
+    seg = Segmenter(bundle, threads=1)
+    assert seg.masks_from == "fused" and "background.onnx" in seg.backend_description
+    out = seg.backend.run_background(np.zeros((3, 3, 48, 64), np.uint8))  # batch of 3 (dynamic)
+    assert out.background.shape == (3, 3, 48, 64) and out.noise.shape == (3, 1, 48, 64)
+    assert out.background.dtype == np.float32 and 0 <= out.noise.min() <= out.noise.max() <= 1
+    results = seg.batch([scene(96, 128, THREE[:1]), scene(96, 128, [])])
+    for result in results:  # an untrained background: whatever it marks is still a partition
+        _assert_partition(result)
+        assert result.foreground is not None and result.foreground.shape == (96, 128)
+        assert result.timings.background_ms > 0

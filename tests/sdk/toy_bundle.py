@@ -236,9 +236,13 @@ def add_background(
     width: int = 160,
     colour: tuple[int, int, int] = (30, 30, 30),
     rule: dict | None = None,
+    module: nn.Module | None = None,
 ) -> Path:
-    """Give a toy bundle a background.onnx of height×width and the manifest section for it."""
-    module = ToyBackground(height, width, colour).eval()
+    """Give a toy bundle a background.onnx of height×width and the manifest section for it.
+
+    `module` (uint8 image -> background, noise) replaces the constant-colour camera.
+    """
+    module = (module or ToyBackground(height, width, colour)).eval()
     with torch.no_grad():
         _export(
             module,
