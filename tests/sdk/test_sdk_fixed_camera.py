@@ -315,3 +315,20 @@ def test_a_real_background_model_graph_runs_in_fused_mode(tmp_path: Path) -> Non
         _assert_partition(result)
         assert result.foreground is not None and result.foreground.shape == (96, 128)
         assert result.timings.background_ms > 0
+
+
+def test_two_slots_over_one_object_are_merged_and_touching_objects_are_not() -> None:
+    fg = np.zeros((60, 60), np.uint8)
+    fg[10:50, 10:50] = 1  # one 40×40 object
+    weights = np.zeros((3, 60, 60), np.float32)
+    weights[0] = 0.1
+    weights[1, :, :20], weights[2, :, 20:] = 0.9, 0.9  # slot 0 takes a 40×10 strip of it
+    fused = fuse_labels(fg, weights, np.array([True, True]), 60, 60, min_area=16)
+    # the cut (40 pixels) is twice √400 of the strip: one object, the larger piece's slot 1
+    assert [(o.slot, o.area) for o in fused.objects] == [(1, 1600)]
+    fg[:] = 0
+    fg[10:50, 5:25] = fg[20:40, 25:55] = 1  # two objects touching along a 20-pixel neck
+    weights[1], weights[2] = 0.0, 0.0
+    weights[1, :, :25], weights[2, :, 25:] = 0.9, 0.9
+    apart = fuse_labels(fg, weights, np.array([True, True]), 60, 60, min_area=16)
+    assert sorted((o.slot, o.area) for o in apart.objects) == [(0, 800), (1, 600)]
