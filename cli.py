@@ -65,6 +65,9 @@ def _root(
         raise typer.Exit()
 
 
+MASKS_FROM_HELP = "fused | slots | background: masks from the background model and slots"
+
+
 # ---------------------------------------------------------------- demo (issue 6)
 @app.command()
 @friendly
@@ -73,6 +76,7 @@ def demo(
     frames: int = typer.Option(150, min=10, help="Length of the generated clip."),
     model: str | None = typer.Option(None, help="Bundle to use (default: the shipped model)."),
     backend: str = typer.Option("auto", help="auto, onnxruntime or tensorrt."),
+    masks_from: str | None = typer.Option(None, "--masks-from", help=MASKS_FROM_HELP + "."),
 ) -> None:
     """Segment a generated fixed-camera clip with ground truth and score the result.
 
@@ -82,7 +86,7 @@ def demo(
     """
     from training.demo import run_demo
 
-    report = run_demo(out, model=model, frames=frames, backend=backend)
+    report = run_demo(out, model=model, frames=frames, backend=backend, masks_from=masks_from)
     typer.echo("")
     typer.echo(f"backend        {report.backend}")
     for name, path in report.outputs.items():
@@ -126,11 +130,14 @@ def eval_command(
     report: str | None = typer.Option(
         None, "--report", help="Folder for index.html: metrics, grid, objects per image."
     ),
+    masks_from: str | None = typer.Option(
+        None, "--masks-from", help=MASKS_FROM_HELP + " (bundles only)."
+    ),
 ) -> None:
     """Score a model: ARI-FG, mIoU, MSC-FG, MSE (and CDnet F, identity on video)."""
     from training.evaluate import run_eval
 
-    scores = run_eval(model, data, limit, json_out, grid, batch_size, report)
+    scores = run_eval(model, data, limit, json_out, grid, batch_size, report, masks_from=masks_from)
     typer.echo(scores.table())
     if report:
         typer.echo(f"wrote {Path(report) / 'index.html'}")
@@ -172,6 +179,9 @@ def run_command(
     report: str | None = typer.Option(
         None, "--report", help="Folder for index.html: video, frames, metrics, plots."
     ),
+    masks_from: str | None = typer.Option(
+        None, "--masks-from", help=MASKS_FROM_HELP + " (default: fused with a background)."
+    ),
 ) -> None:
     """Segment a video, camera, stream or images: masks with stable IDs, video, PNGs, JSON."""
     from pathlib import Path
@@ -204,6 +214,7 @@ def run_command(
         progress=not quiet,
         threads=threads,
         report=Path(report) if report else None,
+        masks_from=masks_from,
     )
     typer.echo(f"astseg: {summary.line()}")
 

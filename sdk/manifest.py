@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sdk.errors import BundleError
+from sdk.foreground import ForegroundRule
 from sdk.safe_json import JsonFormatError, read_json_object
 
 MANIFEST_NAME = "astseg.json"
@@ -68,6 +69,16 @@ class FileSpec:
 
 
 @dataclass(frozen=True)
+class BackgroundSpec:
+    """The fixed-camera background graph: its own input size and the foreground rule."""
+
+    graph: str
+    image_height: int
+    image_width: int
+    rule: ForegroundRule
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated `astseg.json`."""
 
@@ -81,6 +92,7 @@ class Manifest:
     metrics: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     exporter: dict[str, Any] = field(default_factory=dict)
+    background: BackgroundSpec | None = None  # None: no background model, slot mode only
 
 
 class _Fields:
@@ -195,6 +207,41 @@ def _files(f: _Fields, data: dict[str, Any]) -> dict[str, FileSpec]:
     return out
 
 
+_RULE_FLOATS = ("alpha1", "alpha2", "noise_scale")
+_RULE_INTS = ("close", "open")
+
+
+def _background(f: _Fields, data: dict[str, Any], graphs: dict[str, str]) -> BackgroundSpec | None:
+    section = f.obj(data, "background", optional=True)
+    if not section:
+        if "background" in graphs:
+            raise f.fail("background", "is missing although graphs.background is listed")
+        return None
+    graph = f.file_name(section.get("graph"), "background.graph")
+    if graphs.get("background", graph) != graph:
+        raise f.fail(
+            "background.graph", f"is {graph!r} but graphs.background is {graphs['background']!r}"
+        )
+    given = f.obj(section, "foreground_rule", optional=True)
+    values: dict[str, Any] = {}
+    for key in _RULE_FLOATS:  # keys left out keep the runtime's defaults; unknown keys are ignored
+        if key in given:
+            values[key] = f.float_(given, key, "background.foreground_rule.")
+    for key in _RULE_INTS:
+        if key in given:
+            values[key] = f.int_(given, key, "background.foreground_rule.", minimum=0)
+    try:
+        rule = ForegroundRule(**values)
+    except ValueError as err:
+        raise f.fail("background.foreground_rule", f"is not usable ({err})") from None
+    return BackgroundSpec(
+        graph=graph,
+        image_height=f.int_(section, "image_height", "background."),
+        image_width=f.int_(section, "image_width", "background."),
+        rule=rule,
+    )
+
+
 def parse_manifest(data: dict[str, Any], where: str) -> Manifest:
     """Validate a decoded manifest; `where` names it in messages (e.g. the bundle path)."""
     f = _Fields(where)
@@ -227,6 +274,9 @@ def parse_manifest(data: dict[str, Any], where: str) -> Manifest:
             plan=f.file_name(entry.get("plan"), f"engines.{name}.plan"),
             sidecar=f.file_name(entry.get("sidecar"), f"engines.{name}.sidecar"),
         )
+    background = _background(f, data, graphs)
+    if background is not None:
+        graphs.setdefault("background", background.graph)
     named = list(graphs.values()) + [n for e in engines.values() for n in (e.plan, e.sidecar)]
     for name in named:
         if name not in files:
@@ -243,6 +293,7 @@ def parse_manifest(data: dict[str, Any], where: str) -> Manifest:
         metrics=f.obj(data, "metrics", optional=True),
         training=f.obj(data, "training", optional=True),
         exporter=f.obj(data, "exporter", optional=True),
+        background=background,
     )
 
 

@@ -35,7 +35,7 @@ from sdk.sources import open_source
 
 log = logging.getLogger("astseg")
 
-STAGES = ("decode", "pre", "infer", "post", "track", "draw", "encode")
+STAGES = ("decode", "pre", "infer", "background", "post", "track", "draw", "encode")
 _END = object()
 
 
@@ -240,6 +240,8 @@ class Pipeline:
                 ("track", t.track_ms),
             ):
                 self.times.add(stage, ms)
+            if self.seg.masks_from != "slots":  # the background graph, in fixed-camera modes
+                self.times.add("background", t.background_ms)
 
     def run(self) -> RunSummary:
         """Process the whole source (or until Ctrl-C); raise the first stage error, if any."""

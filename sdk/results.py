@@ -9,6 +9,7 @@ Masks, boxes and centroids are at the original frame's resolution.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -22,6 +23,15 @@ from sdk.preprocess import Channels, to_display_bgr
 
 
 @dataclass(frozen=True)
+class _Drawn:
+    """What sdk.draw needs of an object whose pixels are `slot + 1` in the map it is given."""
+
+    id: int
+    slot: int
+    bbox: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
 class Timings:
     """Milliseconds spent on this frame per stage (inference is shared evenly in a batch)."""
 
@@ -29,18 +39,22 @@ class Timings:
     infer_ms: float = 0.0
     post_ms: float = 0.0
     track_ms: float = 0.0
+    background_ms: float = 0.0  # the background graph (fixed-camera modes), apart from infer
 
     @property
     def total_ms(self) -> float:
-        return self.pre_ms + self.infer_ms + self.post_ms + self.track_ms
+        return self.pre_ms + self.infer_ms + self.background_ms + self.post_ms + self.track_ms
 
     def to_dict(self) -> dict[str, float]:
-        return {
+        out = {
             "pre": round(self.pre_ms, 3),
             "infer": round(self.infer_ms, 3),
             "post": round(self.post_ms, 3),
             "track": round(self.track_ms, 3),
         }
+        if self.background_ms:
+            out["background"] = round(self.background_ms, 3)
+        return out
 
 
 @dataclass(eq=False)
@@ -55,12 +69,18 @@ class DetectedObject:
     score: float  # activation score α/(α+α0) in (0, 1): how strongly the slot beats the background
     area: int  # mask pixels
     z_what: np.ndarray = field(repr=False)  # the slot's appearance vector
-    slot_labels: np.ndarray = field(repr=False)  # the frame's uint8 labels: slot + 1 marks ours
+    slot_labels: np.ndarray = field(repr=False)  # the frame's uint8 labels: `label` marks ours
+    unclaimed: bool = False  # fused/background mode: foreground no slot claims (slot is -1)
+    label: int = 0  # this object's value in slot_labels; 0 means slot + 1 (slot mode)
+
+    def __post_init__(self) -> None:
+        if self.label == 0:
+            self.label = self.slot + 1
 
     @cached_property
     def mask(self) -> np.ndarray:
         """bool [H, W] at the frame's resolution, made on first access (drawing needs none)."""
-        return self.slot_labels == self.slot + 1
+        return self.slot_labels == self.label
 
     def to_dict(self, masks: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -71,6 +91,7 @@ class DetectedObject:
             "scale": [round(self.scale[0], 2), round(self.scale[1], 2)],
             "score": round(self.score, 5),
             "area": self.area,
+            "unclaimed": self.unclaimed,
         }
         if masks:  # from the box alone: the mask is False outside it
             x0, y0, x1, y1 = self.bbox
@@ -88,10 +109,13 @@ class FrameResult:
     frame_shape: tuple[int, int]  # (height, width) of the original frame
     objects: list[DetectedObject]
     timings: Timings
-    slot_labels: np.ndarray = field(repr=False)  # uint8 [H, W]: 0 background, k = slot k-1
+    # uint8 [H, W], 0 = background; slot mode: k = slot k-1; fused and background modes:
+    # k = the object whose `label` is k (a partition: each foreground pixel has one object)
+    slot_labels: np.ndarray = field(repr=False)
     image: np.ndarray | None = field(default=None, repr=False)  # the frame as given
     channels: Channels = "bgr"
     source: str | None = None
+    masks_from: str = "slots"  # "slots", "fused" or "background" (see Segmenter)
 
     def __len__(self) -> int:
         return len(self.objects)
@@ -101,13 +125,14 @@ class FrameResult:
         """int32 [H, W]: 0 for background, else the ID of the reported object owning the pixel."""
         lut = np.zeros(256, dtype=np.int32)
         for obj in self.objects:
-            lut[obj.slot + 1] = obj.id
+            lut[obj.label] = obj.id
         return lut[self.slot_labels]
 
     @property
-    def foreground(self) -> np.ndarray:
-        """bool [H, W]: pixels any slot owns, including slots below the reporting thresholds."""
-        return self.slot_labels != 0
+    def foreground(self) -> np.ndarray | None:
+        """bool [H, W]: the background model's foreground (fused and background modes; every
+        pixel of it belongs to exactly one object), or None in slot mode."""
+        return None if self.masks_from == "slots" else self.slot_labels != 0
 
     def plot(
         self,
@@ -127,9 +152,12 @@ class FrameResult:
             base = to_display_bgr(image, "bgr")
         if base.shape[:2] != self.frame_shape:
             raise ValueError(f"plot() needs an image of {self.frame_shape}, not {base.shape[:2]}.")
+        drawn: Sequence[Any] = self.objects
+        if self.masks_from != "slots":  # draw_objects finds an object's pixels by slot + 1
+            drawn = [_Drawn(o.id, o.label - 1, o.bbox) for o in self.objects]
         return draw_objects(
             base,
-            self.objects,
+            drawn,
             self.slot_labels,
             alpha=alpha,
             contours=contours,
@@ -145,6 +173,7 @@ class FrameResult:
             "height": self.frame_shape[0],
             "width": self.frame_shape[1],
             "source": self.source,
+            "masks_from": self.masks_from,
             "objects": [obj.to_dict(masks) for obj in self.objects],
             "timings_ms": self.timings.to_dict(),
         }

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from sdk.errors import AstsegError
+from sdk.fixed_camera import MASK_SOURCES
 from sdk.outputs import OutputOptions
 from sdk.pipeline import RunOptions, RunSummary, run_pipeline
 from sdk.run_report import (
@@ -98,6 +99,7 @@ def run_command(
     progress: bool = True,
     threads: int | None = None,
     report: Path | None = None,
+    masks_from: str | None = None,
 ) -> RunSummary:
     """Run the pipeline for the CLI; every user error is an AstsegError or ValueError sentence."""
     chosen = pick_source(video, camera, source, images)
@@ -109,6 +111,8 @@ def run_command(
         raise ValueError(f"--threads is {threads}; it must be 1 or more.")
     chosen_outputs = with_report_video(outputs or OutputOptions(), report)
     refuse_overwriting_the_input(chosen, chosen_outputs)
+    if masks_from is not None and masks_from not in MASK_SOURCES:
+        raise ValueError(f"--masks-from is {masks_from!r}; use fused, slots or background.")
     try:
         # the source first: a wrong path or a dead camera is reported before a slow model load
         frames = open_source(chosen, stride=stride, timeout_s=timeout_s)
@@ -122,6 +126,7 @@ def run_command(
             min_score=min_score,
             min_area=min_area,
             threads=threads,
+            masks_from=masks_from,
         )
     except KeyboardInterrupt:
         frames.close()

@@ -25,7 +25,9 @@ from types import TracebackType
 import numpy as np
 
 from sdk.backends import Backend, ModelOutput, open_backend
+from sdk.backends.base import BackgroundOutput
 from sdk.bundle import Bundle, load_bundle
+from sdk.fixed_camera import fixed_camera_result, resolve_masks_from
 from sdk.live import Reconnect
 from sdk.manifest import ModelSpec
 from sdk.postprocess import frame_labels, slot_regions
@@ -43,6 +45,7 @@ class PreparedFrames:
     inputs: np.ndarray
     channels: Channels
     pre_ms: float
+    background_inputs: np.ndarray | None = None  # at the background graph's size (fixed camera)
 
 
 @dataclass
@@ -50,8 +53,10 @@ class InferredFrames:
     """A prepared batch and the model's outputs for it (see Segmenter.infer)."""
 
     prepared: PreparedFrames
-    output: ModelOutput
+    output: ModelOutput | None  # None in masks_from="background" (the slot model is not run)
     infer_ms: float
+    background: BackgroundOutput | None = None
+    background_ms: float = 0.0
 
 
 class Segmenter:
@@ -69,6 +74,7 @@ class Segmenter:
         track: bool = True,
         tracker: TrackerConfig | None = None,
         threads: int | None = None,
+        masks_from: str | None = None,
     ) -> None:
         """
         model: bundle directory or .zip from `astseg export`; None for the shipped default.
@@ -80,6 +86,8 @@ class Segmenter:
         track: give stable IDs across frames; when False an object's ID is its slot + 1.
         tracker: matching parameters (how long a lost object keeps its ID, gates, weights).
         threads: inference threads; default all cores this process may use.
+        masks_from: "fused", "slots" or "background" (sdk.fixed_camera); default "fused"
+            when the bundle has a background model, else "slots".
         """
         if channels not in ("bgr", "rgb"):
             raise ValueError(f"channels is {channels!r}; use 'bgr' or 'rgb'.")
@@ -92,6 +100,11 @@ class Segmenter:
         self.backend: Backend = open_backend(
             self.bundle, backend=backend, device=device, threads=threads
         )
+        try:
+            self.masks_from: str = resolve_masks_from(masks_from, self.bundle, self.backend)
+        except BaseException:
+            self.backend.close()
+            raise
         self.channels: Channels = channels
         self.min_score = min_score
         self.min_area = min_area
@@ -198,15 +211,27 @@ class Segmenter:
         inputs = np.stack(
             [to_model_input(f, spec.image_height, spec.image_width, order) for f in checked]
         )
+        background_inputs = None
+        bg = self.bundle.manifest.background
+        if self.masks_from != "slots" and bg is not None:
+            background_inputs = np.stack(
+                [to_model_input(f, bg.image_height, bg.image_width, order) for f in checked]
+            )
         pre_ms = (time.perf_counter() - t0) * 1000 / max(1, len(checked))
-        return PreparedFrames(checked, inputs, order, pre_ms)
+        return PreparedFrames(checked, inputs, order, pre_ms, background_inputs)
 
     def infer(self, prepared: PreparedFrames) -> InferredFrames:
         """Stage 2 of 3: runs the model on a prepared batch (the only backend call)."""
         t0 = time.perf_counter()
-        output = self.backend.run(prepared.inputs)
-        infer_ms = (time.perf_counter() - t0) * 1000 / max(1, len(prepared.frames))
-        return InferredFrames(prepared, output, infer_ms)
+        output = None if self.masks_from == "background" else self.backend.run(prepared.inputs)
+        t1 = time.perf_counter()
+        background = None
+        if prepared.background_inputs is not None:
+            background = self.backend.run_background(prepared.background_inputs)
+        frames = max(1, len(prepared.frames))
+        infer_ms = (t1 - t0) * 1000 / frames
+        background_ms = (time.perf_counter() - t1) * 1000 / frames
+        return InferredFrames(prepared, output, infer_ms, background, background_ms)
 
     def finish(
         self,
@@ -217,6 +242,38 @@ class Segmenter:
     ) -> list[FrameResult]:
         """Stage 3 of 3: masks at frame resolution, scores, tracking; results in order."""
         prepared = inferred.prepared
+        bg_spec = self.bundle.manifest.background
+        if (
+            inferred.background is not None
+            and prepared.background_inputs is not None
+            and bg_spec is not None
+        ):
+            results = [
+                fixed_camera_result(
+                    mode=self.masks_from,
+                    spec=self.spec,
+                    background_spec=bg_spec,
+                    output=inferred.output,
+                    background=inferred.background,
+                    background_input=prepared.background_inputs[i],
+                    i=i,
+                    frame=frame,
+                    index=indices[i],
+                    stamp=stamps[i],
+                    channels=prepared.channels,
+                    source=source,
+                    timings=(prepared.pre_ms, inferred.infer_ms, inferred.background_ms),
+                    min_score=self.min_score,
+                    min_area=self.min_area,
+                    tracker=self.tracker if self.track else None,
+                )
+                for i, frame in enumerate(prepared.frames)
+            ]
+            if results:
+                self._frames_seen = max(self._frames_seen, indices[-1] + 1)
+            return results
+        if inferred.output is None:
+            raise ValueError("these frames were inferred without the slot model; infer() again.")
         results = [
             self._result(
                 inferred.output,

@@ -88,3 +88,13 @@ def test_demo_command_writes_h264_and_a_report_with_no_ffmpeg_on_path(tmp_path):
     assert sorted(set(links)) == ["annotated.mp4", "contact_sheet.png"]
     assert all((out / link).is_file() for link in links)
     assert "<svg" in page and page.count("<svg") == 2  # objects per frame, ID lifetimes
+
+
+def test_demo_goes_through_the_segmenter_mode(camera_bundle, tmp_path):
+    from sdk import BundleError
+
+    report = run_demo(tmp_path / "out", model=str(camera_bundle), frames=10, masks_from="slots")
+    assert report.masks_from == "slots" and report.frames == 10
+    assert json.loads((tmp_path / "out" / "demo.json").read_text())["masks_from"] == "slots"
+    with pytest.raises(BundleError, match="has no background model"):
+        run_demo(tmp_path / "out2", model=str(camera_bundle), frames=10, masks_from="fused")

@@ -46,6 +46,7 @@ class DemoReport:
     single_id_share: float
     backend: str
     outputs: dict[str, str]
+    masks_from: str = "slots"
 
     def line(self) -> str:
         return (
@@ -120,9 +121,10 @@ def run_demo(
     frames: int = 150,
     size: tuple[int, int] | None = None,
     backend: str = "auto",
+    masks_from: str | None = None,
 ) -> DemoReport:
     _make_folder(out)
-    seg = Segmenter(model, backend=backend)
+    seg = Segmenter(model, backend=backend, masks_from=masks_from)
     # The trained camera's background; the clip's objects and paths are drawn from a
     # random stream the training scenes never used.
     clip_config = camera_for(seg, size)
@@ -173,6 +175,7 @@ def run_demo(
         switches_per_100_frames=ids.switches_per_100_frames,
         single_id_share=ids.single_id_share,
         backend=seg.backend_description,
+        masks_from=seg.masks_from,
         outputs={
             "video": str(annotated),
             "contact_sheet": str(sheet),

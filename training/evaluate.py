@@ -318,13 +318,22 @@ def is_bundle(path: Path) -> bool:
     return (path.is_dir() and (path / "astseg.json").is_file()) or path.suffix.lower() == ".zip"
 
 
-def load_predictor(path: str | Path) -> Predictor:
-    """A checkpoint (`.pt` file or run folder) or a model bundle (folder or `.zip`)."""
+def load_predictor(path: str | Path, masks_from: str | None = None) -> Predictor:
+    """A checkpoint (`.pt` file or run folder) or a model bundle (folder or `.zip`).
+
+    masks_from ("fused", "slots", "background") is the runtime's mode (sdk.Segmenter);
+    None takes the bundle's default.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(f"model {path} does not exist")
     if is_bundle(path):
-        return _bundle_predictor(path)
+        return _bundle_predictor(path, masks_from)
+    if masks_from is not None:
+        raise DataError(
+            f"--masks-from is for model bundles and {path} is a checkpoint; export it with "
+            "`astseg export` and evaluate the bundle"
+        )
     if path.suffix == ".pt" or path.is_dir():
         try:
             from training.predictor import CheckpointPredictor
@@ -344,12 +353,16 @@ class SegmenterPredictor:
     segmentation is the runtime's slot map, `tracks` its track IDs (reported objects only);
     bundles render no reconstruction, so MSE is left undefined."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, masks_from: str | None = None) -> None:
         from sdk import Segmenter
 
-        self.segmenter = Segmenter(path, channels="rgb", min_area=1)
+        self.segmenter = Segmenter(path, channels="rgb", min_area=1, masks_from=masks_from)
         spec = self.segmenter.spec
         self.image_size = (spec.image_height, spec.image_width)
+        background = self.segmenter.bundle.manifest.background
+        if self.segmenter.masks_from != "slots" and background is not None:
+            # the foreground is made at the background graph's size, so score there
+            self.image_size = (background.image_height, background.image_width)
         self.num_slots = spec.num_slots
 
     def predict(self, images: np.ndarray) -> Prediction:
@@ -361,14 +374,9 @@ class SegmenterPredictor:
         )
 
 
-def _bundle_predictor(path: Path) -> Predictor:
-    """The hook for deployed bundles: `sdk.BundlePredictor(path)` when the sdk provides one
-    (any object with `image_size` and `predict`), else the adapter over `sdk.Segmenter`."""
-    import sdk
-
-    factory = getattr(sdk, "BundlePredictor", None)
-    predictor: Predictor = factory(path) if factory is not None else SegmenterPredictor(path)
-    return predictor
+def _bundle_predictor(path: Path, masks_from: str | None = None) -> Predictor:
+    """A deployed bundle, scored through the same `sdk.Segmenter` code path `astseg run` uses."""
+    return SegmenterPredictor(path, masks_from)
 
 
 def _prepare_output(path: Path) -> None:
@@ -390,6 +398,7 @@ def run_eval(
     grid_path: str | Path | None = None,
     batch_size: int = 16,
     report_dir: str | Path | None = None,
+    masks_from: str | None = None,
 ) -> EvalReport:
     """What `astseg eval` does: load, score, write the JSON, PNG and HTML that were asked for."""
     from training.data.spec import open_dataset
@@ -401,9 +410,12 @@ def run_eval(
         if target is not None:
             _prepare_output(Path(target))
     dataset = open_dataset(data)
-    predictor = load_predictor(model)
+    predictor = load_predictor(model, masks_from)
     report = evaluate(predictor, dataset, limit=limit, batch_size=batch_size)
+    mode = getattr(getattr(predictor, "segmenter", None), "masks_from", None)
     report.metrics = {"model": str(model), "data": data, **report.metrics}
+    if mode is not None:
+        report.metrics["masks_from"] = mode
     if json_path is not None:
         report.write_json(json_path)
     if grid_path is not None:

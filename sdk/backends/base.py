@@ -12,6 +12,7 @@ LATENT_NAMES = ("position", "scale", "log_activation", "z_what")
 RENDER_NAMES = ("weights", "segmentation")
 OUTPUT_NAMES = LATENT_NAMES + RENDER_NAMES
 IMAGE_INPUT = "image"
+BACKGROUND_NAMES = ("background", "noise")
 
 
 @dataclass
@@ -33,15 +34,57 @@ class ModelOutput:
         return int(self.position.shape[0])
 
 
+@dataclass
+class BackgroundOutput:
+    """background.onnx's outputs for N frames at its own size Hb×Wb (docs/bundle-format.md)."""
+
+    background: np.ndarray  # float32 [N, 3, Hb, Wb], RGB in [0, 1]
+    noise: np.ndarray  # float32 [N, 1, Hb, Wb] in [0, 1]: the predicted error / 3
+
+
 class Backend(Protocol):
     """Runs a uint8 RGB NCHW batch through the bundle's graphs."""
 
     name: str  # "onnxruntime" or "tensorrt"
     description: str  # one line for logs: engine, providers, threads, graphs used
 
+    has_background: bool  # whether run_background can run (the bundle's background graph)
+
     def run(self, images: np.ndarray) -> ModelOutput: ...
 
+    def run_background(self, images: np.ndarray) -> BackgroundOutput: ...
+
     def close(self) -> None: ...
+
+
+def run_background_in_chunks(
+    run_one: Callable[[np.ndarray], dict[str, np.ndarray]],
+    images: np.ndarray,
+    max_batch: int,
+    fixed_batch: bool,
+) -> BackgroundOutput:
+    """`run_in_chunks` for the background graph: same splitting and padding rules."""
+    parts = [
+        _run_padded(run_one, images[start : start + max_batch], max_batch, fixed_batch)
+        for start in range(0, images.shape[0], max_batch)
+    ]
+    joined = {name: np.concatenate([p[name] for p in parts], axis=0) for name in BACKGROUND_NAMES}
+    return BackgroundOutput(
+        background=joined["background"].astype(np.float32, copy=False),
+        noise=joined["noise"].astype(np.float32, copy=False),
+    )
+
+
+def _run_padded(
+    run_one: Callable[[np.ndarray], dict[str, np.ndarray]],
+    chunk: np.ndarray,
+    max_batch: int,
+    fixed_batch: bool,
+) -> dict[str, np.ndarray]:
+    real = chunk.shape[0]
+    if fixed_batch and real < max_batch:
+        chunk = np.concatenate([chunk, np.repeat(chunk[-1:], max_batch - real, axis=0)], axis=0)
+    return {k: v[:real] for k, v in run_one(np.ascontiguousarray(chunk)).items()}
 
 
 def run_in_chunks(

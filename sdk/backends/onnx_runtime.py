@@ -15,11 +15,14 @@ from typing import Any
 import numpy as np
 
 from sdk.backends.base import (
+    BACKGROUND_NAMES,
     IMAGE_INPUT,
     LATENT_NAMES,
     OUTPUT_NAMES,
     RENDER_NAMES,
+    BackgroundOutput,
     ModelOutput,
+    run_background_in_chunks,
     run_in_chunks,
 )
 from sdk.bundle import Bundle
@@ -38,6 +41,7 @@ _EXPECTED_IO: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "encoder": ((IMAGE_INPUT,), LATENT_NAMES),
     "renderer": (LATENT_NAMES, RENDER_NAMES),
     "segmenter": ((IMAGE_INPUT,), OUTPUT_NAMES),
+    "background": ((IMAGE_INPUT,), BACKGROUND_NAMES),
 }
 
 
@@ -127,11 +131,19 @@ class OnnxRuntimeBackend:
         self.sessions = {g: self._open(g, graphs[g]) for g in order}
         first = self.sessions[order[0]]
         self._max_batch, self._fixed = self._batch_limits(first)
+        background = bundle.manifest.background
+        self.has_background = background is not None
+        if background is not None:  # its own session: it takes the frame at its own size
+            self.sessions["background"] = self._open("background", background.graph)
+            self._bg_batch = self._batch_limits(self.sessions["background"])
         used = first.get_providers()
         self.fallen_back = _report_fallback(self.providers, used)
+        graphs_used = "fused segmenter.onnx" if self.fused else "encoder.onnx -> renderer.onnx"
+        if background is not None:
+            graphs_used += f", {background.graph}"
         self.description = (
             f"onnxruntime {ort.__version__} ({', '.join(used)}, {self.threads} threads, "
-            f"{'fused segmenter.onnx' if self.fused else 'encoder.onnx -> renderer.onnx'})"
+            f"{graphs_used})"
         )
 
     def _options(self) -> Any:
@@ -181,11 +193,15 @@ class OnnxRuntimeBackend:
         if IMAGE_INPUT in inputs:
             shape = inputs[IMAGE_INPUT].shape
             model = self.bundle.manifest.model
+            background = self.bundle.manifest.background
             hw = (model.image_height, model.image_width)
+            where = ""
+            if graph == "background" and background is not None:
+                hw, where = (background.image_height, background.image_width), "background "
             if len(shape) != 4 or (isinstance(shape[2], int) and tuple(shape[2:]) != hw):
                 raise BundleError(
                     f"{file_name} in bundle {self.bundle.source} takes images of shape {shape}, "
-                    f"but its astseg.json says {hw[0]}x{hw[1]}; {REEXPORT}."
+                    f"but its astseg.json says {where}{hw[0]}x{hw[1]}; {REEXPORT}."
                 )
         declared = {t.name: t.shape for t in (*session.get_inputs(), *session.get_outputs())}
         check_graph_shapes(self.bundle.manifest.model, declared, file_name, str(self.bundle.source))
@@ -208,6 +224,21 @@ class OnnxRuntimeBackend:
 
     def run(self, images: np.ndarray) -> ModelOutput:
         return run_in_chunks(self._run_one, images, self._max_batch, self._fixed)
+
+    def run_background(self, images: np.ndarray) -> BackgroundOutput:
+        """background.onnx on frames already resized to its own size (uint8 RGB NCHW)."""
+        session = self.sessions.get("background")
+        if session is None:
+            raise BundleError(
+                f"bundle {self.bundle.source} has no background graph; run it with "
+                "masks_from='slots' or export a model trained with a background."
+            )
+
+        def one(chunk: np.ndarray) -> dict[str, np.ndarray]:
+            values = session.run(list(BACKGROUND_NAMES), {IMAGE_INPUT: chunk})
+            return dict(zip(BACKGROUND_NAMES, values, strict=True))
+
+        return run_background_in_chunks(one, images, *self._bg_batch)
 
     def close(self) -> None:
         self.sessions.clear()

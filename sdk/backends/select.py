@@ -49,12 +49,26 @@ def open_backend(
         from sdk.backends.tensorrt_plan import TensorRtBackend
 
         chosen = TensorRtBackend(bundle, device_index=index)
-    elif backend == "auto" and kind != "cpu" and bundle.manifest.engines:
+    elif backend == "auto" and kind != "cpu" and _plans_cover(bundle):
         chosen = _try_tensorrt(bundle, index) or _onnxruntime(bundle, kind, index, threads)
     else:
         chosen = _onnxruntime(bundle, kind, index, threads)
     log.info("astseg: running %s with %s", bundle.name, chosen.description)
     return chosen
+
+
+def _plans_cover(bundle: Bundle) -> bool:
+    """Whether the bundle has TensorRT plans, including one for its background graph if any."""
+    engines = bundle.manifest.engines
+    if not engines:
+        return False
+    if bundle.manifest.background is not None and "background" not in engines:
+        log.warning(
+            "astseg: not using the bundle's TensorRT plans: they lack its background graph "
+            "(rebuild them with --trt); running ONNX Runtime"
+        )
+        return False
+    return True
 
 
 def _try_tensorrt(bundle: Bundle, index: int) -> Backend | None:

@@ -15,7 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from sdk.backends.base import IMAGE_INPUT, LATENT_NAMES, OUTPUT_NAMES, ModelOutput, run_in_chunks
+from sdk.backends.base import (
+    BACKGROUND_NAMES,
+    IMAGE_INPUT,
+    LATENT_NAMES,
+    OUTPUT_NAMES,
+    BackgroundOutput,
+    ModelOutput,
+    run_background_in_chunks,
+    run_in_chunks,
+)
 from sdk.backends.cuda_runtime import CudaRuntime, native_handle
 from sdk.backends.engine_check import REBUILD, RuntimeInfo, check_engine_compatible
 from sdk.bundle import Bundle
@@ -141,7 +150,9 @@ class TensorRtBackend:
                 f"bundle {bundle.source} has no TensorRT plans for both encoder and renderer "
                 f"(or a fused segmenter); build them with `{REBUILD}`."
             )
-        for graph in order:  # check every sidecar before deserialising anything
+        # the fixed-camera background plan runs beside the slot plans when it was built
+        extra = ["background"] if "background" in engines else []
+        for graph in order + extra:  # check every sidecar before deserialising anything
             spec = engines[graph]
             try:
                 sidecar = read_json_object(bundle.path(spec.sidecar))
@@ -163,6 +174,18 @@ class TensorRtBackend:
             )
             for g in order
         ]
+        self.background_plan = (
+            _Plan(
+                trt,
+                self._runtime,
+                self.cuda,
+                bundle.path(engines["background"].plan).read_bytes(),
+                engines["background"].plan,
+            )
+            if extra
+            else None
+        )
+        self.has_background = self.background_plan is not None
         self.stream = self.cuda.stream()
         self._stream_handle = native_handle(self.stream)
         self._input = _Buffer(self.cuda)
@@ -170,6 +193,7 @@ class TensorRtBackend:
         self.description = (
             f"TensorRT {trt.__version__} on {gpu} (compute {capability}), "
             + " -> ".join(engines[g].plan for g in order)
+            + "".join(f", {engines[g].plan}" for g in extra)
         )
 
     def _run_one(self, images: np.ndarray) -> dict[str, np.ndarray]:
@@ -219,8 +243,38 @@ class TensorRtBackend:
         self.cuda.use_device()
         return run_in_chunks(self._run_one, images, self._max_batch, self._fixed)
 
+    def _run_background_one(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        plan = self.background_plan
+        if plan is None:
+            raise BundleError(f"this bundle has no background plan; rebuild it with `{REBUILD}`.")
+        image = np.ascontiguousarray(images.astype(plan.dtypes[IMAGE_INPUT], copy=False))
+        pointer = self._input.ensure(image.nbytes)
+        self.cuda.to_device(pointer, image.ctypes.data, image.nbytes, self.stream)
+        plan.context.set_input_shape(IMAGE_INPUT, image.shape)
+        plan.context.set_tensor_address(IMAGE_INPUT, pointer)
+        bound = plan.bind_outputs()
+        self._execute(plan)
+        host = {}
+        for name in BACKGROUND_NAMES:
+            pointer_out, shape = bound[name]
+            array = np.empty(shape, dtype=plan.dtypes[name])
+            self.cuda.to_host(array.ctypes.data, pointer_out, array.nbytes, self.stream)
+            host[name] = array
+        self.cuda.synchronize(self.stream)
+        return host
+
+    def run_background(self, images: np.ndarray) -> BackgroundOutput:
+        """background.engine on frames already resized to its own size (uint8 RGB NCHW)."""
+        if self.background_plan is None:
+            raise BundleError(f"this bundle has no background plan; rebuild it with `{REBUILD}`.")
+        self.cuda.use_device()  # called from the pipeline's inference thread too
+        limit, fixed = self.background_plan.max_batch()
+        return run_background_in_chunks(self._run_background_one, images, limit, fixed)
+
     def close(self) -> None:
         self.cuda.use_device()
+        if self.background_plan is not None:
+            self.background_plan.release()
         for plan in self.plans:
             plan.release()
         self._input.release()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,6 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-
-from dataclasses import asdict
 
 from export.background_parity import BackgroundParity, measure_background_parity
 from export.bundle import ExportOptions, export_bundle
@@ -25,10 +24,10 @@ from export.spec import BatchPlan, background_spec
 from export.tensorrt_build import EngineBuilder, TrtOptions
 from export.tensorrt_ops import TARGET_VERSIONS, check_tensorrt_support, unsupported_nodes
 from sdk.bundle import load_bundle
+from sdk.foreground import ForegroundRule
 from tests.export.conftest import tiny_model, write_checkpoint
 from tests.export.test_export_tensorrt_build import _FakeTensorRT
 from training.checkpoint import load_model, save_checkpoint
-from sdk.foreground import ForegroundRule
 from training.config import FOREGROUND_RULE, Config
 
 BACKGROUND = (36, 52)  # its own size, not the slot model's 32x48
@@ -107,7 +106,7 @@ def test_the_manifest_lists_the_graph_with_its_hash_and_the_runtime_reads_it(
     assert section["graph"] == "background.onnx"
     assert (section["image_height"], section["image_width"]) == BACKGROUND
     assert section["foreground_rule"] == FOREGROUND_RULE  # the config's, copied as is
-    assert FOREGROUND_RULE == asdict(ForegroundRule())  # training and runtime defaults agree
+    assert asdict(ForegroundRule()) == FOREGROUND_RULE  # training and runtime defaults agree
     assert (manifest["model"]["image_height"], manifest["model"]["image_width"]) == (32, 48)
     assert load_bundle(result.bundle).manifest.graphs["background"] == "background.onnx"
 

@@ -196,7 +196,7 @@ def test_cli_eval_and_synth(tmp_path, monkeypatch, scenes):
     monkeypatch.setattr(
         training.evaluate,
         "load_predictor",
-        lambda path: LookupPredictor(data, (32, 40), lambda s: s.mask),
+        lambda path, masks_from=None: LookupPredictor(data, (32, 40), lambda s: s.mask),
     )
     args = ["eval", "--model", "m.pt", "--data", f"folder:{out}", "--limit", "4"]
     result = runner.invoke(
@@ -216,7 +216,7 @@ def test_cli_eval_and_synth(tmp_path, monkeypatch, scenes):
     assert result.exit_code == 2 and "unknown kind 'nope'" in result.output
 
 
-def _toy_bundle_builder():
+def _toy_module():
     """The runtime tests' learning-free toy bundle (bright blobs -> slots), loaded by path."""
     import importlib.util
     from pathlib import Path
@@ -225,7 +225,11 @@ def _toy_bundle_builder():
     spec = importlib.util.spec_from_file_location("toy_bundle_for_eval", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.build_toy_bundle
+    return module
+
+
+def _toy_bundle_builder():
+    return _toy_module().build_toy_bundle
 
 
 def test_bundle_scored_through_the_sdk_runtime(tmp_path):
@@ -241,3 +245,25 @@ def test_bundle_scored_through_the_sdk_runtime(tmp_path):
     m = report.metrics
     assert m["images"] == 4 and m["mse"] is None  # bundles render no reconstruction
     assert m["ari_fg"] > 0.9 and m["miou_fg"] > 0.7
+
+
+def test_bundle_with_a_background_is_scored_in_fused_mode(tmp_path):
+    pytest.importorskip("onnxruntime")
+    toy = _toy_module()
+    bundle = toy.add_background(
+        toy.build_toy_bundle(tmp_path / "bundle", height=32, width=32, slots=1), 48, 48, (0, 0, 0)
+    )
+    # two separate squares and one slot: the slot takes one, the other is unclaimed foreground
+    images, masks = np.zeros((3, 48, 48, 3), np.uint8), np.zeros((3, 48, 48), np.int32)
+    for i in range(3):
+        masks[i, 4:16, 4:16], masks[i, 28:44, 26 + i : 42 + i] = 1, 2
+        images[i][masks[i] > 0] = 255
+    write_folder(tmp_path / "set", [Sample(images[i], masks[i], name=str(i)) for i in range(3)])
+    data = f"folder:{tmp_path / 'set'}"
+    fused = run_eval(bundle, data).metrics
+    assert fused["masks_from"] == "fused" and fused["images"] == 3
+    assert fused["ari_fg"] > 0.99 and fused["miou_fg"] > 0.95  # both squares, exact outlines
+    slots = run_eval(bundle, data, masks_from="slots").metrics
+    assert slots["masks_from"] == "slots" and slots["miou_fg"] < 0.75  # one slot, two squares
+    with pytest.raises(DataError, match="--masks-from is for model bundles"):
+        load_predictor(tmp_path / "set", masks_from="fused")

@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sdk_media import moving_discs, write_video  # noqa: E402
-from toy_bundle import build_toy_bundle  # noqa: E402
+from toy_bundle import add_background, build_toy_bundle  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +28,13 @@ def fused_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_toy_bundle(
         tmp_path_factory.mktemp("toy_fused") / "bundle", fused=True, isotropic=True
     )
+
+
+@pytest.fixture(scope="session")
+def camera_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toy model with a fixed-camera background.onnx (120×160, a dark grey camera)."""
+    bundle = build_toy_bundle(tmp_path_factory.mktemp("toy_camera") / "bundle", slots=2)
+    return add_background(bundle)
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ def test_thresholds_drop_small_and_weak_slots(toy_bundle_dir: Path) -> None:
     assert len(Segmenter(toy_bundle_dir)(frame)) == 2
     big_only = Segmenter(toy_bundle_dir, min_area=200)(frame)
     assert [round(o.centroid[0]) for o in big_only.objects] == [40]
-    assert big_only.foreground.sum() > big_only.objects[0].area  # the small slot still owns pixels
+    assert (big_only.slot_labels != 0).sum() > big_only.objects[0].area  # the small slot owns some
     assert (big_only.label_map > 0).sum() == big_only.objects[0].area
     assert len(Segmenter(toy_bundle_dir, min_score=0.9)(frame)) == 0
     with pytest.raises(ValueError, match=r"min_score is 2"):
@@ -74,7 +74,7 @@ def test_thresholds_drop_small_and_weak_slots(toy_bundle_dir: Path) -> None:
 
 def test_empty_frame_and_changing_sizes(seg: Segmenter) -> None:
     empty = seg(np.full((50, 70, 3), 30, np.uint8), persist=False)
-    assert len(empty) == 0 and not empty.foreground.any() and empty.label_map.shape == (50, 70)
+    assert len(empty) == 0 and not empty.slot_labels.any() and empty.label_map.shape == (50, 70)
     assert empty.plot().shape == (50, 70, 3)
     for h, w in ((120, 160), (480, 640), (61, 33)):
         result = seg(scene(h, w, [(w / 2, h / 2, min(h, w) / 6, RED)]))

@@ -214,3 +214,52 @@ def zip_bundle(bundle: Path, archive: Path) -> Path:
         for path in sorted(bundle.iterdir()):
             zf.write(path, path.name)
     return archive
+
+
+class ToyBackground(nn.Module):
+    """A background graph that knows its camera: a constant colour, and no predicted noise."""
+
+    def __init__(self, height: int, width: int, colour: tuple[int, int, int]) -> None:
+        super().__init__()
+        plane = torch.tensor(colour, dtype=torch.float32).view(1, 3, 1, 1) / 255.0
+        self.register_buffer("plane", plane.expand(1, 3, height, width).contiguous())
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        n = image.shape[0]
+        zero = 0.0 * image[:, :1].float()  # keeps the batch dimension dynamic
+        return self.plane.expand(n, -1, -1, -1) + zero, zero
+
+
+def add_background(
+    bundle: Path,
+    height: int = 120,
+    width: int = 160,
+    colour: tuple[int, int, int] = (30, 30, 30),
+    rule: dict | None = None,
+    module: nn.Module | None = None,
+) -> Path:
+    """Give a toy bundle a background.onnx of height×width and the manifest section for it.
+
+    `module` (uint8 image -> background, noise) replaces the constant-colour camera.
+    """
+    module = (module or ToyBackground(height, width, colour)).eval()
+    with torch.no_grad():
+        _export(
+            module,
+            (torch.zeros(2, 3, height, width, dtype=torch.uint8),),
+            bundle / "background.onnx",
+            ["image"],
+            ["background", "noise"],
+        )
+    manifest = json.loads((bundle / "astseg.json").read_text())
+    manifest["graphs"]["background"] = "background.onnx"
+    manifest["files"]["background.onnx"] = {}
+    manifest["background"] = {
+        "graph": "background.onnx",
+        "image_height": height,
+        "image_width": width,
+        "foreground_rule": rule
+        or {"alpha1": 96 / 255, "alpha2": 7.0, "noise_scale": 255.0, "close": 5, "open": 7},
+    }
+    write_manifest(bundle, manifest)
+    return bundle
