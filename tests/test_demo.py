@@ -1,4 +1,6 @@
 import json
+import shutil
+from pathlib import Path
 
 import cv2
 import pytest
@@ -96,5 +98,14 @@ def test_demo_goes_through_the_segmenter_mode(camera_bundle, tmp_path):
     report = run_demo(tmp_path / "out", model=str(camera_bundle), frames=10, masks_from="slots")
     assert report.masks_from == "slots" and report.frames == 10
     assert json.loads((tmp_path / "out" / "demo.json").read_text())["masks_from"] == "slots"
+    # The bundle carries a background model (export writes one): fused is the default.
+    assert run_demo(tmp_path / "out1", model=str(camera_bundle), frames=10).masks_from == "fused"
+    slot_only = Path(shutil.copytree(camera_bundle, tmp_path / "slot_only"))
+    manifest = json.loads((slot_only / "astseg.json").read_text())
+    for section in (manifest, manifest["graphs"], manifest["files"]):
+        section.pop("background", None)
+    manifest["files"].pop("background.onnx")
+    (slot_only / "background.onnx").unlink()
+    (slot_only / "astseg.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="has no background model"):
-        run_demo(tmp_path / "out2", model=str(camera_bundle), frames=10, masks_from="fused")
+        run_demo(tmp_path / "out2", model=str(slot_only), frames=10, masks_from="fused")
