@@ -179,6 +179,12 @@ def run_command(
     report: str | None = typer.Option(
         None, "--report", help="Folder for index.html: video, frames, metrics, plots."
     ),
+    background_every: int | None = typer.Option(
+        None,
+        "--background-every",
+        help="Fixed camera: run the background model on every N-th frame (default 4) and at "
+        "once on a light switch or camera knock; 1 = every frame.",
+    ),
     masks_from: str | None = typer.Option(
         None, "--masks-from", help=MASKS_FROM_HELP + " (default: fused with a background)."
     ),
@@ -215,6 +221,7 @@ def run_command(
         threads=threads,
         report=Path(report) if report else None,
         masks_from=masks_from,
+        background_every=background_every,
     )
     typer.echo(f"astseg: {summary.line()}")
 

@@ -10,6 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
+from sdk.background_refresh import DEFAULT_EVERY
 from sdk.errors import AstsegError
 from sdk.fixed_camera import MASK_SOURCES
 from sdk.outputs import OutputOptions
@@ -100,6 +101,7 @@ def run_command(
     threads: int | None = None,
     report: Path | None = None,
     masks_from: str | None = None,
+    background_every: int | None = None,
 ) -> RunSummary:
     """Run the pipeline for the CLI; every user error is an AstsegError or ValueError sentence."""
     chosen = pick_source(video, camera, source, images)
@@ -127,6 +129,7 @@ def run_command(
             min_area=min_area,
             threads=threads,
             masks_from=masks_from,
+            background_every=DEFAULT_EVERY if background_every is None else background_every,
         )
     except KeyboardInterrupt:
         frames.close()

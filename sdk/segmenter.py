@@ -26,6 +26,7 @@ import numpy as np
 
 from sdk.backends import Backend, ModelOutput, open_backend
 from sdk.backends.base import BackgroundOutput
+from sdk.background_refresh import DEFAULT_EVERY, DEFAULT_MAX_CHANGE, BackgroundRefresh
 from sdk.bundle import Bundle, load_bundle
 from sdk.fixed_camera import fixed_camera_result, resolve_masks_from
 from sdk.live import Reconnect
@@ -75,6 +76,8 @@ class Segmenter:
         tracker: TrackerConfig | None = None,
         threads: int | None = None,
         masks_from: str | None = None,
+        background_every: int = DEFAULT_EVERY,
+        background_change: float = DEFAULT_MAX_CHANGE,
     ) -> None:
         """
         model: bundle directory or .zip from `astseg export`; None for the shipped default.
@@ -88,6 +91,10 @@ class Segmenter:
         threads: inference threads; default all cores this process may use.
         masks_from: "fused", "slots" or "background" (sdk.fixed_camera); default "fused"
             when the bundle has a background model, else "slots".
+        background_every, background_change: in a stream, run the background graph on every
+            N-th frame and on any frame whose median grey change from the last one it ran on
+            exceeds this many levels (a light switch); 1 = every frame
+            (sdk.background_refresh).
         """
         if channels not in ("bgr", "rgb"):
             raise ValueError(f"channels is {channels!r}; use 'bgr' or 'rgb'.")
@@ -95,6 +102,7 @@ class Segmenter:
             raise ValueError(f"min_score is {min_score}; it must be between 0 and 1.")
         if min_area < 1:
             raise ValueError(f"min_area is {min_area}; it must be at least 1 pixel.")
+        self._refresh = BackgroundRefresh(background_every, background_change)  # checks them
         self.bundle: Bundle = load_bundle(model)
         self.spec: ModelSpec = self.bundle.manifest.model
         self.backend: Backend = open_backend(
@@ -111,6 +119,7 @@ class Segmenter:
         self.track = track
         self.tracker = Tracker(tracker)
         self._frames_seen = 0
+        self._last_background: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def backend_description(self) -> str:
@@ -121,6 +130,7 @@ class Segmenter:
         """Forget all tracks (IDs restart at 1) and restart frame numbering."""
         self.tracker.reset()
         self._frames_seen = 0
+        self._refresh.reset()
 
     def __call__(
         self,
@@ -227,11 +237,27 @@ class Segmenter:
         t1 = time.perf_counter()
         background = None
         if prepared.background_inputs is not None:
-            background = self.backend.run_background(prepared.background_inputs)
+            background = self._backgrounds(prepared.background_inputs)
         frames = max(1, len(prepared.frames))
         infer_ms = (t1 - t0) * 1000 / frames
         background_ms = (time.perf_counter() - t1) * 1000 / frames
         return InferredFrames(prepared, output, infer_ms, background, background_ms)
+
+    def _backgrounds(self, images: np.ndarray) -> BackgroundOutput:
+        """The background graph on the frames that need a fresh background; the others reuse
+        the last one computed (sdk.background_refresh)."""
+        fresh = np.array([self._refresh.needs(image) for image in images])
+        computed = self.backend.run_background(images[fresh]) if fresh.any() else None
+        backgrounds, noises, k = [], [], 0
+        for is_fresh in fresh:
+            if is_fresh:
+                assert computed is not None
+                self._last_background = (computed.background[k], computed.noise[k])
+                k += 1
+            assert self._last_background is not None  # a stream's first frame is fresh
+            backgrounds.append(self._last_background[0])
+            noises.append(self._last_background[1])
+        return BackgroundOutput(np.stack(backgrounds), np.stack(noises))
 
     def finish(
         self,

@@ -356,7 +356,10 @@ class SegmenterPredictor:
     def __init__(self, path: str | Path, masks_from: str | None = None) -> None:
         from sdk import Segmenter
 
-        self.segmenter = Segmenter(path, channels="rgb", min_area=1, masks_from=masks_from)
+        # every image gets its own background: an image set need not be one stream
+        self.segmenter = Segmenter(
+            path, channels="rgb", min_area=1, masks_from=masks_from, background_every=1
+        )
         spec = self.segmenter.spec
         self.image_size = (spec.image_height, spec.image_width)
         background = self.segmenter.bundle.manifest.background
