@@ -40,7 +40,9 @@ def test_cli_eval_report_on_images(tmp_path, monkeypatch):
     from training.data.spec import open_dataset
 
     data = open_dataset(f"folder:{tmp_path / 'set'}")
-    monkeypatch.setattr(training.evaluate, "load_predictor", lambda path: Oracle(data, (32, 32)))
+    monkeypatch.setattr(
+        training.evaluate, "load_predictor", lambda path, masks_from=None: Oracle(data, (32, 32))
+    )
     folder = tmp_path / "rep"
     result = CliRunner().invoke(
         cli.app,
