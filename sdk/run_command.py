@@ -11,10 +11,13 @@ import sys
 from pathlib import Path
 
 from sdk.errors import AstsegError
-from sdk.outputs import OutputOptions
+from sdk.outputs import OutputOptions, plan_outputs
 from sdk.pipeline import RunOptions, RunSummary, run_pipeline
+from sdk.run_inputs import input_paths
+from sdk.run_values import cap_threads, check_max_fps, check_timeout
 from sdk.segmenter import Segmenter
 from sdk.sources import open_source
+from sdk.stop_signals import Interrupted, raising_signals, signum_of
 
 
 class _ProgressSafeHandler(logging.Handler):
@@ -95,30 +98,32 @@ def run_command(
     chosen = pick_source(video, camera, source, images)
     if stride < 1:
         raise ValueError(f"--stride is {stride}; it must be 1 or more.")
-    if max_fps is not None and max_fps <= 0:
-        raise ValueError(f"--max-fps is {max_fps}; it must be positive.")
-    if threads is not None and threads < 1:
-        raise ValueError(f"--threads is {threads}; it must be 1 or more.")
-    try:
-        # the source first: a wrong path or a dead camera is reported before a slow model load
-        frames = open_source(chosen, stride=stride, timeout_s=timeout_s)
-    except KeyboardInterrupt:
-        raise AstsegError("interrupted while opening the source; nothing was written.") from None
-    try:
-        seg = Segmenter(
-            model,
-            backend=backend,
-            device=device,
-            min_score=min_score,
-            min_area=min_area,
-            threads=threads,
-        )
-    except KeyboardInterrupt:
-        frames.close()
-        raise AstsegError("interrupted while loading the model; nothing was written.") from None
-    except BaseException:
-        frames.close()
-        raise
+    check_max_fps(max_fps)
+    check_timeout(timeout_s)
+    threads = cap_threads(threads)
+    # outputs that are inputs, or one file for two outputs: refused before a frame is read
+    plan_outputs(outputs or OutputOptions(), *input_paths(chosen, model))
+    with raising_signals():  # SIGTERM / SIGHUP while loading stop like Ctrl-C
+        try:
+            # the source first: a wrong path or a dead camera is reported before a slow load
+            frames = open_source(chosen, stride=stride, timeout_s=timeout_s)
+        except KeyboardInterrupt as err:
+            raise Interrupted(signum_of(err), "while opening the source") from None
+        try:
+            seg = Segmenter(
+                model,
+                backend=backend,
+                device=device,
+                min_score=min_score,
+                min_area=min_area,
+                threads=threads,
+            )
+        except KeyboardInterrupt as err:
+            frames.close()
+            raise Interrupted(signum_of(err), "while loading the model") from None
+        except BaseException:
+            frames.close()
+            raise
     try:
         options = RunOptions(
             outputs=outputs or OutputOptions(),

@@ -8,7 +8,11 @@ reaches only astseg, which then finishes the file), else 'mp4v' with a warning.
 `codec` says which was used. Frames whose size changes mid-stream (a camera that
 reconnected at another resolution) are resized to the first frame's size. OpenCV's writer
 reports no write errors, so a file it wrote is read back before it gets its final name: one
-cut short by a full disk is removed and the run fails with a sentence saying so.
+cut short by a full disk is removed and the run fails with a sentence saying so. The
+partial name is unique (two runs writing one output never share it); a device or pipe as
+the output (/dev/null, a FIFO) gets the finished file's bytes copied in, never a rename.
+A frame size no encoder accepts (1x1, 12000x9000 in MP4) is named as the cause, and
+`open()` lets the run check it before the first frame.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from typing import IO, Any
 import cv2
 import numpy as np
 
-from sdk.atomic import ensure_parent, partial_path
+from sdk.atomic import ensure_parent
 from sdk.errors import OutputError
+from sdk.output_paths import Target, output_target, publish
 from sdk.quiet import quiet_native_stderr
 
 log = logging.getLogger("astseg")
@@ -89,16 +94,29 @@ def ffmpeg_command(
 class VideoWriter:
     """Write BGR uint8 frames; `close()` renames the finished file, `abort()` removes it."""
 
-    def __init__(self, path: Path, fps: float | None, codec: str = "auto") -> None:
-        if path.suffix.lower() not in VIDEO_SUFFIXES:
+    def __init__(self, path: Path | Target, fps: float | None, codec: str = "auto") -> None:
+        target = path if isinstance(path, Target) else output_target(path, "--out")
+        if target.stdout:
+            raise OutputError(
+                "--out - would send video to standard output, which astseg cannot do; "
+                "give a file name such as annotated.mp4."
+            )
+        path = target.shown
+        if not target.direct and path.suffix.lower() not in VIDEO_SUFFIXES:
             raise OutputError(
                 f"{path} must end in one of {', '.join(VIDEO_SUFFIXES)} to be written as video."
             )
         if codec not in ("auto", "h264", "mp4v"):
             raise ValueError(f"codec {codec!r} is not 'auto', 'h264' or 'mp4v'.")
-        ensure_parent(path)
+        self.target = target
         self.path = path
-        self.partial = partial_path(path)
+        if target.direct:  # encoded into a private file, then copied into the device or pipe
+            fd, name = tempfile.mkstemp(prefix=".astseg-video.", suffix=".partial.mp4")
+            os.close(fd)
+            self.partial = Path(name)
+        else:
+            ensure_parent(target.real)
+            self.partial = target.temporary()
         self.fps = fps if fps and fps > 0 else 30.0
         self.codec_choice = codec
         self.codec: str | None = None  # what was used, for messages
@@ -107,6 +125,15 @@ class VideoWriter:
         self._cv: Any = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._ffmpeg_log: IO[bytes] | None = None
+
+    def open(self, width: int, height: int) -> None:
+        """Open the encoder for frames of this size now (before the first frame arrives)."""
+        if self.size is None:
+            try:
+                self._open(width, height)
+            except OutputError:
+                self.partial.unlink(missing_ok=True)
+                raise
 
     def _open(self, width: int, height: int) -> None:
         self.size = (width, height)
@@ -127,8 +154,24 @@ class VideoWriter:
                 "install ffmpeg for H.264.",
                 self.path,
             )
+        elif self._size_is_the_cause(width, height):
+            raise OutputError(
+                f"OpenCV cannot encode frames of {width}x{height} pixels as "
+                f"{self.partial.suffix} video (its encoders take a 64x64 frame here, not this "
+                "size); resize the frames, or leave out --out and write --masks or --json."
+            )
         else:
             raise OutputError(f"OpenCV cannot write video {self.path}; try another folder or .avi.")
+
+    def _size_is_the_cause(self, width: int, height: int) -> bool:
+        """Whether a writer of a common size opens where this size did not."""
+        probe = self.partial.with_name(self.partial.name + ".probe" + self.partial.suffix)
+        with quiet_native_stderr():
+            writer = cv2.VideoWriter(str(probe), cv2.VideoWriter.fourcc(*"mp4v"), 15, (64, 64))
+        opened = bool(writer.isOpened())
+        writer.release()
+        probe.unlink(missing_ok=True)
+        return opened and (width, height) != (64, 64)
 
     def _open_opencv(self, fourcc: str) -> bool:
         assert self.size is not None
@@ -140,7 +183,6 @@ class VideoWriter:
             self._cv = writer
             return True
         writer.release()
-        self.partial.unlink(missing_ok=True)
         return False
 
     def _open_ffmpeg(self) -> bool:
@@ -215,11 +257,20 @@ class VideoWriter:
                 f"{self.path} could not be written whole (the disk may be full or the file too "
                 "large), so it was removed; free space or choose another folder and run again."
             )
-        try:
-            os.replace(self.partial, self.path)
-        except OSError as err:
-            raise OutputError(f"cannot finish {self.path}: {err.strerror}.") from err
+        if self.target.direct:
+            self._copy_into_device()
+        else:
+            publish(self.partial, self.target)
         return self.path
+
+    def _copy_into_device(self) -> None:
+        try:
+            with open(self.partial, "rb") as src, open(self.target.real, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except OSError as err:
+            raise OutputError(f"cannot write {self.path}: {err.strerror}.") from err
+        finally:
+            self.partial.unlink(missing_ok=True)
 
     def _written_whole(self) -> bool:
         """OpenCV's writer reports no error, a full disk included, so read the file back: it
