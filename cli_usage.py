@@ -11,17 +11,25 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import click
+import typer
 from typer.core import TyperGroup
+
+# Typer 0.29 parses with its own copy of Click, so its exceptions are not `click`'s.
+try:
+    from typer._click import exceptions as _errors
+except ImportError:  # older Typer on plain Click
+    from click import exceptions as _errors  # type: ignore[no-redef]
 
 PREFIX = "astseg: error:"
 
 
-def usage_line(err: click.ClickException) -> str:
+def usage_line(err: Any) -> str:
     """`astseg: error: astseg run: No such option: --bogus; see astseg run --help.`"""
     message = err.format_message().strip().rstrip(".")
     ctx = getattr(err, "ctx", None)
-    if isinstance(err, click.UsageError) and ctx is not None:
+    if isinstance(err, _errors.UsageError):
+        if ctx is None:  # raised before the command's context exists (a missing value)
+            return f"{PREFIX} {message}; see astseg --help."
         return f"{PREFIX} {ctx.command_path}: {message}; see {ctx.command_path} --help."
     return f"{PREFIX} {message}."
 
@@ -35,17 +43,18 @@ class AstsegGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        prog_name = prog_name or "astseg"  # not "cli.py" under `python -m cli`
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.NoArgsIsHelpError as err:
+        except _errors.NoArgsIsHelpError as err:
             err.show()  # the help text, as asked for by giving no arguments
-            sys.exit(0)
-        except click.ClickException as err:
-            click.echo(usage_line(err), err=True)
-            sys.exit(2 if isinstance(err, click.UsageError) else err.exit_code)
-        except click.Abort:
-            click.echo(f"{PREFIX} aborted.", err=True)
+            sys.exit(err.exit_code)
+        except _errors.ClickException as err:
+            typer.echo(usage_line(err), err=True)
+            sys.exit(2 if isinstance(err, _errors.UsageError) else err.exit_code)
+        except typer.Abort:
+            typer.echo(f"{PREFIX} aborted.", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)

@@ -256,3 +256,37 @@ def test_a_video_written_through_a_device_is_whole(
     copy.write_bytes(received[0])
     assert count_frames(copy) == 30
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_eval_writes_a_device_in_place_and_refuses_to_overwrite_its_model(
+    bundle_copy: Path, tmp_path: Path
+) -> None:
+    from trainer_fixtures import DATA_SPEC
+
+    fifo = tmp_path / "scores.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    outcome = astseg("eval", "--model", bundle_copy, "--data", DATA_SPEC, "--json", fifo)
+    reader.join(timeout=30)
+    assert_success(outcome)
+    assert json.loads(received[0])["images"] == 20 and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+    manifest = bundle_copy / "astseg.json"
+    before = manifest.read_bytes()
+    outcome = astseg("eval", "--model", bundle_copy, "--data", DATA_SPEC, "--json", manifest)
+    assert_user_error(outcome, f"--json {manifest} is the input", "Choose another output path")
+    assert manifest.read_bytes() == before
+    scores = tmp_path / "scores.json"
+    outcome = astseg(
+        "eval", "--model", bundle_copy, "--data", DATA_SPEC, "--json", scores, "--grid", scores
+    )
+    assert_user_error(outcome, "--json and --grid name the same file")
+    outcome = astseg("eval", "--model", bundle_copy, "--data", DATA_SPEC, "--json", tmp_path)
+    assert_user_error(outcome, f"--json {tmp_path} is a folder")
+    assert tree(tmp_path) == {
+        "scores.fifo",
+        "bundle",
+        *(f"bundle/{p.name}" for p in bundle_copy.iterdir()),
+    }
