@@ -199,3 +199,20 @@ def test_a_write_that_fails_with_enospc_is_one_sentence_and_leaves_no_partial_fi
     else:
         assert "the 5 masks before it" in line
         assert sorted(tree(target)) == [f"{i:06d}.png" for i in range(5)]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_stop_signal_during_data_synth_leaves_no_staging_folder(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
+    """Commands without a loop of their own (synth, eval, export) clean up as on Ctrl-C."""
+    out = tmp_path / "set"
+    proc = _start(["data", "synth", "--out", out, "--count", "200000"], tmp_path / "cache")
+    _wait_until(lambda: any(tmp_path.glob(".set.partial-*/*")), proc, "a staged image", 120)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, stderr
+    assert stderr.strip().splitlines()[-1] == (
+        f"astseg: interrupted by {sig.name}; unfinished output was removed."
+    )
+    assert not list(tmp_path.glob(".set*")) and not out.exists()
