@@ -96,7 +96,7 @@ def test_sigterm_during_export_leaves_no_staging_folder(finished_run: Path, tmp_
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs with 12 KiB free: the JSON lines of the 30-frame clip (about 60 KiB)
+    """A 64 KiB tmpfs with 12 KiB free: the JSON lines of the 30-frame clip (about 16 KiB)
     or its 30 mask PNGs (a 4 KiB page each) do not fit."""
     disk = tmp_path / "disk"
     disk.mkdir()
