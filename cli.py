@@ -14,8 +14,11 @@ from typing import Any, TypeVar
 
 import typer
 
+from cli_usage import AstsegGroup
+
 app = typer.Typer(
     name="astseg",
+    cls=AstsegGroup,
     help="Unsupervised per-object segmentation for fixed cameras (AST-Seg).",
     no_args_is_help=True,
     add_completion=False,
@@ -36,12 +39,21 @@ def friendly(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from sdk.errors import AstsegError
+        from sdk.stop_signals import exit_code, raising_signals, signal_name, signum_of
 
         try:
-            return func(*args, **kwargs)
+            with raising_signals():  # SIGTERM / SIGHUP clean up like Ctrl-C (stop_signals.py)
+                return func(*args, **kwargs)
+        except KeyboardInterrupt as err:
+            signum = signum_of(err)
+            typer.secho(
+                f"astseg: interrupted by {signal_name(signum)}; unfinished output was removed.",
+                err=True,
+            )
+            raise typer.Exit(code=exit_code(signum)) from None
         except (UserError, AstsegError, FileNotFoundError, PermissionError) as err:
             typer.secho(f"astseg: error: {err}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(code=2) from None
+            raise typer.Exit(code=getattr(err, "exit_code", 2)) from None
         except ValueError as err:  # config and data validation errors
             typer.secho(f"astseg: error: {err}", err=True, fg=typer.colors.RED)
             raise typer.Exit(code=2) from None
@@ -190,11 +202,14 @@ def run_command(
     ),
 ) -> None:
     """Segment a video, camera, stream or images: masks with stable IDs, video, PNGs, JSON."""
+    import signal
     from pathlib import Path
 
+    from sdk.output_paths import json_to_stdout
     from sdk.outputs import OutputOptions
     from sdk.run_command import configure_logging
     from sdk.run_command import run_command as run_segmentation
+    from sdk.stop_signals import exit_code
 
     configure_logging(verbose=not quiet)
     summary = run_segmentation(
@@ -223,7 +238,10 @@ def run_command(
         masks_from=masks_from,
         background_every=background_every,
     )
-    typer.echo(f"astseg: {summary.line()}")
+    # with --json on stdout, the summary goes to stderr so the JSON lines stay parseable
+    typer.echo(f"astseg: {summary.line()}", err=json_to_stdout(json_out))
+    if summary.interrupted:
+        raise typer.Exit(code=exit_code(summary.signal or signal.SIGINT))
 
 
 # ---------------------------------------------------------------- train (issue 4)

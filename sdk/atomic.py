@@ -1,7 +1,8 @@
-"""Outputs appear whole or not at all: write to a partial name, then rename.
+"""Outputs appear whole or not at all: write to a unique partial name, then rename.
 
 A reader (or a user after Ctrl-C or a full disk) never finds a half-written file
-under the final name: the rename is atomic on one filesystem.
+under the final name: the rename is atomic on one filesystem. The partial name is
+unique per writer (sdk/output_paths.py), so two runs writing one output never share it.
 """
 
 from __future__ import annotations
@@ -10,11 +11,7 @@ import os
 from pathlib import Path
 
 from sdk.errors import OutputError
-
-
-def partial_path(path: Path) -> Path:
-    """`out/annotated.mp4` -> `out/annotated.partial.mp4` (the suffix kept for the muxer)."""
-    return path.with_name(f"{path.stem}.partial{path.suffix}")
+from sdk.output_paths import Target, write_output_bytes
 
 
 def ensure_parent(path: Path) -> None:
@@ -30,12 +27,5 @@ def ensure_parent(path: Path) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a partial file and a rename."""
-    tmp = partial_path(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {err.strerror or err}.") from err
+    """Write `data` to `path` (a regular file or a new name) through a unique partial file."""
+    write_output_bytes(Target(path, path, direct=False), data)

@@ -26,6 +26,7 @@ class FrameSource(abc.ABC):
     description: str = "frames"
     live: bool = False  # live sources drop old frames (newest wins); files never drop
     fps: float | None = None  # the source's nominal rate, when it says
+    frame_size: tuple[int, int] | None = None  # (width, height) of the first frame, when known
     total: int | None = None  # frames the iteration will yield, when known in advance
     dropped: int = 0  # live frames replaced by a newer one before they were taken
     skipped: int = 0  # undecodable video frames or unreadable image files

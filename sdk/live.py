@@ -62,7 +62,7 @@ class LiveSource(FrameSource):
         self,
         opener: Callable[[], Capture],
         description: str,
-        open_failure: str,
+        open_failure: str | Callable[[], str],
         reconnect: Reconnect | None = None,
         stride: int = 1,
         fps: float | None = None,
@@ -80,7 +80,7 @@ class LiveSource(FrameSource):
         self._count = 0
         self._capture = self._open()
         if self._capture is None:
-            raise SourceError(open_failure)
+            raise SourceError(open_failure if isinstance(open_failure, str) else open_failure())
         self._thread = threading.Thread(
             target=self._read_loop, name="astseg-live-reader", daemon=True
         )

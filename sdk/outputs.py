@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import cv2
 import numpy as np
 
 from sdk.errors import OutputError
+from sdk.output_paths import Target, check_outputs, output_target
 from sdk.results import FrameResult
 from sdk.sinks import JsonLinesWriter, MaskWriter
 from sdk.video_writer import VideoWriter
@@ -49,18 +51,49 @@ def check_display() -> None:
         ) from err
 
 
+def plan_outputs(
+    options: OutputOptions, inputs: Iterable[Path] = (), input_folders: Iterable[Path] = ()
+) -> dict[str, Target]:
+    """Where --out and --json go, refusing (before a frame is read) a folder given as a
+    file, a file given as --masks, an output that is an input, and one file for two outputs."""
+    targets = {}
+    if options.out is not None:
+        targets["--out"] = output_target(options.out, "--out")
+    if options.json is not None:
+        targets["--json"] = output_target(options.json, "--json")
+    folders = {}
+    if options.masks is not None:
+        if options.masks.exists() and not options.masks.is_dir():
+            raise OutputError(
+                f"--masks {options.masks} is a file; --masks takes a folder (new or existing)."
+            )
+        folders["--masks"] = options.masks
+    check_outputs(targets, folders, inputs, input_folders)
+    return targets
+
+
 class RunOutputs:
     """The outputs one run writes; `write` returns (draw ms, encode ms) for the stage timings."""
 
-    def __init__(self, options: OutputOptions, fps: float | None) -> None:
+    def __init__(
+        self,
+        options: OutputOptions,
+        fps: float | None,
+        frame_size: tuple[int, int] | None = None,
+    ) -> None:
         self.options = options
         if options.show:
             check_display()
-        self.video = VideoWriter(options.out, fps, options.codec) if options.out else None
-        self.masks = MaskWriter(options.masks) if options.masks else None
+        targets = plan_outputs(options)
+        out, json = targets.get("--out"), targets.get("--json")
+        self.video = VideoWriter(out, fps, options.codec) if out is not None else None
+        self.json: JsonLinesWriter | None = None
         try:
-            self.json = JsonLinesWriter(options.json) if options.json else None
-        except OutputError:
+            if self.video is not None and frame_size is not None:
+                self.video.open(*frame_size)  # an unencodable size fails before the first frame
+            self.masks = MaskWriter(options.masks) if options.masks else None
+            self.json = JsonLinesWriter(json) if json is not None else None
+        except BaseException:
             if self.video is not None:
                 self.video.abort()
             raise

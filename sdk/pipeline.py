@@ -7,15 +7,15 @@ Bounded queues keep memory flat on long videos and let the stages overlap. A
 file source blocks when inference falls behind, so no frame is dropped; a live
 source is read by its own thread that keeps only the newest frame, so the
 inference thread always takes the most recent one and latency stays bounded
-(drops are counted). Ctrl-C stops the stages, and every output is finished
-under its final name, so the video plays; the run then ends normally.
+(drops are counted). Ctrl-C, SIGTERM and SIGHUP stop the stages after the frame in hand,
+and every output is finished under its final name, so the video plays; the summary then
+says the run was interrupted and by which signal (sdk/stop_signals.py).
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import signal
 import sys
 import threading
 import time
@@ -32,6 +32,7 @@ from sdk.outputs import OutputOptions, RunOutputs
 from sdk.results import FrameResult
 from sdk.segmenter import PreparedFrames, Segmenter
 from sdk.sources import open_source
+from sdk.stop_signals import StopSignals, ignoring_signals, signal_name, signum_of
 
 log = logging.getLogger("astseg")
 
@@ -65,6 +66,7 @@ class RunSummary:
     dropped: int = 0
     skipped: int = 0
     interrupted: bool = False
+    signal: int | None = None  # the stop signal's number when interrupted by one
     stages_ms: dict[str, float] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
     objects: str = ""  # what the frames held, e.g. "2.10 objects per frame ..., 5 distinct IDs"
@@ -74,7 +76,10 @@ class RunSummary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     def line(self) -> str:
-        how = "interrupted after" if self.interrupted else "processed"
+        how = "processed"
+        if self.interrupted:
+            by = f" by {signal_name(self.signal)}" if self.signal else ""
+            how = f"interrupted{by} after"
         text = f"{how} {self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} FPS)"
         if self.dropped:
             text += f", dropped {self.dropped} live frames"
@@ -143,6 +148,7 @@ class Pipeline:
         self._decoded: queue.Queue[Any] = queue.Queue(maxsize=8)
         # Live: one waiting result, so what is shown lags the camera by as little as possible.
         self._results: queue.Queue[Any] = queue.Queue(maxsize=1 if self.frames.live else 4)
+        self._stops = StopSignals()
 
     def _fail(self, err: BaseException) -> None:
         with self._lock:
@@ -206,7 +212,7 @@ class Pipeline:
             try:
                 item = self._results.get(timeout=0.1)
             except queue.Empty:
-                if self.stop.is_set():
+                if self.stop.is_set() or self._stops.requested:
                     return
                 continue
             if item is _END:
@@ -227,8 +233,8 @@ class Pipeline:
             if self.frames.live and time.perf_counter() - last_postfix > 0.5:
                 bar.set_postfix(dropped=self.frames.dropped, refresh=False)
                 last_postfix = time.perf_counter()
-            if outputs.stop_requested:
-                return
+            if outputs.stop_requested or self._stops.requested:
+                return  # a stop signal takes effect between frames, never inside one
 
     def _record(self, result: FrameResult) -> None:
         t = result.timings
@@ -244,11 +250,17 @@ class Pipeline:
                 self.times.add("background", t.background_ms)
 
     def run(self) -> RunSummary:
-        """Process the whole source (or until Ctrl-C); raise the first stage error, if any."""
+        """Process the whole source (or until a stop signal); raise the first stage error."""
+        with self._stops:  # from before the first output is opened to after the last closes
+            return self._run()
+
+    def _run(self) -> RunSummary:
         summary = RunSummary(source=self.frames.description, backend=self.seg.backend_description)
         self.seg.reset()  # a run numbers its objects from 1, like a fresh stream
         try:
-            outputs = RunOutputs(self.options.outputs, self.frames.fps)
+            outputs = RunOutputs(
+                self.options.outputs, self.frames.fps, frame_size=self.frames.frame_size
+            )
         except BaseException:
             self.frames.close()
             raise
@@ -269,12 +281,15 @@ class Pipeline:
             thread.start()
         try:
             self._consume(outputs, bar, summary)
-        except KeyboardInterrupt:
-            summary.interrupted = True
+        except KeyboardInterrupt as err:
+            self._stops.request(signum_of(err))
         except BaseException as err:
             self._fail(err)
         finally:
-            self._shutdown(threads, outputs, bar, summary)
+            with ignoring_signals():  # the outputs are being finished whole
+                self._shutdown(threads, outputs, bar, summary)
+        summary.interrupted = self._stops.requested
+        summary.signal = self._stops.signum
         if self.errors:
             raise self.errors[0]
         return summary
@@ -286,26 +301,20 @@ class Pipeline:
         bar: tqdm[Any],
         summary: RunSummary,
     ) -> None:
-        in_main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
-        try:
-            self.stop.set()
-            if self.frames.live:  # wakes the inference thread if the stream has stalled
-                self.frames.close()
-            for thread in threads:
-                thread.join(timeout=30)
-            self.frames.close()  # a file is closed only after its decode thread has stopped
-            bar.close()
-            summary.dropped = self.frames.dropped
-            summary.skipped = self.frames.skipped
-            summary.stages_ms = self.times.means()
-            if any(isinstance(e, OutputError) for e in self.errors):
-                outputs.abort()
-            else:
-                summary.outputs = outputs.finish()
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+        self.stop.set()
+        if self.frames.live:  # wakes the inference thread if the stream has stalled
+            self.frames.close()
+        for thread in threads:
+            thread.join(timeout=30)
+        self.frames.close()  # a file is closed only after its decode thread has stopped
+        bar.close()
+        summary.dropped = self.frames.dropped
+        summary.skipped = self.frames.skipped
+        summary.stages_ms = self.times.means()
+        if any(isinstance(e, OutputError) for e in self.errors):
+            outputs.abort()
+        else:
+            summary.outputs = outputs.finish()
 
 
 def run_pipeline(seg: Segmenter, source: object, options: RunOptions | None = None) -> RunSummary:

@@ -13,17 +13,19 @@ from pathlib import Path
 from sdk.background_refresh import DEFAULT_EVERY
 from sdk.errors import AstsegError
 from sdk.fixed_camera import MASK_SOURCES
-from sdk.outputs import OutputOptions
+from sdk.outputs import OutputOptions, plan_outputs
 from sdk.pipeline import RunOptions, RunSummary, run_pipeline
+from sdk.run_inputs import input_paths
 from sdk.run_report import (
     NO_OUTPUT_HINT,
     RunRecorder,
-    refuse_overwriting_the_input,
     with_report_video,
     writes_nothing,
 )
+from sdk.run_values import cap_threads, check_max_fps, check_timeout
 from sdk.segmenter import Segmenter
 from sdk.sources import open_source
+from sdk.stop_signals import Interrupted, raising_signals, signum_of
 
 
 class _ProgressSafeHandler(logging.Handler):
@@ -107,36 +109,37 @@ def run_command(
     chosen = pick_source(video, camera, source, images)
     if stride < 1:
         raise ValueError(f"--stride is {stride}; it must be 1 or more.")
-    if max_fps is not None and max_fps <= 0:
-        raise ValueError(f"--max-fps is {max_fps}; it must be positive.")
-    if threads is not None and threads < 1:
-        raise ValueError(f"--threads is {threads}; it must be 1 or more.")
-    chosen_outputs = with_report_video(outputs or OutputOptions(), report)
-    refuse_overwriting_the_input(chosen, chosen_outputs)
+    check_max_fps(max_fps)
+    check_timeout(timeout_s)
+    threads = cap_threads(threads)
     if masks_from is not None and masks_from not in MASK_SOURCES:
         raise ValueError(f"--masks-from is {masks_from!r}; use fused, slots or background.")
-    try:
-        # the source first: a wrong path or a dead camera is reported before a slow model load
-        frames = open_source(chosen, stride=stride, timeout_s=timeout_s)
-    except KeyboardInterrupt:
-        raise AstsegError("interrupted while opening the source; nothing was written.") from None
-    try:
-        seg = Segmenter(
-            model,
-            backend=backend,
-            device=device,
-            min_score=min_score,
-            min_area=min_area,
-            threads=threads,
-            masks_from=masks_from,
-            background_every=DEFAULT_EVERY if background_every is None else background_every,
-        )
-    except KeyboardInterrupt:
-        frames.close()
-        raise AstsegError("interrupted while loading the model; nothing was written.") from None
-    except BaseException:
-        frames.close()
-        raise
+    chosen_outputs = with_report_video(outputs or OutputOptions(), report)
+    # outputs that are inputs, or one file for two outputs: refused before a frame is read
+    plan_outputs(chosen_outputs, *input_paths(chosen, model))
+    with raising_signals():  # SIGTERM / SIGHUP while loading stop like Ctrl-C
+        try:
+            # the source first: a wrong path or a dead camera is reported before a slow load
+            frames = open_source(chosen, stride=stride, timeout_s=timeout_s)
+        except KeyboardInterrupt as err:
+            raise Interrupted(signum_of(err), "while opening the source") from None
+        try:
+            seg = Segmenter(
+                model,
+                backend=backend,
+                device=device,
+                min_score=min_score,
+                min_area=min_area,
+                threads=threads,
+                masks_from=masks_from,
+                background_every=DEFAULT_EVERY if background_every is None else background_every,
+            )
+        except KeyboardInterrupt as err:
+            frames.close()
+            raise Interrupted(signum_of(err), "while loading the model") from None
+        except BaseException:
+            frames.close()
+            raise
     try:
         try:
             recorder = RunRecorder(report, chosen_outputs.contours)  # creates the report folder

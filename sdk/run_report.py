@@ -40,20 +40,6 @@ def with_report_video(outputs: OutputOptions, report: Path | None) -> OutputOpti
     return outputs
 
 
-def refuse_overwriting_the_input(source: object, outputs: OutputOptions) -> None:
-    """An output never replaces the video it is made from (a rerun of `--video R/annotated.mp4
-    --report R` would otherwise rename its new video over its input)."""
-    if not isinstance(source, str) or not Path(source).expanduser().is_file():
-        return
-    video = Path(source).expanduser()
-    for out in (outputs.out, outputs.json):
-        if out is not None and out.exists() and out.samefile(video):
-            raise OutputError(
-                f"{out} is the input video, so writing it would replace it; choose another "
-                "output path (--out, --json or --report)."
-            )
-
-
 def writes_nothing(outputs: OutputOptions) -> bool:
     return not (outputs.out or outputs.masks or outputs.json or outputs.show)
 

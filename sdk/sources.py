@@ -28,6 +28,7 @@ from sdk.errors import SourceError
 from sdk.frame_source import FrameSource, SourceFrame
 from sdk.live import LiveSource, Reconnect
 from sdk.quiet import quiet_native_stderr
+from sdk.stream_probe import stream_failure
 
 log = logging.getLogger("astseg")
 
@@ -156,14 +157,34 @@ def read_image(path: Path) -> np.ndarray | None:
     return image if image is not None and image.size else None
 
 
+def mask_names(files: list[Path]) -> list[str]:
+    """Per-image names that cannot collide once the extension becomes `.png`: the path under
+    the images' common folder (`cam1/0001.jpg`), with the old extension kept as well
+    (`0001.jpg.png`) only where two images would otherwise share a name (0001.jpg, 0001.png)."""
+    if not files:
+        return []
+    parents = [str(p.parent.resolve()) for p in files]
+    root = Path(os.path.commonpath(parents))
+    relative = [p.parent.resolve().relative_to(root) / p.name for p in files]
+    stems = [str(r.with_suffix("")) for r in relative]
+    if len(set(stems)) == len(stems):
+        return [str(r) for r in relative]
+    pairs = zip(relative, stems, strict=True)
+    return [f"{r}.png" if stems.count(stem) > 1 else str(r) for r, stem in pairs]
+
+
 class ImageSource(FrameSource):
     """Images in name order; unreadable files are skipped with a warning and counted."""
 
     def __init__(self, files: list[Path], shown: str, stride: int = 1) -> None:
         self.description = shown
         self._files = files[:: max(1, stride)]
+        self._names = mask_names(self._files)
         self._stride = max(1, stride)
         self.total = len(self._files)
+        first = read_image(self._files[0]) if self._files else None
+        if first is not None:  # lets a video output check its encoder before the first frame
+            self.frame_size = (int(first.shape[1]), int(first.shape[0]))
 
     def __iter__(self) -> Iterator[SourceFrame]:
         yielded = 0
@@ -174,7 +195,8 @@ class ImageSource(FrameSource):
                 log.warning("astseg: skipped %s: not a readable image", path)
                 continue
             yielded += 1
-            yield SourceFrame(position * self._stride, time.time(), image, name=path.name)
+            name = self._names[position]
+            yield SourceFrame(position * self._stride, time.time(), image, name=name)
         if yielded == 0:
             raise SourceError(
                 f"none of the {len(self._files)} files in {self.description} is a readable image."
@@ -201,6 +223,7 @@ class VideoSource(FrameSource):
             )
         self._capture: Any = capture
         self._first: np.ndarray | None = first
+        self.frame_size = (int(first.shape[1]), int(first.shape[0]))
         fps = capture.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and fps > 0 and np.isfinite(fps) else None
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
@@ -301,8 +324,10 @@ def _open_live(
     def open_stream() -> Any:
         return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
 
-    failure = (
-        f"{spec.shown} could not be opened within {timeout_s:g} s; check the address, the "
-        "credentials and that the camera or server is reachable."
+    return LiveSource(
+        open_stream,
+        spec.shown,
+        lambda: stream_failure(target, spec.shown, timeout_s),
+        reconnect,
+        stride,
     )
-    return LiveSource(open_stream, spec.shown, failure, reconnect, stride)

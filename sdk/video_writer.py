@@ -13,6 +13,10 @@ frame's size. OpenCV's writer
 reports no write errors, so a file it wrote is read back before it gets its final name; ffmpeg
 reports them by its exit code. Either way a file cut short by a full disk is removed and the
 run fails with a sentence saying so.
+The partial name is unique (two runs writing one output never share it); a device or pipe as
+the output (/dev/null, a FIFO) gets the finished file's bytes copied in, never a rename. A
+frame size no encoder accepts (1x1, 12000x9000 in MP4) is named as the cause, and `open()`
+lets the run check it before the first frame.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from typing import IO, Any
 import cv2
 import numpy as np
 
-from sdk.atomic import ensure_parent, partial_path
+from sdk.atomic import ensure_parent
 from sdk.errors import OutputError
+from sdk.output_paths import Target, output_target, publish
 from sdk.quiet import quiet_native_stderr
 
 try:
@@ -136,16 +141,29 @@ def _widen_pipe(pipe: IO[bytes] | None, size: int) -> None:
 class VideoWriter:
     """Write BGR uint8 frames; `close()` renames the finished file, `abort()` removes it."""
 
-    def __init__(self, path: Path, fps: float | None, codec: str = "auto") -> None:
-        if path.suffix.lower() not in VIDEO_SUFFIXES:
+    def __init__(self, path: Path | Target, fps: float | None, codec: str = "auto") -> None:
+        target = path if isinstance(path, Target) else output_target(path, "--out")
+        if target.stdout:
+            raise OutputError(
+                "--out - would send video to standard output, which astseg cannot do; "
+                "give a file name such as annotated.mp4."
+            )
+        path = target.shown
+        if not target.direct and path.suffix.lower() not in VIDEO_SUFFIXES:
             raise OutputError(
                 f"{path} must end in one of {', '.join(VIDEO_SUFFIXES)} to be written as video."
             )
         if codec not in ("auto", "h264", "mp4v"):
             raise ValueError(f"codec {codec!r} is not 'auto', 'h264' or 'mp4v'.")
-        ensure_parent(path)
+        self.target = target
         self.path = path
-        self.partial = partial_path(path)
+        if target.direct:  # encoded into a private file, then copied into the device or pipe
+            fd, name = tempfile.mkstemp(prefix=".astseg-video.", suffix=".partial.mp4")
+            os.close(fd)
+            self.partial = Path(name)
+        else:
+            ensure_parent(target.real)
+            self.partial = target.temporary()
         self.fps = fps if fps and fps > 0 else 30.0
         self.codec_choice = codec
         self.codec: str | None = None  # what was used, for messages
@@ -156,6 +174,15 @@ class VideoWriter:
         self._ffmpeg_log: IO[bytes] | None = None
         # probed here, before the first frame, so the probe is set-up time, not frame time
         self._ffmpeg = find_h264_ffmpeg() if codec in ("auto", "h264") else None
+
+    def open(self, width: int, height: int) -> None:
+        """Open the encoder for frames of this size now (before the first frame arrives)."""
+        if self.size is None:
+            try:
+                self._open(width, height)
+            except OutputError:
+                self.partial.unlink(missing_ok=True)
+                raise
 
     def _open(self, width: int, height: int) -> None:
         self.size = (width, height)
@@ -176,8 +203,24 @@ class VideoWriter:
                 "pip install imageio-ffmpeg (or install ffmpeg) for H.264.",
                 self.path,
             )
+        elif self._size_is_the_cause(width, height):
+            raise OutputError(
+                f"OpenCV cannot encode frames of {width}x{height} pixels as "
+                f"{self.partial.suffix} video (its encoders take a 64x64 frame here, not this "
+                "size); resize the frames, or leave out --out and write --masks or --json."
+            )
         else:
             raise OutputError(f"OpenCV cannot write video {self.path}; try another folder or .avi.")
+
+    def _size_is_the_cause(self, width: int, height: int) -> bool:
+        """Whether a writer of a common size opens where this size did not."""
+        probe = self.partial.with_name(self.partial.name + ".probe" + self.partial.suffix)
+        with quiet_native_stderr():
+            writer = cv2.VideoWriter(str(probe), cv2.VideoWriter.fourcc(*"mp4v"), 15, (64, 64))
+        opened = bool(writer.isOpened())
+        writer.release()
+        probe.unlink(missing_ok=True)
+        return opened and (width, height) != (64, 64)
 
     def _open_opencv(self, fourcc: str) -> bool:
         assert self.size is not None
@@ -189,7 +232,6 @@ class VideoWriter:
             self._cv = writer
             return True
         writer.release()
-        self.partial.unlink(missing_ok=True)
         return False
 
     def _open_ffmpeg(self) -> bool:
@@ -263,11 +305,20 @@ class VideoWriter:
         if written_by_opencv and not self._written_whole():
             self.partial.unlink(missing_ok=True)
             raise self._not_whole(None)
-        try:
-            os.replace(self.partial, self.path)
-        except OSError as err:
-            raise OutputError(f"cannot finish {self.path}: {err.strerror}.") from err
+        if self.target.direct:
+            self._copy_into_device()
+        else:
+            publish(self.partial, self.target)
         return self.path
+
+    def _copy_into_device(self) -> None:
+        try:
+            with open(self.partial, "rb") as src, open(self.target.real, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except OSError as err:
+            raise OutputError(f"cannot write {self.path}: {err.strerror}.") from err
+        finally:
+            self.partial.unlink(missing_ok=True)
 
     def _not_whole(self, ffmpeg_said: str | None) -> OutputError:
         said = f"ffmpeg: {ffmpeg_said.rstrip('.')}; " if ffmpeg_said else ""

@@ -393,6 +393,26 @@ def _prepare_output(path: Path) -> None:
         ) from None
 
 
+def _check_outputs_spare_inputs(
+    model: str | Path, json_path: str | Path | None, grid_path: str | Path | None
+) -> None:
+    """`--json` or `--grid` onto the model, a folder, or one file for both: refused first."""
+    from sdk.errors import OutputError
+    from sdk.output_paths import check_outputs, output_target
+
+    try:
+        targets = {
+            flag: output_target(path, flag)
+            for flag, path in (("--json", json_path), ("--grid", grid_path))
+            if path is not None
+        }
+        source = Path(model).expanduser()
+        inputs = [p for p in source.rglob("*") if p.is_file()] if source.is_dir() else [source]
+        check_outputs(targets, {}, inputs)
+    except OutputError as err:
+        raise DataError(str(err).rstrip(".")) from None
+
+
 def run_eval(
     model: str | Path,
     data: str,
@@ -412,6 +432,7 @@ def run_eval(
     for target in (json_path, grid_path, report_page):
         if target is not None:
             _prepare_output(Path(target))
+    _check_outputs_spare_inputs(model, json_path, grid_path)
     dataset = open_dataset(data)
     predictor = load_predictor(model, masks_from)
     report = evaluate(predictor, dataset, limit=limit, batch_size=batch_size)

@@ -8,6 +8,7 @@ camera index that does not exist) are listed in docs/guarantees.md, not repeated
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -90,15 +91,20 @@ def test_run_gives_up_on_an_unreachable_stream_within_its_timeout(
     toy_bundle: Path, tmp_path: Path
 ) -> None:
     lines = tmp_path / "out" / "r.jsonl"
-    started = time.monotonic()
-    outcome = astseg(
-        "run", "--source", "rtsp://admin:secret@127.0.0.1:9/live", "--timeout", "1",
-        "--model", toy_bundle, "--json", lines,
-    )  # fmt: skip
-    elapsed = time.monotonic() - started
+    with socket.socket() as silent:  # accepts the connection, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        outcome = astseg(
+            "run", "--source", f"rtsp://admin:secret@127.0.0.1:{port}/live", "--timeout", "1",
+            "--model", toy_bundle, "--json", lines,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
     assert_user_error(
-        outcome, "rtsp://admin:***@127.0.0.1:9/live could not be opened within 1 s", "reachable"
-    )
+        outcome, f"rtsp://admin:***@127.0.0.1:{port}/live could not be opened within 1 s",
+        "reachable",
+    )  # fmt: skip
     assert "secret" not in outcome.stdout + outcome.stderr  # the password is never echoed
     assert elapsed < 6, elapsed
     assert tree(tmp_path) == set()

@@ -171,7 +171,9 @@ def test_names_with_quotes_semicolons_and_substitutions_are_only_names(
     assert_success(outcome)
     assert "processed 30 frames" in outcome.stdout and "H.264 (ffmpeg libx264)" in outcome.stdout
     args = json.loads((tmp_path / "ffmpeg_args.json").read_text())
-    assert args[-1] == str(out.with_name(f"{NASTY_NAME}.partial.mp4"))  # one argument, verbatim
+    partial = Path(args[-1])  # one argument, verbatim: the unique partial name beside `out`
+    assert partial.parent == out.parent and partial.name.startswith(f".{NASTY_NAME}.")
+    assert partial.name.endswith(".partial.mp4") and len(partial.name) == len(NASTY_NAME) + 22
     assert out.is_file() and len(lines.read_text().splitlines()) == 30
     for source, message in (
         (f"$(touch {tmp_path}/pwned_source)", "does not exist; check the path"),

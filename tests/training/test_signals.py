@@ -1,4 +1,5 @@
-"""SIGINT / SIGTERM: a checkpoint, exit 0, and one line saying how to resume (real CLI)."""
+"""SIGINT / SIGTERM: a checkpoint, exit 130 / 143 (interrupted, not finished), and one line
+saying how to resume (real CLI)."""
 
 from __future__ import annotations
 
@@ -39,12 +40,12 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 90.0) -> None
 def _stop(proc: subprocess.Popen, sig: int) -> tuple[str, str]:
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=90)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 128 + sig, err  # 130 for SIGINT, 143 for SIGTERM
     assert "Traceback" not in err
     return out, err
 
 
-def test_sigint_then_sigterm_save_and_exit_0_and_the_run_resumes(tmp_path):
+def test_sigint_then_sigterm_save_and_exit_128_plus_n_and_the_run_resumes(tmp_path):
     config = tiny_yaml(
         tmp_path / "tiny.yaml", batch_size=2, steps=100_000, frozen_background_steps=10
     )

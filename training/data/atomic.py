@@ -8,21 +8,21 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from sdk.errors import OutputError
+from sdk.output_paths import output_target, write_output_bytes
 from training.data.errors import DataError
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Writes `data` to a temporary sibling, then renames it over `path`."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Writes `data` to a unique temporary sibling, then renames it over `path`.
+
+    A device, pipe, socket or `-` is written in place and a link's target is replaced, never
+    the link (sdk/output_paths.py): `--json /dev/null` must not turn /dev/null into a file.
+    """
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except OSError as err:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise DataError(f"cannot write {path}: {err.strerror or err}") from None
+        write_output_bytes(output_target(path, "output"), data)
+    except OutputError as err:
+        raise DataError(str(err).rstrip(".")) from None
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

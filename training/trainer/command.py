@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from sdk.stop_signals import exit_code
 from training.config import Config, ConfigError
 from training.trainer.errors import TrainingError
 from training.trainer.options import parse_set_options, resolve_config
@@ -178,7 +179,10 @@ def run_train_command(command: TrainCommand, processes: int, echo: Callable[[str
         raise TrainingError(f"--gpus must be at least 1, got {processes}")
     if processes > 1:
         return launch_processes(command, processes)
-    echo(outcome_line(command, command.execute()))
+    result = command.execute()
+    echo(outcome_line(command, result))
+    if result.status == "interrupted":  # saved, but not finished: 128 + N, as a shell says
+        return exit_code(getattr(signal, result.signal or "SIGINT"))
     return 0
 
 
@@ -202,20 +206,22 @@ def launch_processes(command: TrainCommand, processes: int) -> int:
         *command.to_argv(),
     ]
     child = subprocess.Popen(argv)
-    interrupted = False
+    interrupted: int | None = None
 
     def forward(signum: int, frame: object) -> None:
         nonlocal interrupted
-        interrupted = True
-        if signum == signal.SIGTERM:
+        interrupted = interrupted or signum
+        if signum in (signal.SIGTERM, signal.SIGHUP):
             child.send_signal(signal.SIGTERM)
 
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, forward) for s in stops}
     try:
         code = child.wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if interrupted and (Path(command.run_dir()) / "checkpoints" / "latest.pt").is_file():
-        return 0  # the workers saved and printed how to resume; torchrun's own code says "signal"
+        # the workers saved and printed how to resume; torchrun's own code says "signal"
+        return exit_code(interrupted)
     return code

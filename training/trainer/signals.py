@@ -1,4 +1,4 @@
-"""SIGINT / SIGTERM ask the run to stop after the current step, with a checkpoint.
+"""SIGINT / SIGTERM / SIGHUP ask the run to stop after the current step, with a checkpoint.
 
 The handler only sets a flag: the loop checks it between steps, so a signal never lands
 in the middle of an optimiser update or a checkpoint write. In a single process, the first
@@ -13,7 +13,7 @@ import signal
 import threading
 from types import FrameType, TracebackType
 
-_HANDLED = (signal.SIGINT, signal.SIGTERM)
+_HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class StopRequest:
