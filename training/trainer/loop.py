@@ -402,7 +402,7 @@ class _Run:
         if state.complexity_checked or cfg.background_steps_if_complex <= state.background_steps:
             return False
         state.complexity_checked = True
-        images = self._first_images(
+        images = self._spread_images(
             self.run_data.train, COMPLEXITY_SAMPLE, self.config.model.background_size
         ).to(self.device)
         self.model.eval()
