@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from sdk.illumination import match_illumination
+
 
 @dataclass(frozen=True)
 class ForegroundRule:
@@ -36,6 +38,7 @@ class ForegroundRule:
     noise_scale: float = 255.0  # the noise output times this is on the l1 (0–255) scale
     close: int = 3  # closing kernel side in background-resolution pixels, 0 or 1: none (paper 5)
     open: int = 3  # opening kernel side, 0 or 1: none (paper: 7)
+    relight: int = 1  # 1: match the background's light to the frame first (sdk.illumination)
 
     def __post_init__(self) -> None:
         for name in ("alpha1", "alpha2", "noise_scale"):
@@ -60,6 +63,8 @@ def foreground_mask(
     [3, Hb, Wb] in [0, 1]; noise: float [1, Hb, Wb] or [Hb, Wb] in [0, 1].
     """
     b = background.astype(np.float32, copy=False) * np.float32(255.0)
+    if rule.relight:
+        b = match_illumination(image, b)
     diff = np.abs(image.astype(np.float32) - b)
     # 3·l1 = Σ_c |x_c − b_c| and mean_RGB(b)·3 = Σ_c b_c: compare sums, two divisions fewer
     excess = diff.sum(axis=0) - np.float32(3.0 * rule.alpha2 * rule.noise_scale) * noise.reshape(

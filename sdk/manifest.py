@@ -208,7 +208,7 @@ def _files(f: _Fields, data: dict[str, Any]) -> dict[str, FileSpec]:
 
 
 _RULE_FLOATS = ("alpha1", "alpha2", "noise_scale")
-_RULE_INTS = ("close", "open")
+_RULE_INTS = ("close", "open", "relight")
 
 
 def _background(f: _Fields, data: dict[str, Any], graphs: dict[str, str]) -> BackgroundSpec | None:

@@ -31,6 +31,7 @@ FOREGROUND_RULE: dict[str, float | int] = {
     "noise_scale": 255.0,
     "close": 3,
     "open": 3,
+    "relight": 1,  # match the background's light to the frame's first (sdk.illumination)
 }
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

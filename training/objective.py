@@ -11,12 +11,19 @@ import torch
 from training.config import TrainConfig
 from training.losses import LossTerms, background_loss, coverage_loss, foreground_loss
 from training.model import ASTSeg, ModelOutput
+from training.relight import match_illumination
 from training.schedules import pixel_entropy_factor
 
 
 def background_step_loss(model: ASTSeg, images: torch.Tensor) -> torch.Tensor:
-    """Phase 1: the background autoencoder alone, with its robust loss."""
+    """Phase 1: the background autoencoder alone, with its robust loss. With the fixed-camera
+    rule's light matching on, the loss compares the frame with the background under the
+    frame's overall light (one gain per channel, training.relight): the model learns the
+    scene rather than each frame's brightness, which the runtime matches cell by cell. A
+    gain per cell here would leave each cell's brightness free, and the model would drift."""
     background, error = model.background(images)
+    if model.config.foreground_rule.get("relight", 0):
+        background = match_illumination(images, background, grid=(1, 1))
     return background_loss(images, background, error)
 
 

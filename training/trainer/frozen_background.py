@@ -19,6 +19,7 @@ from training.data.resize import resize_image
 from training.data.sample import SampleDataset
 from training.model import ASTSeg
 from training.model.astseg import to_size
+from training.relight import match_illumination
 
 CACHE_BYTES = 1 << 30  # beyond this, misses are computed each time and not kept
 
@@ -50,9 +51,12 @@ class FrozenBackgrounds:
     @torch.no_grad()
     def _compute(self, indices: list[int], device: torch.device) -> torch.Tensor:
         cfg = self.model.config
+        frames = self._frames(indices, device)
         with self.autocast():
-            background = self.model.background(self._frames(indices, device))[0]
-        background = to_size(background.float(), (cfg.image_height, cfg.image_width))
+            background = self.model.background(frames)[0].float()
+        if cfg.foreground_rule.get("relight", 0):  # the light the runtime compares against
+            background = match_illumination(frames, background)
+        background = to_size(background, (cfg.image_height, cfg.image_width))
         self.computed += len(indices)
         return background.clamp(0, 1).mul(255).round().to(torch.uint8).cpu()
 
