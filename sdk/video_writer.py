@@ -89,6 +89,18 @@ def ffmpeg_h264_encoder(ffmpeg: str) -> str | None:
     return next((enc for enc in H264_ENCODERS if enc in names), None)
 
 
+# H.264's largest level (6.2) allows 139 264 macroblocks of 16x16 pixels a frame, and
+# x264 takes no side over 16 384; anything bigger is refused before a frame is read.
+H264_MAX_MACROBLOCKS = 139_264
+H264_MAX_SIDE = 16_384
+
+
+def h264_can_encode(width: int, height: int) -> bool:
+    """Whether H.264 takes frames of this size (sides padded to even, as the filter does)."""
+    blocks = -(-width // 16) * -(-height // 16)
+    return blocks <= H264_MAX_MACROBLOCKS and max(width, height) <= H264_MAX_SIDE
+
+
 def ffmpeg_command(
     ffmpeg: str, encoder: str, width: int, height: int, fps: float, target: Path
 ) -> list[str]:
@@ -239,6 +251,8 @@ class VideoWriter:
             return False
         ffmpeg, encoder = self._ffmpeg
         assert self.size is not None
+        if not h264_can_encode(*self.size):
+            return False  # the next encoder, or the sentence that names the size
         self._ffmpeg_log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as ffmpeg)
         try:
             self._proc = subprocess.Popen(
