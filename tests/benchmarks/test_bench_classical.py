@@ -264,7 +264,7 @@ def test_train_mode_trains_exports_and_records_how(tmp_path):
     import subprocess
     import sys
 
-    from conftest import BENCHMARKS, ROOT
+    from tests.benchmarks.conftest import BENCHMARKS, ROOT
 
     spec = "synthetic_video:size=48x64,objects=2,seed=3,frames=60,lighting=mixed,shake=1"
     sets = ["train.steps=4", "train.background_steps=2", "train.batch_size=4"]
