@@ -3,10 +3,12 @@
 A background model trained in minutes on a CPU learns the scene's texture well but tracks
 its light slowly: after a light switch, or while daylight drifts, its background is too
 bright or too dark everywhere, and every pixel would differ by tens of grey levels. The
-light, though, changes smoothly across the view, so it is measured on a coarse grid: in
+light, though, changes smoothly across the view, so it is measured on a coarse 2×2 grid: in
 each cell and colour channel the gain is the median of the frame over the median of the
 background (medians, because a moving object covers well under half a cell), the grid of
-gains is smoothed to full size bilinearly, and the background is multiplied by it. On a
+gains is smoothed to full size bilinearly (held flat beyond the outer cells' centres: on
+our camera that scored better than continuing the slope to the edge, F 0.86-0.89 against
+0.82-0.86), and the background is multiplied by it. On a
 steady scene every gain is 1 and nothing changes.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-GRID = (4, 4)  # rows, columns of the gain grid
+GRID = (2, 2)  # rows, columns of the gain grid: cells big enough that no object fills half
 MIN_GAIN, MAX_GAIN = 0.2, 5.0  # past these, the cell is not the same scene any more
 STEP = 2  # every 2nd row and column is enough for a cell's median
 

@@ -4,7 +4,7 @@ The slot phase reconstructs each frame over the frozen background. After a light
 during a drift the background model, trained for minutes, is too bright or too dark
 everywhere, and the slots would be asked to paint the light. So the training relights the
 frozen background exactly as the runtime does before it compares frame and background:
-per cell of a 4×4 grid and per channel, the median of the frame over the median of the
+per cell of a 2×2 grid and per channel, the median of the frame over the median of the
 background, smoothed bilinearly to full size. Keep in step with sdk/illumination.py.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-GRID = (4, 4)
+GRID = (2, 2)
 MIN_GAIN, MAX_GAIN = 0.2, 5.0
 STEP = 2
 
