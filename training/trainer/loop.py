@@ -506,10 +506,14 @@ class _Run:
         (spent,) = self.dist.agree([spent], self.device)  # every rank decays at one step
         if spent:
             state.lr_decay_from = self.plan.foreground_step(state.step)
-            self.echo(
+            line = (
                 f"lr ÷ 10 from step {state.step}: {self.train_cfg.lr_decay_fraction:.0%} of the "
                 f"{limit / 60:.1f}-minute time limit is spent"
             )
+            if self.bar is not None and self.dist.is_main:
+                self.bar.write(line, self.echo)
+            else:
+                self.echo(line)
 
     def _stop_wanted(self) -> Status | None:
         if self.stop.requested:

@@ -5,6 +5,7 @@ Only rank 0 reports; the other ranks get inert objects so the loop reads the sam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,13 @@ class ProgressBar:
     def set_total(self, total: int) -> None:
         self._bar.total = total
         self._bar.refresh()
+
+    def write(self, line: str, echo: Callable[[str], None]) -> None:
+        """A line between bar refreshes (the bar is redrawn below it); `echo` when no bar."""
+        if self._bar.disable:
+            echo(line)
+        else:
+            self._bar.write(line)
 
     def close(self) -> None:
         self._bar.close()
