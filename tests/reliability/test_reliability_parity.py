@@ -147,10 +147,10 @@ def test_kernel_sized_differences_pass(model: ASTSeg, faithful: dict[str, Path],
     jittered = _export(_altered(model, _jitter_every_weight), tmp_path / "jittered")
     assert measure_parity(model, jittered, PLAN).failures() == []
 
-    # The layer weights 2e-4 (relative) off, more than the 1.6e-4 of the AMD EPYC: passes,
-    # where the fixed 1e-4 limit refused it.
+    # The renderer's layer weights 1.5e-4 (relative) off, more than the 1.27e-4 an AMD EPYC
+    # gave a user's renderer (issue 14): passes, where the fixed 1e-4 limit refused it.
     paths = dict(faithful)
-    _scale_output(paths, tmp_path / "scaled", "weights", 1 + 2e-4)
+    _scale_output(paths, tmp_path / "scaled", "weights", 1 + 1.5e-4)
     report = measure_parity(model, paths, PLAN)
     assert report.failures() == []
     assert report.worst("weights") > 1e-4
