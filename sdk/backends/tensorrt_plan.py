@@ -196,15 +196,22 @@ class TensorRtBackend:
             + "".join(f", {engines[g].plan}" for g in extra)
         )
 
-    def _run_one(self, images: np.ndarray) -> dict[str, np.ndarray]:
-        first = self.plans[0]
-        image = np.ascontiguousarray(images.astype(first.dtypes[IMAGE_INPUT], copy=False))
+    def _run_on_images(
+        self, plan: _Plan, images: np.ndarray
+    ) -> dict[str, tuple[int, tuple[int, ...]]]:
+        """Copy an image batch to the GPU, run `plan` on it; its outputs' (pointer, shape)."""
+        image = np.ascontiguousarray(images.astype(plan.dtypes[IMAGE_INPUT], copy=False))
         pointer = self._input.ensure(image.nbytes)
         self.cuda.to_device(pointer, image.ctypes.data, image.nbytes, self.stream)
-        first.context.set_input_shape(IMAGE_INPUT, image.shape)
-        first.context.set_tensor_address(IMAGE_INPUT, pointer)
-        bound = first.bind_outputs()
-        self._execute(first)
+        plan.context.set_input_shape(IMAGE_INPUT, image.shape)
+        plan.context.set_tensor_address(IMAGE_INPUT, pointer)
+        bound = plan.bind_outputs()
+        self._execute(plan)
+        return bound
+
+    def _run_one(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        first = self.plans[0]
+        bound = self._run_on_images(first, images)
         if len(self.plans) == 2:
             renderer = self.plans[1]
             for name in LATENT_NAMES:
@@ -247,13 +254,7 @@ class TensorRtBackend:
         plan = self.background_plan
         if plan is None:
             raise BundleError(f"this bundle has no background plan; rebuild it with `{REBUILD}`.")
-        image = np.ascontiguousarray(images.astype(plan.dtypes[IMAGE_INPUT], copy=False))
-        pointer = self._input.ensure(image.nbytes)
-        self.cuda.to_device(pointer, image.ctypes.data, image.nbytes, self.stream)
-        plan.context.set_input_shape(IMAGE_INPUT, image.shape)
-        plan.context.set_tensor_address(IMAGE_INPUT, pointer)
-        bound = plan.bind_outputs()
-        self._execute(plan)
+        bound = self._run_on_images(plan, images)
         host = {}
         for name in BACKGROUND_NAMES:
             pointer_out, shape = bound[name]
