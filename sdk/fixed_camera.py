@@ -18,7 +18,7 @@ import numpy as np
 from sdk.backends.base import Backend, BackgroundOutput, ModelOutput
 from sdk.bundle import Bundle
 from sdk.errors import BundleError
-from sdk.foreground import foreground_mask
+from sdk.foreground import ForegroundDetector, foreground_mask
 from sdk.fused import FusedObject, fuse_labels
 from sdk.manifest import BackgroundSpec, ModelSpec
 from sdk.preprocess import Channels
@@ -81,13 +81,18 @@ def fixed_camera_result(
     min_score: float,
     min_area: int,
     tracker: Tracker | None,
+    detector: ForegroundDetector | None = None,
 ) -> FrameResult:
-    """One frame's FrameResult in "fused" or "background" mode (tracker None: ID = label)."""
+    """One frame's FrameResult in "fused" or "background" mode (tracker None: ID = label;
+    detector None: the rule without memory, for frames that are not one stream)."""
     t0 = time.perf_counter()
     height, width = frame.shape[:2]
-    fg = foreground_mask(
-        background_input, background.background[i], background.noise[i], background_spec.rule
-    )
+    if detector is not None:
+        fg = detector(background_input, background.background[i], background.noise[i])
+    else:
+        fg = foreground_mask(
+            background_input, background.background[i], background.noise[i], background_spec.rule
+        )
     scores = np.zeros(spec.num_slots)
     if mode == "fused" and output is not None:
         logits = output.log_activation[i].astype(np.float64) - spec.log_background_activation

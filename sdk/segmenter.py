@@ -29,6 +29,7 @@ from sdk.backends.base import BackgroundOutput
 from sdk.background_refresh import DEFAULT_EVERY, DEFAULT_MAX_CHANGE, BackgroundRefresh
 from sdk.bundle import Bundle, load_bundle
 from sdk.fixed_camera import fixed_camera_result, resolve_masks_from
+from sdk.foreground import ForegroundDetector, ForegroundRule
 from sdk.live import Reconnect
 from sdk.manifest import ModelSpec
 from sdk.postprocess import frame_labels, slot_regions
@@ -118,6 +119,7 @@ class Segmenter:
         self.min_area = min_area
         self.track = track
         self.tracker = Tracker(tracker)
+        self._foreground: ForegroundDetector | None = None  # the stream's rule memory
         self._frames_seen = 0
         self._last_background: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -129,6 +131,7 @@ class Segmenter:
     def reset(self) -> None:
         """Forget all tracks (IDs restart at 1) and restart frame numbering."""
         self.tracker.reset()
+        self._foreground = None
         self._frames_seen = 0
         self._refresh.reset()
 
@@ -243,6 +246,11 @@ class Segmenter:
         background_ms = (time.perf_counter() - t1) * 1000 / frames
         return InferredFrames(prepared, output, infer_ms, background, background_ms)
 
+    def _detector(self, rule: ForegroundRule) -> ForegroundDetector:
+        if self._foreground is None:
+            self._foreground = ForegroundDetector(rule)
+        return self._foreground
+
     def _backgrounds(self, images: np.ndarray) -> BackgroundOutput:
         """The background graph on the frames that need a fresh background; the others reuse
         the last one computed (sdk.background_refresh)."""
@@ -292,6 +300,7 @@ class Segmenter:
                     min_score=self.min_score,
                     min_area=self.min_area,
                     tracker=self.tracker if self.track else None,
+                    detector=self._detector(bg_spec.rule) if self.track else None,
                 )
                 for i, frame in enumerate(prepared.frames)
             ]

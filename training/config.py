@@ -32,6 +32,10 @@ FOREGROUND_RULE: dict[str, float | int] = {
     "close": 3,
     "open": 3,
     "relight": 1,  # match the background's light to the frame's first (sdk.illumination)
+    # Real cameras (issue 20, docs/runtime.md): evidence, shake and a noise map kept current.
+    "hysteresis": 2.0,  # a region needs one pixel this many thresholds above it
+    "shake": 20.0,  # largest camera shift compensated, in background pixels
+    "adapt": 1,  # the runtime keeps the noise map current
 }
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -81,6 +85,11 @@ class ModelConfig:
     background_height: int = 0
     background_width: int = 0
     background_max_side: int = 320
+    # Fixed-camera additions to the background model (training.model.background), off in the
+    # paper presets: a learnt full-size image prior started from the footage's median frame,
+    # and a noise output measured as a per-pixel residual statistic instead of the head.
+    background_prior: bool = False
+    background_noise: Literal["head", "measured"] = "head"
     # Fixed-camera foreground rule the bundle carries for the runtime (manifest `background`
     # section): the background paper's code rule, 3*max(0, l1 - alpha2*noise) >
     # alpha1*mean(B) on the 0-255 scale, then a close x close closing and open x open opening.

@@ -166,7 +166,9 @@ def test_foreground_rule_numbers() -> None:
     image[:, 5:15, 5:15] = 113  # l1 = 13 > 96/255 * 100 / 3 = 12.55
     image[:, 0:3, 0:3] = 112  # l1 = 12 < 12.55, and too small to survive the opening anyway
     noise = np.zeros((1, 20, 20), np.float32)
-    rule = ForegroundRule(alpha1=96 / 255, alpha2=7.0, close=0, open=0)  # the paper's constants
+    rule = ForegroundRule(  # the paper's constants, without our real-camera steps
+        alpha1=96 / 255, alpha2=7.0, close=0, open=0, hysteresis=0, shake=0
+    )
     mask = foreground_mask(image, background, noise, rule)
     assert mask[5:15, 5:15].all() and mask.sum() == 100
     noise[:, 5:15, 5:15] = 0.5 / 255 / 7  # α₂·ê = 0.5: l1 − 0.5 = 12.5 < 12.55

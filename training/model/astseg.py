@@ -39,7 +39,12 @@ class ASTSeg(nn.Module):
         self.encoder = SlotEncoder(config)
         self.renderer = Renderer(config)
         # Its own input size (fixed-camera mode); its output is resized to the slot size.
-        self.background = BackgroundModel(*config.background_size, config.background_latent_dim)
+        self.background = BackgroundModel(
+            *config.background_size,
+            config.background_latent_dim,
+            static_prior=config.background_prior,
+            measured_noise=config.background_noise == "measured",
+        )
 
     def foreground_parameters(self) -> list[nn.Parameter]:
         return [*self.encoder.parameters(), *self.renderer.parameters()]

@@ -5,6 +5,14 @@ input, then convolves; the encoder shrinks the map to 1×1 (16 latents) and the
 generator mirrors it with transposed convolutions. The generator outputs RGB and a
 fourth channel that predicts the robust reconstruction error, i.e. where the image
 shows something the background cannot explain (a foreground mask for free).
+
+Two opt-in additions for a fixed camera (`model.background_prior`, `model.background_noise`,
+docs/cpu-recipe.md §8), off in the paper presets:
+- a static image prior: a full-size learnt image (logits) the generator's colours are added
+  to, initialised from the footage's median frame, so texture (leaves, brick, asphalt) is
+  there from step 0 and the autoencoder only learns what changes (light, global shifts);
+- a measured noise map: the fourth output is a per-pixel statistic of the residual between
+  the footage and this model's background (`training.background_statistics`), not the head.
 """
 
 from __future__ import annotations
@@ -87,7 +95,14 @@ class _PositionalBlock(nn.Module):
 
 
 class BackgroundModel(nn.Module):
-    def __init__(self, height: int, width: int, latent_dim: int = 16) -> None:
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        latent_dim: int = 16,
+        static_prior: bool = False,
+        measured_noise: bool = False,
+    ) -> None:
         super().__init__()
         steps = down_schedule(height, width)
         widths = block_widths(len(steps), latent_dim)
@@ -125,11 +140,44 @@ class BackgroundModel(nn.Module):
             )
         )
         self.latent_dim = latent_dim
+        self.prior_logits: nn.Parameter | None = None
+        if static_prior:
+            self.prior_logits = nn.Parameter(torch.zeros(1, 3, height, width))
+            with torch.no_grad():  # the generator starts as a small correction of the prior
+                last = self.generator[-1].conv
+                last.weight.mul_(0.01)
+                if last.bias is not None:
+                    last.bias.zero_()
+        # 0 until measured after phase 1; a persistent buffer, so checkpoints and exports keep it
+        noise_map = torch.zeros(1, 1, height, width) if measured_noise else None
+        self.noise_map: torch.Tensor | None
+        self.register_buffer("noise_map", noise_map)
+
+    @torch.no_grad()
+    def set_prior(self, image: torch.Tensor) -> None:
+        """Start the prior at `image` ([3, H, W] in [0, 1]); kept in (0, 1) so logits are finite."""
+        if self.prior_logits is None:
+            raise ValueError("this background model has no static prior")
+        self.prior_logits.copy_(torch.logit(image.clamp(1 / 255, 254 / 255))[None])
+
+    @torch.no_grad()
+    def set_noise_map(self, noise: torch.Tensor) -> None:
+        """The measured residual statistic ([H, W] on the 0-1 scale of the noise output)."""
+        if self.noise_map is None:
+            raise ValueError("this background model predicts its noise with its head")
+        self.noise_map.copy_(noise.reshape(self.noise_map.shape))
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images [N, 3, H, W] in [0, 1] -> (background [N, 3, H, W], predicted error [N, 1, H, W]).
 
         The error channel predicts e/3, where e in [0, 3] is the robust per-pixel error.
         """
-        out = torch.sigmoid(self.generator(self.encoder(images)))
-        return out[:, :3], out[:, 3:]
+        logits = self.generator(self.encoder(images))
+        colour, head = logits[:, :3], logits[:, 3:]
+        if self.prior_logits is not None:
+            colour = colour + self.prior_logits
+        if self.noise_map is not None:
+            noise = self.noise_map.expand(images.shape[0], -1, -1, -1)
+        else:
+            noise = torch.sigmoid(head)
+        return torch.sigmoid(colour), noise

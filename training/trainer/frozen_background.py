@@ -20,6 +20,7 @@ from training.data.sample import SampleDataset
 from training.model import ASTSeg
 from training.model.astseg import to_size
 from training.relight import match_illumination
+from training.trainer.background_statistics import align_backgrounds
 
 CACHE_BYTES = 1 << 30  # beyond this, misses are computed each time and not kept
 
@@ -54,6 +55,9 @@ class FrozenBackgrounds:
         frames = self._frames(indices, device)
         with self.autocast():
             background = self.model.background(frames)[0].float()
+        max_shift = float(cfg.foreground_rule.get("shake", 0))
+        if max_shift > 0:  # where the runtime puts it: moved onto the frame's view
+            background = align_backgrounds(frames, background, max_shift)
         if cfg.foreground_rule.get("relight", 0):  # the light the runtime compares against
             background = match_illumination(frames, background)
         background = to_size(background, (cfg.image_height, cfg.image_width))

@@ -28,6 +28,12 @@ from training.input_sizes import resolve_input_sizes
 from training.losses import background_is_complex
 from training.model import ASTSeg
 from training.trainer import checkpoints
+from training.trainer.background_fit import report_background_fit
+from training.trainer.background_statistics import (
+    SAMPLE_FRAMES,
+    footage_median,
+    residual_noise,
+)
 from training.trainer.batch_order import BatchOrder
 from training.trainer.data import (
     DataSource,
@@ -57,6 +63,7 @@ from training.trainer.result import Status, StepRecord, TrainResult
 from training.trainer.rng import restore_rng, seed_everything
 from training.trainer.run_folder import RunFolder, atomic_write_bytes
 from training.trainer.samples import sheet_png, spread_indices
+from training.trainer.short_footage import describe_epochs
 from training.trainer.signals import StopRequest
 from training.trainer.state import TrainState
 from training.trainer.steps import DistributedView, active_slots, batch_loss
@@ -64,6 +71,7 @@ from training.trainer.validation import VALIDATION_METRIC, validate
 
 SAMPLE_IMAGES = 4
 COMPLEXITY_SAMPLE = 64
+BACKGROUND_TIME_SHARE = 0.3  # of a time limit, at most, for phase 1
 
 
 def train(
@@ -237,6 +245,9 @@ class _Run:
                 f"{plan.label(phase)}: {phase.steps} steps, batch {batch}"
                 f"{f' x {self.dist.world_size}' if self.dist.enabled else ''}, lr {lr:g}"
             )
+        footage = describe_epochs(len(run_data.train), plan, cfg)
+        if footage:
+            self.echo(footage)
         if self.state.background_from:
             self.echo(f"background model from {self.state.background_from}")
         self.echo(f"run folder: {self.folder.root}")
@@ -277,7 +288,12 @@ class _Run:
             background_size = self.config.model.background_size
             if background_size != tuple(self.sample_images.shape[-2:]):
                 self.sample_backgrounds = self._spread_images(shown, SAMPLE_IMAGES, background_size)
-            self.bar = ProgressBar(self.plan.total, self.state.step, progress and self.dist.is_main)
+            if self.saved is None and not self.state.background_from:
+                self._start_prior()
+            deadline = None if self.time_limit_s is None else self.started + self.time_limit_s
+            self.bar = ProgressBar(
+                self.plan.total, self.state.step, progress and self.dist.is_main, deadline
+            )
             if self.saved is not None:
                 restore_rng(self.saved["rng"])  # last: building the model above drew numbers
             try:
@@ -300,10 +316,12 @@ class _Run:
     def _run_phases(self) -> Status:
         while (phase := self.plan.phase_at(self.state.step)) is not None:
             stop = self._run_phase(phase)
-            ended = self.state.step == phase.end
+            ended = self.state.step == self._current_end(phase)
             # The τ₀ test runs before the phase-end checkpoint, so a resumed run sees its outcome.
             extended = ended and phase.kind == "background" and self._extend_background()
             background_done = ended and phase.kind == "background" and not extended
+            if background_done:
+                self._measure_noise()
             self._save(phase, latest=True, background=background_done)
             if stop is not None:
                 return stop
@@ -392,9 +410,44 @@ class _Run:
                 self._between_steps(phase)
                 if stop is not None:
                     return stop
+                if phase.kind == "background" and self._background_time_spent():
+                    self._end_background_early()
+                    return None
         finally:
             del batches  # ends loader workers
         return None
+
+    def _say(self, line: str) -> None:
+        """A line above the progress bar (or plainly, without one)."""
+        if self.bar is not None:
+            self.bar.write(line, self.echo)
+        else:
+            self.echo(line)
+
+    def _current_end(self, phase: Phase) -> int:
+        """The phase's end in the current plan (phase 1 may have been cut short)."""
+        return self.plan.phases[phase.index].end
+
+    def _background_time_spent(self) -> bool:
+        """Phase 1 may use BACKGROUND_TIME_SHARE of a time limit, so that a short budget
+        still measures the noise map and trains the slots (issue 20, short footage)."""
+        if self.time_limit_s is None:
+            return False
+        spent = time.monotonic() - self.started >= BACKGROUND_TIME_SHARE * self.time_limit_s
+        (spent,) = self.dist.agree([spent], self.device)
+        return bool(spent)
+
+    def _end_background_early(self) -> None:
+        state = self.state
+        self._say(
+            f"phase 1 ends at step {state.step}: it has had {BACKGROUND_TIME_SHARE:.0%} of the "
+            f"{self.time_limit_s / 60:.1f}-minute time limit"  # type: ignore[operator]
+        )
+        state.background_steps = state.step
+        state.complexity_checked = True  # no time left for the longer schedule
+        self.plan = self._plan()
+        assert self.bar is not None
+        self.bar.set_total(self.plan.total)
 
     def _extend_background(self) -> bool:
         """The τ₀ test after phase 1: a background that still varies trains longer."""
@@ -421,6 +474,36 @@ class _Run:
         assert self.bar is not None
         self.bar.set_total(self.plan.total)
         return True
+
+    def _fixed_camera_frames(self) -> torch.Tensor:
+        size = self.config.model.background_size
+        return self._spread_images(self.run_data.train, SAMPLE_FRAMES, size)
+
+    def _start_prior(self) -> None:
+        """`model.background_prior`: phase 1 starts from the footage's (aligned) median."""
+        background = self.model.background
+        if background.prior_logits is None:
+            return
+        rule = self.config.model.foreground_rule
+        frames = self._fixed_camera_frames()
+        background.set_prior(footage_median(frames, float(rule.get("shake", 0))).to(self.device))
+        self.echo(f"background prior: the median of {len(frames)} frames spread over the data")
+
+    def _measure_noise(self) -> None:
+        """`model.background_noise: measured`: the noise map, measured after phase 1."""
+        background = self.model.background
+        if background.noise_map is None:
+            return
+        rule = self.config.model.foreground_rule
+        self.model.eval()
+        frames = self._fixed_camera_frames().to(self.device)
+        with self.precision.autocast():
+            noise = residual_noise(
+                background, frames, float(rule.get("shake", 0)), bool(rule.get("relight", 0))
+            )
+            background.set_noise_map(noise.to(self.device))
+            report_background_fit(self._say, background, frames, rule, noise.numpy() * 255.0)
+        self.model.train()
 
     # ------------------------------------------------------------------ one step
     def _step(

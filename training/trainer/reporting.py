@@ -5,6 +5,7 @@ Only rank 0 reports; the other ranks get inert objects so the loop reads the sam
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,24 @@ _SHORT = {
 }
 
 
-class ProgressBar:
-    """phase, step/total, it/s and ETA (tqdm's own), loss terms and the last validation."""
+PACE_STEPS = 5  # steps of a phase measured before its pace sets the total
 
-    def __init__(self, total: int, initial: int, enabled: bool) -> None:
+
+class ProgressBar:
+    """phase, step/total, it/s and ETA (tqdm's own), loss terms and the last validation.
+
+    Under a time limit the total is the step the run will reach when its time is up (the
+    current phase's pace times the time left, at most the plan's total), so tqdm's
+    "remaining" is the limit's, not that of a plan the budget will cut short.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        initial: int,
+        enabled: bool,
+        deadline: float | None = None,  # time.monotonic() when the time limit ends
+    ) -> None:
         self._bar = tqdm(
             total=total,
             initial=initial,
@@ -58,19 +73,37 @@ class ProgressBar:
             smoothing=0.05,
         )
         self.validation = ""
+        self.plan_total = total
+        self.deadline = deadline
+        self._pace_from = (time.monotonic(), initial)
 
     def set_phase(self, label: str) -> None:
         self._bar.set_description(label, refresh=False)
+        self._pace_from = (time.monotonic(), self._bar.n)  # each phase has its own pace
+
+    def _follow_deadline(self) -> None:
+        if self.deadline is None:
+            return
+        now = time.monotonic()
+        since, first = self._pace_from
+        done = self._bar.n - first
+        if done < PACE_STEPS or now <= since:
+            return
+        reachable = self._bar.n + int(done / (now - since) * max(0.0, self.deadline - now))
+        self._bar.total = min(self.plan_total, max(reachable, self._bar.n + 1))
 
     def advance(self, losses: dict[str, float]) -> None:
         parts = {_SHORT.get(k, k): f"{v:.4g}" for k, v in losses.items()}
         if self.validation:
             parts["val"] = self.validation
         self._bar.set_postfix(parts, refresh=False)
+        self._follow_deadline()
         self._bar.update(1)
 
     def set_total(self, total: int) -> None:
+        self.plan_total = total
         self._bar.total = total
+        self._follow_deadline()
         self._bar.refresh()
 
     def write(self, line: str, echo: Callable[[str], None]) -> None:

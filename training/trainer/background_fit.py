@@ -1,0 +1,76 @@
+"""Does the trained background explain the footage? Measured once after phase 1 and said in
+one line, so a user never learns it from 35 specks a frame at run time (issue 20).
+
+The runtime's own rule (sdk.foreground, with the bundle's parameters) runs on frames spread
+over the footage. Moving objects cover a small share of a fixed camera's view; when the
+median frame is more than `TOO_MUCH` foreground, the model has not learnt the scene.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from sdk.foreground import ForegroundRule, foreground_mask
+from training.model.background import BackgroundModel
+
+TOO_MUCH = 0.2  # median share of a frame marked foreground past which the fit has failed
+ADVICE = (
+    "train on more footage of this camera (a few minutes of it), raise --time-limit, or "
+    "run with --masks-from slots"
+)
+
+
+def foreground_shares(
+    model: BackgroundModel, images: torch.Tensor, rule: dict[str, Any]
+) -> np.ndarray:
+    """The share of each frame ([N, 3, H, W] in [0, 1]) the runtime rule calls foreground."""
+    known = {k: v for k, v in rule.items() if k in ForegroundRule.__dataclass_fields__}
+    parsed = ForegroundRule(**known)
+    shares = []
+    with torch.no_grad():
+        for start in range(0, len(images), 16):
+            batch = images[start : start + 16]
+            background, noise = (t.float().cpu().numpy() for t in model(batch))
+            frames = batch.clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
+            for frame, b, n in zip(frames, background, noise, strict=True):
+                shares.append(float(foreground_mask(frame, b, n, parsed).mean()))
+    return np.array(shares)
+
+
+def describe_fit(shares: np.ndarray, noise_levels: np.ndarray | None) -> tuple[str, bool]:
+    """(the line to print, whether it is a warning)."""
+    median = float(np.median(shares)) if len(shares) else 0.0
+    noise = (
+        f"; noise map median {float(np.median(noise_levels)):.1f}, 95th percentile "
+        f"{float(np.percentile(noise_levels, 95)):.1f} grey levels"
+        if noise_levels is not None
+        else ""
+    )
+    line = (
+        f"background fit: a median {100 * median:.1f} % of each frame is foreground on "
+        f"{len(shares)} frames{noise}"
+    )
+    if median > TOO_MUCH:
+        return (
+            f"warning: the background model does not explain this camera: {100 * median:.0f} % "
+            f"of a typical frame is foreground, far more than moving objects cover; {ADVICE}.",
+            True,
+        )
+    return line, False
+
+
+def report_background_fit(
+    echo: Callable[[str], None],
+    model: BackgroundModel,
+    images: torch.Tensor,
+    rule: dict[str, Any],
+    noise_levels: np.ndarray | None,
+) -> bool:
+    """Print the fit line (or the warning); True when it warned."""
+    line, warned = describe_fit(foreground_shares(model, images, rule), noise_levels)
+    echo(line)
+    return warned
