@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from export.spec import BatchPlan
-from sdk.bundle import sha256_file
+from sdk.bundle.bundle import sha256_file
 from training.config import ModelConfig
 
 MANIFEST_NAME = "astseg.json"

@@ -9,7 +9,7 @@ Importing this package loads numpy and OpenCV only; onnxruntime is loaded when a
 Segmenter opens a bundle, tensorrt only for the TensorRT backend.
 """
 
-from sdk.bundle import Bundle, load_bundle
+from sdk.bundle.bundle import Bundle, load_bundle
 from sdk.errors import AstsegError, BundleError, DeviceError, OutputError, SourceError
 from sdk.live import Reconnect
 from sdk.results import DetectedObject, FrameResult, Timings

@@ -16,11 +16,11 @@ import time
 import numpy as np
 
 from sdk.backends.base import Backend, BackgroundOutput, ModelOutput
-from sdk.bundle import Bundle
+from sdk.bundle.bundle import Bundle
+from sdk.bundle.manifest import BackgroundSpec, ModelSpec
 from sdk.errors import BundleError
 from sdk.foreground import foreground_mask
 from sdk.fused import FusedObject, fuse_labels
-from sdk.manifest import BackgroundSpec, ModelSpec
 from sdk.preprocess import Channels
 from sdk.results import DetectedObject, FrameResult, Timings
 from sdk.tracker import Observation, Tracker

@@ -27,10 +27,10 @@ import numpy as np
 from sdk.backends import Backend, ModelOutput, open_backend
 from sdk.backends.base import BackgroundOutput
 from sdk.background_refresh import DEFAULT_EVERY, DEFAULT_MAX_CHANGE, BackgroundRefresh
-from sdk.bundle import Bundle, load_bundle
+from sdk.bundle.bundle import Bundle, load_bundle
+from sdk.bundle.manifest import ModelSpec
 from sdk.fixed_camera import fixed_camera_result, resolve_masks_from
 from sdk.live import Reconnect
-from sdk.manifest import ModelSpec
 from sdk.postprocess import frame_labels, slot_regions
 from sdk.preprocess import Channels, check_frame, to_model_input
 from sdk.results import DetectedObject, FrameResult, Timings

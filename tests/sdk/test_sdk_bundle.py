@@ -12,7 +12,7 @@ import pytest
 from toy_bundle import write_manifest, zip_bundle
 
 from sdk import BundleError, Segmenter, load_bundle
-from sdk.archive import extract_archive
+from sdk.bundle.archive import extract_archive
 
 
 def _manifest(bundle: Path) -> dict:
@@ -140,7 +140,7 @@ def test_not_json_and_missing_manifest(bundle_copy: Path, tmp_path: Path) -> Non
 def test_missing_path_and_default_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(BundleError, match=r"does not exist"):
         load_bundle(tmp_path / "nope")
-    monkeypatch.setattr("sdk.bundle.DEFAULT_BUNDLE_DIR", tmp_path / "models" / "default")
+    monkeypatch.setattr("sdk.bundle.bundle.DEFAULT_BUNDLE_DIR", tmp_path / "models" / "default")
     with pytest.raises(BundleError, match=r"the default model is not installed"):
         Segmenter()
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from sdk.bundle.manifest import REEXPORT, ModelSpec
 from sdk.errors import BundleError
-from sdk.manifest import REEXPORT, ModelSpec
 
 Shape = Sequence[object]  # ints for fixed dimensions, str or None for symbolic ones
 

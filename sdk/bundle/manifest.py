@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sdk.bundle.safe_json import JsonFormatError, read_json_object
 from sdk.errors import BundleError
 from sdk.foreground import ForegroundRule
-from sdk.safe_json import JsonFormatError, read_json_object
 
 MANIFEST_NAME = "astseg.json"
 BUNDLE_FORMAT = "astseg-bundle"

@@ -15,14 +15,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdk.archive import MAX_TOTAL_BYTES, extract_archive, remove_tree
-from sdk.cache import cache_dir
+from sdk.bundle.archive import MAX_TOTAL_BYTES, extract_archive, remove_tree
+from sdk.bundle.cache import cache_dir
+from sdk.bundle.manifest import MANIFEST_NAME, Manifest, read_manifest
 from sdk.errors import BundleError
-from sdk.manifest import MANIFEST_NAME, Manifest, read_manifest
 
 log = logging.getLogger("astseg")
 
-DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent / "models" / "default"
+DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parents[1] / "models" / "default"
 _CHUNK = 1 << 20
 
 
