@@ -11,10 +11,10 @@ Segmenter opens a bundle, tensorrt only for the TensorRT backend.
 
 from sdk.bundle.bundle import Bundle, load_bundle
 from sdk.errors import AstsegError, BundleError, DeviceError, OutputError, SourceError
-from sdk.live import Reconnect
 from sdk.results import DetectedObject, FrameResult, Timings
 from sdk.segmenter import Segmenter
-from sdk.sources import open_source, parse_source
+from sdk.sources.live import Reconnect
+from sdk.sources.sources import open_source, parse_source
 from sdk.tracker import Tracker, TrackerConfig
 
 __version__ = "0.1.0"

@@ -27,11 +27,11 @@ import numpy as np
 from tqdm import tqdm
 
 from sdk.errors import OutputError
-from sdk.frame_source import FrameSource, SourceFrame
 from sdk.outputs import OutputOptions, RunOutputs
 from sdk.results import FrameResult
 from sdk.segmenter import PreparedFrames, Segmenter
-from sdk.sources import open_source
+from sdk.sources.frame_source import FrameSource, SourceFrame
+from sdk.sources.sources import open_source
 from sdk.stop_signals import StopSignals, ignoring_signals, signal_name, signum_of
 
 log = logging.getLogger("astseg")

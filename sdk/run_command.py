@@ -24,7 +24,7 @@ from sdk.run_report import (
 )
 from sdk.run_values import cap_threads, check_max_fps, check_timeout
 from sdk.segmenter import Segmenter
-from sdk.sources import open_source
+from sdk.sources.sources import open_source
 from sdk.stop_signals import Interrupted, raising_signals, signum_of
 
 

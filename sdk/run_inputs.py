@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sdk.sources import parse_source
+from sdk.sources.sources import parse_source
 
 
 def input_paths(source: object, model: str | None) -> tuple[list[Path], list[Path]]:

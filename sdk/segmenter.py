@@ -30,11 +30,11 @@ from sdk.background_refresh import DEFAULT_EVERY, DEFAULT_MAX_CHANGE, Background
 from sdk.bundle.bundle import Bundle, load_bundle
 from sdk.bundle.manifest import ModelSpec
 from sdk.fixed_camera import fixed_camera_result, resolve_masks_from
-from sdk.live import Reconnect
 from sdk.postprocess import frame_labels, slot_regions
 from sdk.preprocess import Channels, check_frame, to_model_input
 from sdk.results import DetectedObject, FrameResult, Timings
-from sdk.sources import open_source
+from sdk.sources.live import Reconnect
+from sdk.sources.sources import open_source
 from sdk.tracker import Observation, Tracker, TrackerConfig
 
 

@@ -37,7 +37,7 @@ import numpy as np
 from sdk.atomic import ensure_parent
 from sdk.errors import OutputError
 from sdk.output_paths import Target, output_target, publish
-from sdk.quiet import quiet_native_stderr
+from sdk.sources.quiet import quiet_native_stderr
 
 try:
     import fcntl

@@ -16,9 +16,9 @@ from sdk_media import ClosedCamera, FakeCamera, count_frames, moving_discs, writ
 from typer.testing import CliRunner
 
 from sdk import Reconnect, Segmenter
-from sdk.live import LiveSource
 from sdk.outputs import OutputOptions
 from sdk.pipeline import RunOptions, run_pipeline
+from sdk.sources.live import LiveSource
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ camera index; a string with "://" must use rtsp, rtsps, rtmp, rtmps, http, https
 directory is read as images in name order; a string with * ? or [ that names no
 file is a glob of images; an existing file is an image when its extension says
 so and a video otherwise; an ndarray is one frame and any other iterable yields
-frames. Files never drop frames; cameras and streams are live (see sdk.live).
+frames. Files never drop frames; cameras and streams are live (see sdk.sources.live).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ import cv2
 import numpy as np
 
 from sdk.errors import SourceError
-from sdk.frame_source import FrameSource, SourceFrame
-from sdk.live import LiveSource, Reconnect
-from sdk.quiet import quiet_native_stderr
-from sdk.stream_probe import stream_failure
+from sdk.sources.frame_source import FrameSource, SourceFrame
+from sdk.sources.live import LiveSource, Reconnect
+from sdk.sources.quiet import quiet_native_stderr
+from sdk.sources.stream_probe import stream_failure
 
 log = logging.getLogger("astseg")
 

@@ -21,8 +21,8 @@ from typing import Protocol
 import numpy as np
 
 from sdk.errors import SourceError
-from sdk.frame_source import FrameSource, SourceFrame
-from sdk.quiet import quiet_native_stderr
+from sdk.sources.frame_source import FrameSource, SourceFrame
+from sdk.sources.quiet import quiet_native_stderr
 
 log = logging.getLogger("astseg")
 
