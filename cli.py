@@ -205,8 +205,8 @@ def run_command(
     import signal
     from pathlib import Path
 
-    from sdk.output_paths import json_to_stdout
-    from sdk.outputs import OutputOptions
+    from sdk.outputs.output_paths import json_to_stdout
+    from sdk.outputs.outputs import OutputOptions
     from sdk.run_command import configure_logging
     from sdk.run_command import run_command as run_segmentation
     from sdk.stop_signals import exit_code

@@ -99,7 +99,7 @@ def run_cameras(
     """`streams` paced cameras at once, each writing an annotated MP4 and JSON lines; one
     second of warm-up, then `seconds` that count."""
     from sdk.multi_stream import Stream, run_streams
-    from sdk.outputs import OutputOptions
+    from sdk.outputs.outputs import OutputOptions
 
     count, warmup = max(2, round(fps * seconds)), max(1, round(fps))
     cameras = [PacedCamera(clip, fps, count, warmup, f"camera {i + 1}") for i in range(streams)]

@@ -156,7 +156,7 @@ def inference_only(seg: Any, frames: list[Any], calls: int) -> list[float]:
 
 def run_once(clip: Path, bundle: str, out: Path, threads: int | None, codec: str = "auto") -> Any:
     """`astseg run --video CLIP --out OUT --json OUT.jsonl`, as the CLI runs it."""
-    from sdk.outputs import OutputOptions
+    from sdk.outputs.outputs import OutputOptions
     from sdk.run_command import run_command
 
     return run_command(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sdk import AstsegError
 from sdk.multi_stream import Stream, run_streams
-from sdk.outputs import OutputOptions
+from sdk.outputs.outputs import OutputOptions
 
 parser = argparse.ArgumentParser(description="Run several sources at once; per-stream FPS.")
 parser.add_argument("sources", nargs="+", help="video files, camera indices or stream URLs")

@@ -1,7 +1,7 @@
 """Several sources on one box at once: one `Segmenter` and one `astseg run` pipeline per stream.
 
     from sdk.multi_stream import Stream, run_streams
-    from sdk.outputs import OutputOptions
+    from sdk.outputs.outputs import OutputOptions
     reports = run_streams(
         [Stream("cam1.mp4", OutputOptions(out=Path("cam1.out.mp4"))), Stream("rtsp://cam2/live")],
         model="bundle.zip",
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sdk.errors import AstsegError
-from sdk.outputs import OutputOptions
+from sdk.outputs.outputs import OutputOptions
 from sdk.pipeline import Pipeline, RunOptions, RunSummary
 from sdk.segmenter import Segmenter
 

@@ -27,7 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sdk.errors import OutputError
-from sdk.outputs import OutputOptions, RunOutputs
+from sdk.outputs.outputs import OutputOptions, RunOutputs
 from sdk.results import FrameResult
 from sdk.segmenter import PreparedFrames, Segmenter
 from sdk.sources.frame_source import FrameSource, SourceFrame

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from sdk import rle
 from sdk.draw import draw_objects
 from sdk.errors import AstsegError
+from sdk.outputs import rle
 from sdk.preprocess import Channels, to_display_bgr
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from sdk.background_refresh import DEFAULT_EVERY
 from sdk.errors import AstsegError
 from sdk.fixed_camera import MASK_SOURCES
-from sdk.outputs import OutputOptions, plan_outputs
+from sdk.outputs.outputs import OutputOptions, plan_outputs
 from sdk.pipeline import RunOptions, RunSummary, run_pipeline
 from sdk.run_inputs import input_paths
 from sdk.run_report import (

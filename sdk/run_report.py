@@ -15,13 +15,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sdk.atomic import ensure_parent, write_bytes_atomic
 from sdk.errors import OutputError
-from sdk.outputs import OutputOptions
+from sdk.outputs.atomic import ensure_parent, write_bytes_atomic
+from sdk.outputs.outputs import OutputOptions
+from sdk.outputs.report import Report, metric_rows, write_report
+from sdk.outputs.timeline import ClipTimeline, SpreadSample
 from sdk.pipeline import RunSummary
-from sdk.report import Report, metric_rows, write_report
 from sdk.results import FrameResult
-from sdk.timeline import ClipTimeline, SpreadSample
 
 log = logging.getLogger("astseg")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sdk.report import Report, write_report
+from sdk.outputs.report import Report, write_report
 from training.evaluate import EvalReport
 
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from sdk.timeline import ClipTimeline
+from sdk.outputs.timeline import ClipTimeline
 from training.data.atomic import atomic_write_bytes, atomic_write_text
 from training.data.errors import DataError
 from training.data.imageio import encode_png
@@ -398,7 +398,7 @@ def _check_outputs_spare_inputs(
 ) -> None:
     """`--json` or `--grid` onto the model, a folder, or one file for both: refused first."""
     from sdk.errors import OutputError
-    from sdk.output_paths import check_outputs, output_target
+    from sdk.outputs.output_paths import check_outputs, output_target
 
     try:
         targets = {

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from sdk import Reconnect, Segmenter, SourceError
-from sdk.outputs import OutputOptions, RunOutputs
+from sdk.outputs.outputs import OutputOptions, RunOutputs
 from sdk.pipeline import RunOptions, run_pipeline
 from sdk.sources.live import LiveSource
 

@@ -27,8 +27,8 @@ from reliability_cli import (
 from reliability_media import count_frames
 from trainer_fixtures import DATA_SPEC
 
-from sdk import video_writer
-from sdk.video_writer import VideoWriter
+from sdk.outputs import video_writer
+from sdk.outputs.video_writer import VideoWriter
 from training.checkpoint import load_checkpoint, load_model
 
 

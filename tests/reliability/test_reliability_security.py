@@ -23,7 +23,7 @@ import torch
 from reliability_cli import ROOT, assert_success, assert_user_error, astseg, tree
 from trainer_fixtures import DATA_SPEC
 
-from sdk.video_writer import VideoWriter
+from sdk.outputs.video_writer import VideoWriter
 
 # ------------------------------------------------------------------ pickles that run code
 

@@ -16,7 +16,7 @@ from sdk_media import ClosedCamera, FakeCamera, count_frames, moving_discs, writ
 from typer.testing import CliRunner
 
 from sdk import Reconnect, Segmenter
-from sdk.outputs import OutputOptions
+from sdk.outputs.outputs import OutputOptions
 from sdk.pipeline import RunOptions, run_pipeline
 from sdk.sources.live import LiveSource
 

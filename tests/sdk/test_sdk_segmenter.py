@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from sdk_media import moving_discs, scene
 
-from sdk import AstsegError, FrameResult, Segmenter, rle
+from sdk import AstsegError, FrameResult, Segmenter
+from sdk.outputs import rle
 
 RED = (0, 0, 255)
 GREEN = (0, 255, 0)

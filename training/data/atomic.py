@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sdk.errors import OutputError
-from sdk.output_paths import output_target, write_output_bytes
+from sdk.outputs.output_paths import output_target, write_output_bytes
 from training.data.errors import DataError
 
 
@@ -17,7 +17,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Writes `data` to a unique temporary sibling, then renames it over `path`.
 
     A device, pipe, socket or `-` is written in place and a link's target is replaced, never
-    the link (sdk/output_paths.py): `--json /dev/null` must not turn /dev/null into a file.
+    the link (sdk/outputs/output_paths.py): `--json /dev/null` must not turn /dev/null into a file.
     """
     try:
         write_output_bytes(output_target(path, "output"), data)

@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 import numpy as np
 
-from sdk.atomic import ensure_parent, write_bytes_atomic
 from sdk.draw import id_colour
-from sdk.timeline import ClipTimeline
+from sdk.outputs.atomic import ensure_parent, write_bytes_atomic
+from sdk.outputs.timeline import ClipTimeline
 
 REPORT_NAME = "index.html"
 PLOT_W, PLOT_H = 760, 220

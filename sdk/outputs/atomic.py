@@ -2,7 +2,7 @@
 
 A reader (or a user after Ctrl-C or a full disk) never finds a half-written file
 under the final name: the rename is atomic on one filesystem. The partial name is
-unique per writer (sdk/output_paths.py), so two runs writing one output never share it.
+unique per writer (sdk/outputs/output_paths.py), so two runs writing one output never share it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from sdk.errors import OutputError
-from sdk.output_paths import Target, write_output_bytes
+from sdk.outputs.output_paths import Target, write_output_bytes
 
 
 def ensure_parent(path: Path) -> None:

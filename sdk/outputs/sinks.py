@@ -4,7 +4,7 @@ Mask PNGs are 16-bit label maps (0 = background, else the object's ID; IDs above
 65535 wrap around), one file per frame, each written atomically. The JSON-lines
 file holds one `FrameResult.to_dict()` per line with COCO RLE masks; it is
 written under a unique partial name and renamed when the run ends, also on Ctrl-C and
-SIGTERM; a device, pipe or `-` is written in place (sdk/output_paths.py). A write that
+SIGTERM; a device, pipe or `-` is written in place (sdk/outputs/output_paths.py). A write that
 fails (a full disk) removes the partial file.
 """
 
@@ -19,9 +19,9 @@ from typing import IO
 import cv2
 import numpy as np
 
-from sdk.atomic import ensure_parent, write_bytes_atomic
 from sdk.errors import OutputError
-from sdk.output_paths import Target, output_target, publish
+from sdk.outputs.atomic import ensure_parent, write_bytes_atomic
+from sdk.outputs.output_paths import Target, output_target, publish
 from sdk.results import FrameResult
 
 

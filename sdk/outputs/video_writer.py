@@ -34,9 +34,9 @@ from typing import IO, Any
 import cv2
 import numpy as np
 
-from sdk.atomic import ensure_parent
 from sdk.errors import OutputError
-from sdk.output_paths import Target, output_target, publish
+from sdk.outputs.atomic import ensure_parent
+from sdk.outputs.output_paths import Target, output_target, publish
 from sdk.sources.quiet import quiet_native_stderr
 
 try:

@@ -18,10 +18,10 @@ import cv2
 import numpy as np
 
 from sdk.errors import OutputError
-from sdk.output_paths import Target, check_outputs, output_target
+from sdk.outputs.output_paths import Target, check_outputs, output_target
+from sdk.outputs.sinks import JsonLinesWriter, MaskWriter
+from sdk.outputs.video_writer import VideoWriter
 from sdk.results import FrameResult
-from sdk.sinks import JsonLinesWriter, MaskWriter
-from sdk.video_writer import VideoWriter
 
 WINDOW = "astseg"
 
