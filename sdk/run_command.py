@@ -10,9 +10,9 @@ import logging
 import sys
 from pathlib import Path
 
-from sdk.background_refresh import DEFAULT_EVERY
 from sdk.errors import AstsegError
-from sdk.fixed_camera import MASK_SOURCES
+from sdk.fixed_camera.background_refresh import DEFAULT_EVERY
+from sdk.fixed_camera.fixed_camera import MASK_SOURCES
 from sdk.outputs.outputs import OutputOptions, plan_outputs
 from sdk.pipeline import RunOptions, RunSummary, run_pipeline
 from sdk.run_inputs import input_paths

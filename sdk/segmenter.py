@@ -26,10 +26,10 @@ import numpy as np
 
 from sdk.backends import Backend, ModelOutput, open_backend
 from sdk.backends.base import BackgroundOutput
-from sdk.background_refresh import DEFAULT_EVERY, DEFAULT_MAX_CHANGE, BackgroundRefresh
 from sdk.bundle.bundle import Bundle, load_bundle
 from sdk.bundle.manifest import ModelSpec
-from sdk.fixed_camera import fixed_camera_result, resolve_masks_from
+from sdk.fixed_camera.background_refresh import DEFAULT_EVERY, DEFAULT_MAX_CHANGE, BackgroundRefresh
+from sdk.fixed_camera.fixed_camera import fixed_camera_result, resolve_masks_from
 from sdk.postprocess import frame_labels, slot_regions
 from sdk.preprocess import Channels, check_frame, to_model_input
 from sdk.results import DetectedObject, FrameResult, Timings
@@ -94,7 +94,7 @@ class Segmenter:
         background_every, background_change: in a stream, run the background graph on every
             N-th frame and on any frame whose median grey change from the last one it ran on
             exceeds this many levels (a light switch); 1 = every frame
-            (sdk.background_refresh).
+            (sdk.fixed_camera.background_refresh).
         """
         if channels not in ("bgr", "rgb"):
             raise ValueError(f"channels is {channels!r}; use 'bgr' or 'rgb'.")
@@ -245,7 +245,7 @@ class Segmenter:
 
     def _backgrounds(self, images: np.ndarray) -> BackgroundOutput:
         """The background graph on the frames that need a fresh background; the others reuse
-        the last one computed (sdk.background_refresh)."""
+        the last one computed (sdk.fixed_camera.background_refresh)."""
         fresh = np.array([self._refresh.needs(image) for image in images])
         computed = self.backend.run_background(images[fresh]) if fresh.any() else None
         backgrounds, noises, k = [], [], 0

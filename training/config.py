@@ -24,14 +24,14 @@ MIN_BACKGROUND_SIDE = 8  # the autoencoder collapses any side >= 1; below 8 it s
 # The rule's defaults, chosen once on our own synthetic camera (benchmarks/research/
 # foreground_rule.py, docs/runtime.md "Fixed-camera mode"); the paper's code uses alpha1
 # 96/255, alpha2 7, a 5x5 closing and a 7x7 opening, which gave F 0.23 on a noisy camera.
-# Keep in step with sdk.foreground.ForegroundRule.
+# Keep in step with sdk.fixed_camera.foreground.ForegroundRule.
 FOREGROUND_RULE: dict[str, float | int] = {
     "alpha1": 0.3,
     "alpha2": 0.5,
     "noise_scale": 255.0,
     "close": 3,
     "open": 3,
-    "relight": 1,  # match the background's light to the frame's first (sdk.illumination)
+    "relight": 1,  # relight the background to the frame's first (sdk.fixed_camera.illumination)
 }
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

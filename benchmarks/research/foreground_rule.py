@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from sdk import Segmenter  # noqa: E402
-from sdk.foreground import ForegroundRule, foreground_mask, to_frame_size  # noqa: E402
+from sdk.fixed_camera.foreground import ForegroundRule, foreground_mask, to_frame_size  # noqa: E402
 from training.data import SceneConfig, SyntheticVideo  # noqa: E402
 from training.losses import background_loss  # noqa: E402
 from training.metrics import ari_fg, matched_iou  # noqa: E402

@@ -15,7 +15,7 @@ from typing import Any
 
 from sdk.bundle.safe_json import JsonFormatError, read_json_object
 from sdk.errors import BundleError
-from sdk.foreground import ForegroundRule
+from sdk.fixed_camera.foreground import ForegroundRule
 
 MANIFEST_NAME = "astseg.json"
 BUNDLE_FORMAT = "astseg-bundle"

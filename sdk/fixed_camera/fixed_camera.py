@@ -1,5 +1,5 @@
 """Fixed-camera mode for `Segmenter`: which masks to report, and one frame's result from the
-background graph (sdk.foreground) and the slots (sdk.fused).
+background graph (sdk.fixed_camera.foreground) and the slots (sdk.fixed_camera.fused).
 
     masks_from="fused"       the background model's foreground, divided among the slots;
                              foreground no slot claims is an object of its own (unclaimed)
@@ -19,8 +19,8 @@ from sdk.backends.base import Backend, BackgroundOutput, ModelOutput
 from sdk.bundle.bundle import Bundle
 from sdk.bundle.manifest import BackgroundSpec, ModelSpec
 from sdk.errors import BundleError
-from sdk.foreground import foreground_mask
-from sdk.fused import FusedObject, fuse_labels
+from sdk.fixed_camera.foreground import foreground_mask
+from sdk.fixed_camera.fused import FusedObject, fuse_labels
 from sdk.preprocess import Channels
 from sdk.results import DetectedObject, FrameResult, Timings
 from sdk.tracker import Observation, Tracker

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from sdk.illumination import match_illumination
+from sdk.fixed_camera.illumination import match_illumination
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class ForegroundRule:
     noise_scale: float = 255.0  # the noise output times this is on the l1 (0–255) scale
     close: int = 3  # closing kernel side in background-resolution pixels, 0 or 1: none (paper 5)
     open: int = 3  # opening kernel side, 0 or 1: none (paper: 7)
-    relight: int = 1  # 1: match the background's light to the frame first (sdk.illumination)
+    relight: int = 1  # 1: match the background's light to the frame first (illumination.py)
 
     def __post_init__(self) -> None:
         for name in ("alpha1", "alpha2", "noise_scale"):

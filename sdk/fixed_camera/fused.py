@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from sdk.foreground import to_frame_size
+from sdk.fixed_camera.foreground import to_frame_size
 
 TOUCH_SHARE = 0.15  # of min(component, slot region): less is a slot's edge grazing a neighbour
 MAX_OBJECTS = 255  # the label map is uint8
@@ -88,10 +88,10 @@ def fuse_labels(
 ) -> FusedLabels:
     """The fused partition of one frame.
 
-    foreground: uint8 {0, 1} [Hb, Wb] (sdk.foreground). weights: float [K+1, h, w] layer
-    weights (layer 0 = background), or None for background-only mode (every component
-    is its own object). reported: bool [K], the slots that pass min_score. min_area is
-    in frame pixels, for slots and components alike.
+    foreground: uint8 {0, 1} [Hb, Wb] (sdk.fixed_camera.foreground). weights: float
+    [K+1, h, w] layer weights (layer 0 = background), or None for background-only mode
+    (every component is its own object). reported: bool [K], the slots that pass
+    min_score. min_area is in frame pixels, for slots and components alike.
     """
     hb, wb = foreground.shape
     labels = np.zeros((hb, wb), dtype=np.uint8)
