@@ -39,7 +39,7 @@ def friendly(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from sdk.errors import AstsegError
-        from sdk.stop_signals import exit_code, raising_signals, signal_name, signum_of
+        from sdk.run.stop_signals import exit_code, raising_signals, signal_name, signum_of
 
         try:
             with raising_signals():  # SIGTERM / SIGHUP clean up like Ctrl-C (stop_signals.py)
@@ -207,9 +207,9 @@ def run_command(
 
     from sdk.outputs.output_paths import json_to_stdout
     from sdk.outputs.outputs import OutputOptions
-    from sdk.run_command import configure_logging
-    from sdk.run_command import run_command as run_segmentation
-    from sdk.stop_signals import exit_code
+    from sdk.run.run_command import configure_logging
+    from sdk.run.run_command import run_command as run_segmentation
+    from sdk.run.stop_signals import exit_code
 
     configure_logging(verbose=not quiet)
     summary = run_segmentation(

@@ -6,7 +6,7 @@ frame replaced before the runtime took it, exactly as the runtime's own live sou
 (sdk.sources.live) do. The first second is a warm-up (the first inferences and the video
 encoder's start are slow once); frames dropped then are reported apart.
 `streams_at_rate` runs 1, 2, 3, ... such cameras together through
-`sdk.multi_stream.run_streams` (one Segmenter and one `astseg run` pipeline each, with an
+`sdk.run.multi_stream.run_streams` (one Segmenter and one `astseg run` pipeline each, with an
 annotated video and JSON lines per stream) and returns the largest N for which every
 stream processed every frame its camera produced.
 """
@@ -98,8 +98,8 @@ def run_cameras(
 ) -> dict[str, Any]:
     """`streams` paced cameras at once, each writing an annotated MP4 and JSON lines; one
     second of warm-up, then `seconds` that count."""
-    from sdk.multi_stream import Stream, run_streams
     from sdk.outputs.outputs import OutputOptions
+    from sdk.run.multi_stream import Stream, run_streams
 
     count, warmup = max(2, round(fps * seconds)), max(1, round(fps))
     cameras = [PacedCamera(clip, fps, count, warmup, f"camera {i + 1}") for i in range(streams)]

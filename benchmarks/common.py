@@ -440,7 +440,7 @@ def plot_footer(report: dict[str, Any]) -> str:
     )
 
 
-# The threads of `astseg run` (sdk.pipeline) and the stages each one runs.
+# The threads of `astseg run` (sdk.run.pipeline) and the stages each one runs.
 PIPELINE_THREADS = {
     "decode": ("decode", "pre"),
     "inference": ("infer",),

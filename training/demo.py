@@ -23,7 +23,7 @@ from sdk import FrameResult, Segmenter
 from sdk.outputs.outputs import OutputOptions
 from sdk.outputs.report import Report, metric_rows, write_report
 from sdk.outputs.timeline import ClipTimeline
-from sdk.pipeline import RunOptions, run_pipeline
+from sdk.run.pipeline import RunOptions, run_pipeline
 from training.data import SceneConfig, SyntheticVideo
 from training.data.errors import DataError
 from training.data.spec import synthetic_scene_config

@@ -19,7 +19,7 @@ import pytest
 
 from sdk import Reconnect, Segmenter, SourceError
 from sdk.outputs.outputs import OutputOptions, RunOutputs
-from sdk.pipeline import RunOptions, run_pipeline
+from sdk.run.pipeline import RunOptions, run_pipeline
 from sdk.sources.live import LiveSource
 
 FRAMES_PER_CONNECTION = 150

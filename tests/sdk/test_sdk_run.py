@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from sdk import Reconnect, Segmenter
 from sdk.outputs.outputs import OutputOptions
-from sdk.pipeline import RunOptions, run_pipeline
+from sdk.run.pipeline import RunOptions, run_pipeline
 from sdk.sources.live import LiveSource
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ def test_run_writes_video_masks_and_json(
 
 
 def test_threads_reach_the_backend(toy_bundle_dir: Path, short_video: Path) -> None:
-    from sdk.run_command import run_command
+    from sdk.run.run_command import run_command
 
     summary = run_command(
         video=str(short_video), model=str(toy_bundle_dir), progress=False, threads=1

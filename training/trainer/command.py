@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from sdk.stop_signals import exit_code
+from sdk.run.stop_signals import exit_code
 from training.config import Config, ConfigError
 from training.trainer.errors import TrainingError
 from training.trainer.options import parse_set_options, resolve_config

@@ -1,6 +1,6 @@
 """Several sources on one box at once: one `Segmenter` and one `astseg run` pipeline per stream.
 
-    from sdk.multi_stream import Stream, run_streams
+    from sdk.run.multi_stream import Stream, run_streams
     from sdk.outputs.outputs import OutputOptions
     reports = run_streams(
         [Stream("cam1.mp4", OutputOptions(out=Path("cam1.out.mp4"))), Stream("rtsp://cam2/live")],
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sdk.errors import AstsegError
 from sdk.outputs.outputs import OutputOptions
-from sdk.pipeline import Pipeline, RunOptions, RunSummary
+from sdk.run.pipeline import Pipeline, RunOptions, RunSummary
 from sdk.segmenter import Segmenter
 
 

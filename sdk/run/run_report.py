@@ -20,8 +20,8 @@ from sdk.outputs.atomic import ensure_parent, write_bytes_atomic
 from sdk.outputs.outputs import OutputOptions
 from sdk.outputs.report import Report, metric_rows, write_report
 from sdk.outputs.timeline import ClipTimeline, SpreadSample
-from sdk.pipeline import RunSummary
 from sdk.results import FrameResult
+from sdk.run.pipeline import RunSummary
 
 log = logging.getLogger("astseg")
 

@@ -14,18 +14,18 @@ from sdk.errors import AstsegError
 from sdk.fixed_camera.background_refresh import DEFAULT_EVERY
 from sdk.fixed_camera.fixed_camera import MASK_SOURCES
 from sdk.outputs.outputs import OutputOptions, plan_outputs
-from sdk.pipeline import RunOptions, RunSummary, run_pipeline
-from sdk.run_inputs import input_paths
-from sdk.run_report import (
+from sdk.run.pipeline import RunOptions, RunSummary, run_pipeline
+from sdk.run.run_inputs import input_paths
+from sdk.run.run_report import (
     NO_OUTPUT_HINT,
     RunRecorder,
     with_report_video,
     writes_nothing,
 )
-from sdk.run_values import cap_threads, check_max_fps, check_timeout
+from sdk.run.run_values import cap_threads, check_max_fps, check_timeout
+from sdk.run.stop_signals import Interrupted, raising_signals, signum_of
 from sdk.segmenter import Segmenter
 from sdk.sources.sources import open_source
-from sdk.stop_signals import Interrupted, raising_signals, signum_of
 
 
 class _ProgressSafeHandler(logging.Handler):

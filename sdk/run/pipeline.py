@@ -9,7 +9,7 @@ source is read by its own thread that keeps only the newest frame, so the
 inference thread always takes the most recent one and latency stays bounded
 (drops are counted). Ctrl-C, SIGTERM and SIGHUP stop the stages after the frame in hand,
 and every output is finished under its final name, so the video plays; the summary then
-says the run was interrupted and by which signal (sdk/stop_signals.py).
+says the run was interrupted and by which signal (sdk/run/stop_signals.py).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from tqdm import tqdm
 from sdk.errors import OutputError
 from sdk.outputs.outputs import OutputOptions, RunOutputs
 from sdk.results import FrameResult
+from sdk.run.stop_signals import StopSignals, ignoring_signals, signal_name, signum_of
 from sdk.segmenter import PreparedFrames, Segmenter
 from sdk.sources.frame_source import FrameSource, SourceFrame
 from sdk.sources.sources import open_source
-from sdk.stop_signals import StopSignals, ignoring_signals, signal_name, signum_of
 
 log = logging.getLogger("astseg")
 
