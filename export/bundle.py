@@ -24,7 +24,6 @@ from export.engine_parity import measure_engine_parity
 from export.errors import ExportError
 from export.half_weights import round_to_float16_, store_weights_as_float16
 from export.manifest import (
-    MANIFEST_NAME,
     background_section,
     build_manifest,
     exporter_versions,
@@ -44,6 +43,7 @@ from export.spec import BatchPlan, GraphSpec, graph_specs
 from export.tensorrt_build import BuiltEngine, EngineBuilder, TrtOptions
 from export.tensorrt_ops import TARGET_VERSIONS, check_tensorrt_support
 from export.triton import write_triton_repository
+from sdk.bundle.manifest import MANIFEST_NAME, EngineSpec
 from training.checkpoint import background_untrained_reason, load_model, resolve_checkpoint
 from training.model import ASTSeg
 
@@ -211,7 +211,7 @@ def export_bundle(
             model=model_section(config.model, log_bg),
             batch=plan,
             graphs={name: path.name for name, path in paths.items()},
-            engines={e.graph: {"plan": e.plan, "sidecar": e.sidecar} for e in engines},
+            engines={e.graph: EngineSpec(plan=e.plan, sidecar=e.sidecar) for e in engines},
             files=file_entries(staging, names),
             opset=options.opset,
             exporter=exporter_versions(extra),
@@ -220,12 +220,13 @@ def export_bundle(
             training=training,
             background=background_section(config.model) if "background" in paths else None,
         )
-        write_json(staging / MANIFEST_NAME, manifest)
+        written = manifest.to_dict()
+        write_json(staging / MANIFEST_NAME, written)
         publish_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    result = ExportResult(out, manifest, parity, engine_parity=engine_parity)
+    result = ExportResult(out, written, parity, engine_parity=engine_parity)
     if options.zip:
         result.zip_path = out.parent / f"{out.name}.zip"
         write_zip(out, result.zip_path)

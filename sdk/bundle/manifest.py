@@ -1,26 +1,32 @@
-"""The bundle manifest (`astseg.json`, format version 1) as typed, validated objects.
+"""The bundle manifest (`astseg.json`, format version 1): its one typed shape.
 
 The manifest is the contract between `astseg export` and this runtime
-(docs/bundle-format.md). Everything the runtime relies on is checked here, once,
-so the backends can trust the values: a wrong type or value becomes one
+(docs/bundle-format.md), defined here once, as transformers defines a model's
+configuration: `astseg export` builds a `Manifest` and writes `to_dict()`, the runtime
+reads it back with `read_manifest`. Everything the runtime relies on is checked on the
+way in, once, so the backends can trust the values: a wrong type or value becomes one
 `BundleError` sentence naming the field, never a KeyError deep in inference.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sdk.bundle.safe_json import JsonFormatError, read_json_object
 from sdk.errors import BundleError
-from sdk.fixed_camera.foreground import ForegroundRule
 
 MANIFEST_NAME = "astseg.json"
 BUNDLE_FORMAT = "astseg-bundle"
-SUPPORTED_FORMAT_VERSIONS = (1,)
+FORMAT_VERSION = 1  # what `astseg export` writes
+SUPPORTED_FORMAT_VERSIONS = (FORMAT_VERSION,)
 GRAPH_NAMES = ("encoder", "renderer", "segmenter", "background")
+# What the graphs take: the runtime only resizes, the graphs normalise (model.normalisation).
+MODEL_INPUT: dict[str, Any] = {"dtype": "uint8", "layout": "NCHW", "channels": "RGB"}
+MODEL_INPUT_RANGE = (0, 255)
 REEXPORT = "re-export it with `astseg export RUN --out BUNDLE`"
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -38,10 +44,35 @@ class ModelSpec:
     s_min: float
     s_max: float
     log_background_activation: float
+    # Carried for reproducibility, never read by the runtime: how the graphs normalise
+    # their input, and the training run's whole model config.
+    normalisation: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def scale_dim(self) -> int:
         return 1 if self.scaling == "isotropic" else 2
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            name: getattr(self, name)
+            for name in (
+                "image_height",
+                "image_width",
+                "num_slots",
+                "z_what_dim",
+                "scaling",
+                "s_min",
+                "s_max",
+                "log_background_activation",
+            )
+        }
+        data["input"] = {**MODEL_INPUT, "range": list(MODEL_INPUT_RANGE)}
+        if self.normalisation:
+            data["normalisation"] = self.normalisation
+        if self.config:
+            data["config"] = self.config
+        return data
 
 
 @dataclass(frozen=True)
@@ -52,6 +83,9 @@ class BatchSpec:
     min: int
     opt: int
     max: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dynamic": self.dynamic, "min": self.min, "opt": self.opt, "max": self.max}
 
 
 @dataclass(frozen=True)
@@ -69,6 +103,29 @@ class FileSpec:
 
 
 @dataclass(frozen=True)
+class ForegroundRule:
+    """The foreground rule's parameters (`background.foreground_rule`; sdk.fixed_camera.foreground
+    applies them). The defaults were picked once, on our own synthetic cameras
+    (docs/runtime.md, "Fixed-camera mode"); training copies them (training.config)."""
+
+    alpha1: float = 0.3  # threshold, relative to the background's brightness (paper: 96/255)
+    alpha2: float = 0.5  # how many predicted-noise units the difference must exceed (paper: 7)
+    noise_scale: float = 255.0  # the noise output times this is on the l1 (0–255) scale
+    close: int = 3  # closing kernel side in background-resolution pixels, 0 or 1: none (paper 5)
+    open: int = 3  # opening kernel side, 0 or 1: none (paper: 7)
+    relight: int = 1  # 1: match the background's light to the frame first (illumination.py)
+
+    def __post_init__(self) -> None:
+        for name in ("alpha1", "alpha2", "noise_scale"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"foreground rule {name} is {value}; it must be 0 or more.")
+        for name in ("close", "open"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"foreground rule {name} is {getattr(self, name)}; use 0 or more.")
+
+
+@dataclass(frozen=True)
 class BackgroundSpec:
     """The fixed-camera background graph: its own input size and the foreground rule."""
 
@@ -76,6 +133,14 @@ class BackgroundSpec:
     image_height: int
     image_width: int
     rule: ForegroundRule
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "graph": self.graph,
+            "image_height": self.image_height,
+            "image_width": self.image_width,
+            "foreground_rule": asdict(self.rule),
+        }
 
 
 @dataclass(frozen=True)
@@ -93,6 +158,28 @@ class Manifest:
     training: dict[str, Any] = field(default_factory=dict)
     exporter: dict[str, Any] = field(default_factory=dict)
     background: BackgroundSpec | None = None  # None: no background model, slot mode only
+    parity: dict[str, Any] = field(default_factory=dict)  # what export measured; not read here
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of docs/bundle-format.md, in its documented key order."""
+        data: dict[str, Any] = {
+            "format": BUNDLE_FORMAT,
+            "format_version": self.format_version,
+            "model": self.model.to_dict(),
+            "batch": self.batch.to_dict(),
+            "graphs": dict(self.graphs),
+        }
+        if self.engines:
+            data["engines"] = {name: asdict(engine) for name, engine in self.engines.items()}
+        if self.background is not None:
+            data["background"] = self.background.to_dict()
+        data["files"] = {name: asdict(spec) for name, spec in self.files.items()}
+        if self.opset is not None:
+            data["opset"] = self.opset
+        data.update(
+            exporter=self.exporter, parity=self.parity, metrics=self.metrics, training=self.training
+        )
+        return data
 
 
 class _Fields:
@@ -148,6 +235,12 @@ class _Fields:
         return value
 
 
+def _carried(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """A section kept for the record only: an odd value is dropped, never refused."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _model(f: _Fields, data: dict[str, Any]) -> ModelSpec:
     m = f.obj(data, "model")
     spec = ModelSpec(
@@ -159,6 +252,8 @@ def _model(f: _Fields, data: dict[str, Any]) -> ModelSpec:
         s_min=f.float_(m, "s_min", "model."),
         s_max=f.float_(m, "s_max", "model."),
         log_background_activation=f.float_(m, "log_background_activation", "model."),
+        normalisation=_carried(m, "normalisation"),
+        config=_carried(m, "config"),
     )
     if spec.scaling not in ("isotropic", "anisotropic"):
         raise f.fail("model.scaling", f"is {spec.scaling!r}, not 'isotropic' or 'anisotropic'")
@@ -166,9 +261,8 @@ def _model(f: _Fields, data: dict[str, Any]) -> ModelSpec:
         raise f.fail("model.s_min", f"and s_max ({spec.s_min}, {spec.s_max}) are not 0 < min < max")
     if spec.num_slots > 254:
         raise f.fail("model.num_slots", f"is {spec.num_slots}; at most 254 slots are supported")
-    wanted = {"dtype": "uint8", "layout": "NCHW", "channels": "RGB"}
     given = f.obj(m, "input", optional=True)
-    for key, value in wanted.items():
+    for key, value in MODEL_INPUT.items():
         if key in given and given[key] != value:
             raise f.fail(f"model.input.{key}", f"is {given[key]!r}; this runtime feeds {value!r}")
     return spec
@@ -294,6 +388,7 @@ def parse_manifest(data: dict[str, Any], where: str) -> Manifest:
         training=f.obj(data, "training", optional=True),
         exporter=f.obj(data, "exporter", optional=True),
         background=background,
+        parity=_carried(data, "parity"),
     )
 
 

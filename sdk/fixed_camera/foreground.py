@@ -10,44 +10,23 @@ then a `close`×`close` closing fills pinholes and a `open`×`open` opening remo
 specks. The paper's constants (α₁ = 96/255, α₂ = 7, 5×5 closing, 7×7 opening) assume a
 noise head trained for tens of thousands of steps; with the few hundred steps a CPU
 budget gives, ê stays high everywhere and α₂ = 7 erases most objects (foreground F
-0.23 on our noisy synthetic camera). The defaults below were picked once, on our own
-synthetic cameras (docs/runtime.md, "Fixed-camera mode"), and a bundle's manifest
-may set its own. The rule runs at the background graph's own resolution (about 320 px on the
-long side, never the slot model's 64×64): the graph's input is already that size,
-and the kernels are meant in its pixels. The mask is then brought to the frame's
-size with one nearest-neighbour resize, which keeps every frame pixel's value equal
-to the background-resolution pixel it falls in (the fused labels rely on that).
+0.23 on our noisy synthetic camera). The defaults (`ForegroundRule`, in the manifest's
+types) were picked once, on our own synthetic cameras (docs/runtime.md, "Fixed-camera
+mode"), and a bundle's manifest may set its own. The rule runs at the background graph's
+own resolution (about 320 px on the long side, never the slot model's 64×64): the
+graph's input is already that size, and the kernels are meant in its pixels. The mask
+is then brought to the frame's size with one nearest-neighbour resize, which keeps every
+frame pixel's value equal to the background-resolution pixel it falls in (the fused
+labels rely on that).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
+from sdk.bundle.manifest import ForegroundRule
 from sdk.fixed_camera.illumination import match_illumination
-
-
-@dataclass(frozen=True)
-class ForegroundRule:
-    """The rule's parameters (the manifest's `background.foreground_rule`)."""
-
-    alpha1: float = 0.3  # threshold, relative to the background's brightness (paper: 96/255)
-    alpha2: float = 0.5  # how many predicted-noise units the difference must exceed (paper: 7)
-    noise_scale: float = 255.0  # the noise output times this is on the l1 (0–255) scale
-    close: int = 3  # closing kernel side in background-resolution pixels, 0 or 1: none (paper 5)
-    open: int = 3  # opening kernel side, 0 or 1: none (paper: 7)
-    relight: int = 1  # 1: match the background's light to the frame first (illumination.py)
-
-    def __post_init__(self) -> None:
-        for name in ("alpha1", "alpha2", "noise_scale"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value < 0:
-                raise ValueError(f"foreground rule {name} is {value}; it must be 0 or more.")
-        for name in ("close", "open"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"foreground rule {name} is {getattr(self, name)}; use 0 or more.")
 
 
 def _kernel(side: int) -> np.ndarray | None:
