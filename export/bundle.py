@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,6 @@ from typing import Any
 
 import torch
 
-from export.atomic import publish_dir, write_zip
 from export.background_parity import measure_background_parity
 from export.engine_parity import measure_engine_parity
 from export.errors import ExportError
@@ -44,6 +44,7 @@ from export.tensorrt_build import BuiltEngine, EngineBuilder, TrtOptions
 from export.tensorrt_ops import TARGET_VERSIONS, check_tensorrt_support
 from export.triton import write_triton_repository
 from sdk.bundle.manifest import MANIFEST_NAME, EngineSpec
+from sdk.outputs.atomic import atomic_file, publish_dir
 from training.checkpoint import background_untrained_reason, load_model, resolve_checkpoint
 from training.model import ASTSeg
 
@@ -158,6 +159,16 @@ def _build_engines(
         sidecar["parity_vs_onnxruntime"] = plain_json(figures[engine.graph])
         write_json(sidecar_path, sidecar)
     return engines, figures
+
+
+def write_zip(source: Path, archive: Path) -> None:
+    """Zips the files of `source` (flat, as docs/bundle-format.md says) to `archive`."""
+    with (
+        atomic_file(archive, suffix=".tmp") as handle,
+        zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as zf,
+    ):
+        for path in sorted(source.iterdir()):
+            zf.write(path, path.name)
 
 
 def export_bundle(

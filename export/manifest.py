@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import math
-import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from sdk.bundle.manifest import (
     Manifest,
     ModelSpec,
 )
+from sdk.outputs.atomic import write_bytes_atomic
 from training.config import ModelConfig
 
 # Checkpoint keys worth carrying into the manifest's `training` section, when present.
@@ -181,11 +181,6 @@ def build_manifest(
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Written whole or not at all: temp file, fsync, rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, allow_nan=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Written whole or not at all, and on disk before the rename."""
+    text = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"), suffix=".tmp", durable=True)

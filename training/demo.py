@@ -20,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sdk import FrameResult, Segmenter
+from sdk.outputs.atomic import write_bytes_atomic
 from sdk.outputs.outputs import OutputOptions
 from sdk.outputs.report import Report, metric_rows, write_report
 from sdk.outputs.timeline import ClipTimeline
@@ -94,10 +95,10 @@ def _contact_sheet(rows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]) -
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    if not cv2.imwrite(str(tmp), image):
+    ok, png = cv2.imencode(".png", image)
+    if not ok:
         raise OSError(f"could not write {path}")
-    tmp.replace(path)
+    write_bytes_atomic(path, png.tobytes())
 
 
 def _make_folder(out: Path) -> None:
@@ -218,6 +219,4 @@ def video_fps(path: Path) -> float | None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n")
-    tmp.replace(path)
+    write_bytes_atomic(path, (json.dumps(data, indent=2, allow_nan=True) + "\n").encode())

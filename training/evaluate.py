@@ -19,8 +19,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from sdk.outputs.output_paths import write_output as atomic_write_bytes
+from sdk.outputs.output_paths import write_output as atomic_write_text
 from sdk.outputs.timeline import ClipTimeline
-from training.data.atomic import atomic_write_bytes, atomic_write_text
 from training.data.errors import DataError
 from training.data.imageio import encode_png
 from training.data.sample import Sample, SampleDataset, resize_sample

@@ -1,12 +1,12 @@
 """Where an output really goes, decided before the first frame is read.
 
 A regular file (or a name that does not exist yet) is written under a unique temporary
-name beside it and renamed into place, so a reader never sees half a file and two runs
-writing the same output each publish a whole one (the last to finish wins). A character
-device, a FIFO or a socket (`/dev/null`, `/dev/stdout` on a pipe or a terminal, a named
-pipe) is written in place: a rename would replace the device with a regular file. `-` is
-standard output. A symbolic link is followed: its target is written (atomically when the
-target is a regular file or missing) and the link itself stays a link.
+name beside it and renamed into place (sdk.outputs.atomic), so a reader never sees half a
+file and two runs writing the same output each publish a whole one (the last to finish
+wins). A character device, a FIFO or a socket (`/dev/null`, `/dev/stdout` on a pipe or a
+terminal, a named pipe) is written in place: a rename would replace the device with a
+regular file. `-` is standard output. A symbolic link is followed: its target is written
+(atomically when the target is a regular file or missing) and the link itself stays a link.
 
 An output may not be one of the inputs, and two outputs may not be one file; both are
 refused before anything is read, comparing real paths and (for files that exist) device
@@ -19,12 +19,12 @@ import contextlib
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sdk.errors import OutputError
+from sdk.outputs.atomic import publish_file, unique_sibling
 
 STDOUT = "-"
 
@@ -40,7 +40,10 @@ class Target:
 
     def temporary(self) -> Path:
         """A new, unique, empty sibling of `real` to write into (the suffix kept for muxers)."""
-        return unique_sibling(self.real)
+        try:
+            return unique_sibling(self.real)
+        except OSError as err:
+            raise OutputError(f"cannot write {self.real}: {err.strerror}.") from err
 
 
 def output_target(path: Path | str, flag: str) -> Target:
@@ -66,23 +69,22 @@ def output_target(path: Path | str, flag: str) -> Target:
     return Target(shown, shown, direct=True)
 
 
-def unique_sibling(path: Path) -> Path:
-    """Create `.NAME.XXXXXXXX.partial.SUFFIX` beside `path` (private until published)."""
+def ensure_parent(path: Path) -> None:
+    """Create the output's folder, or raise OutputError naming it."""
     try:
-        fd, name = tempfile.mkstemp(
-            prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent
-        )
+        path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise OutputError(f"cannot write {path}: {err.strerror}.") from err
-    os.close(fd)
-    return Path(name)
+        raise OutputError(
+            f"cannot create the folder {path.parent} for {path.name}: {err.strerror}."
+        ) from err
+    if not os.access(path.parent, os.W_OK):
+        raise OutputError(f"the folder {path.parent} is not writable; choose another output path.")
 
 
 def publish(temporary: Path, target: Target) -> None:
     """Rename a finished temporary file over the target's regular file (or into its place)."""
     try:
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it 0600
-        os.replace(temporary, target.real)
+        publish_file(temporary, target.real)
     except OSError as err:
         temporary.unlink(missing_ok=True)
         raise OutputError(f"cannot finish {target.shown}: {err.strerror}.") from err
@@ -112,6 +114,17 @@ def write_output_bytes(target: Target, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     publish(tmp, target)
+
+
+def write_output_file(path: Path, data: bytes) -> None:
+    """A file astseg names inside an output folder (a mask, the report page), whole or not
+    at all; it replaces whatever has its name, a link included."""
+    write_output_bytes(Target(path, path, direct=False), data)
+
+
+def write_output(path: Path | str, data: bytes | str, flag: str = "output") -> None:
+    """A whole small output the user named (`flag` names it in messages); text as UTF-8."""
+    write_output_bytes(output_target(path, flag), data.encode() if isinstance(data, str) else data)
 
 
 def is_stdout(target: Target) -> bool:
@@ -181,9 +194,3 @@ def check_outputs(
                     "overwritten or read back as input, so nothing was read. Choose another "
                     "folder."
                 )
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import numpy as np
 
 from sdk.draw import id_colour
-from sdk.outputs.atomic import ensure_parent, write_bytes_atomic
+from sdk.outputs.output_paths import ensure_parent, write_output_file
 from sdk.outputs.timeline import ClipTimeline
 
 REPORT_NAME = "index.html"
@@ -227,7 +227,7 @@ def write_report(report: Report, folder: Path) -> Path:
     """Write `folder/index.html` whole (partial name, then rename); return its path."""
     path = folder / REPORT_NAME
     ensure_parent(path)
-    write_bytes_atomic(path, render(report, folder).encode("utf-8"))
+    write_output_file(path, render(report, folder).encode("utf-8"))
     return path
 
 

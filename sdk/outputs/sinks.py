@@ -20,8 +20,13 @@ import cv2
 import numpy as np
 
 from sdk.errors import OutputError
-from sdk.outputs.atomic import ensure_parent, write_bytes_atomic
-from sdk.outputs.output_paths import Target, output_target, publish
+from sdk.outputs.output_paths import (
+    Target,
+    ensure_parent,
+    output_target,
+    publish,
+    write_output_file,
+)
 from sdk.results import FrameResult
 
 
@@ -51,7 +56,7 @@ class MaskWriter:
         path = self.folder / _mask_name(name, result.index)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(path, encoded.tobytes())
+            write_output_file(path, encoded.tobytes())
         except (OSError, OutputError) as err:
             why = err.strerror if isinstance(err, OSError) else str(err).rstrip(".")
             raise OutputError(

@@ -35,8 +35,7 @@ import cv2
 import numpy as np
 
 from sdk.errors import OutputError
-from sdk.outputs.atomic import ensure_parent
-from sdk.outputs.output_paths import Target, output_target, publish
+from sdk.outputs.output_paths import Target, ensure_parent, output_target, publish
 from sdk.sources.quiet import quiet_native_stderr
 
 try:

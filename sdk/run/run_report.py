@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from sdk.errors import OutputError
-from sdk.outputs.atomic import ensure_parent, write_bytes_atomic
+from sdk.outputs.output_paths import ensure_parent, write_output_file
 from sdk.outputs.outputs import OutputOptions
 from sdk.outputs.report import Report, metric_rows, write_report
 from sdk.outputs.timeline import ClipTimeline, SpreadSample
@@ -104,7 +104,7 @@ class RunRecorder:
             ok, png = cv2.imencode(".png", np.concatenate(rows, axis=0))
             if not ok:
                 raise OutputError(f"cannot encode {sheet_path}.")
-            write_bytes_atomic(sheet_path, png.tobytes())
+            write_output_file(sheet_path, png.tobytes())
             images.append(("Frames across the clip: input | astseg", sheet_path))
         video = outputs.out if outputs.out is not None and outputs.out.is_file() else None
         counts = list(self.timeline.counts)

@@ -55,7 +55,7 @@ from training.trainer.phases import Phase, PhasePlan, PlanKind, build_plan
 from training.trainer.reporting import ProgressBar, ScalarLog
 from training.trainer.result import Status, StepRecord, TrainResult
 from training.trainer.rng import restore_rng, seed_everything
-from training.trainer.run_folder import RunFolder, atomic_write_bytes
+from training.trainer.run_folder import RunFolder, write_run_file
 from training.trainer.samples import sheet_png, spread_indices
 from training.trainer.signals import StopRequest
 from training.trainer.state import TrainState
@@ -628,7 +628,7 @@ class _Run:
                     None if backgrounds is None else backgrounds.to(self.device),
                 )
             for name in (f"step_{self.state.step:07d}.png", "latest.png"):
-                atomic_write_bytes(self.folder.samples / name, png)
+                write_run_file(self.folder.samples / name, png)
         except OSError as err:  # a sheet is a convenience: warn, keep training
             self.echo(f"warning: could not write a sample sheet ({err.strerror or err})")
         finally:
