@@ -3,9 +3,9 @@
 `docker stop` and `systemctl stop` send SIGTERM, closing a terminal sends SIGHUP, Ctrl-C
 sends SIGINT. Two ways to honour them:
 
-- `StopSignals` (the run loop): the handler only records the signal, and the loop stops
-  after the frame in hand, so every output is closed whole. A second signal raises
-  KeyboardInterrupt, for a loop that does not get back to its check.
+- `StopSignals` (the run loop, the trainer): the handler only records the signal, and the
+  loop stops after the frame or step in hand, so every output is closed whole. What a
+  second signal does is the loop's choice (`again`).
 - `raising_signals()` (everything else): SIGTERM and SIGHUP raise `SignalInterrupt`, a
   KeyboardInterrupt, exactly where SIGINT would, so the cleanup that already runs for
   Ctrl-C (staging folders removed, temporary files deleted) runs for them too.
@@ -21,7 +21,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from sdk.errors import AstsegError
 
@@ -86,10 +86,22 @@ def ignoring_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-class StopSignals:
-    """Records the first stop signal for a loop to check; a second one raises."""
+Again = Literal["raise", "default", "record"]
 
-    def __init__(self) -> None:
+
+class StopSignals:
+    """Records the first stop signal for a loop to check between steps.
+
+    again: what a second signal does. "raise" (the run loop): KeyboardInterrupt, for a
+    loop that does not get back to its check. "default": the first signal puts the previous
+    handlers back, so a second one acts as it would without astseg (Ctrl-C twice ends a
+    trainer that does not respond). "record": nothing more (a torchrun worker: after the
+    terminal's Ctrl-C, torchrun sends its own SIGTERM, which must not kill the worker
+    before it has saved).
+    """
+
+    def __init__(self, again: Again = "raise") -> None:
+        self.again = again
         self.signum: int | None = None
         self.event = threading.Event()
         self._previous: dict[int, Any] = {}
@@ -98,6 +110,11 @@ class StopSignals:
     def requested(self) -> bool:
         return self.event.is_set()
 
+    @property
+    def name(self) -> str | None:
+        """The first signal's name, e.g. 'SIGTERM' (None before any)."""
+        return None if self.signum is None else signal_name(self.signum)
+
     def request(self, signum: int) -> None:
         """Ask the loop to stop as if `signum` had arrived (also used for KeyboardInterrupt)."""
         if self.signum is None:
@@ -105,12 +122,18 @@ class StopSignals:
         self.event.set()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.event.is_set():
+        if self.event.is_set() and self.again == "raise":
             raise SignalInterrupt(signum) if signum != signal.SIGINT else KeyboardInterrupt
         self.request(signum)
+        if self.again == "default":
+            self._restore()
+
+    def _restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
     def __enter__(self) -> StopSignals:
-        if _in_main_thread():
+        if _in_main_thread():  # handlers can only be installed from the main thread
             for sig in HANDLED:
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
@@ -121,8 +144,7 @@ class StopSignals:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+        self._restore()
         self._previous.clear()
 
 
