@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType, TracebackType
 from typing import Any, Literal
 
@@ -97,11 +97,15 @@ class StopSignals:
     handlers back, so a second one acts as it would without astseg (Ctrl-C twice ends a
     trainer that does not respond). "record": nothing more (a torchrun worker: after the
     terminal's Ctrl-C, torchrun sends its own SIGTERM, which must not kill the worker
-    before it has saved).
+    before it has saved). on_signal runs after each signal is recorded (the launcher
+    passes it on to its workers).
     """
 
-    def __init__(self, again: Again = "raise") -> None:
+    def __init__(
+        self, again: Again = "raise", on_signal: Callable[[int], None] | None = None
+    ) -> None:
         self.again = again
+        self.on_signal = on_signal
         self.signum: int | None = None
         self.event = threading.Event()
         self._previous: dict[int, Any] = {}
@@ -125,6 +129,8 @@ class StopSignals:
         if self.event.is_set() and self.again == "raise":
             raise SignalInterrupt(signum) if signum != signal.SIGINT else KeyboardInterrupt
         self.request(signum)
+        if self.on_signal is not None:
+            self.on_signal(signum)
         if self.again == "default":
             self._restore()
 
