@@ -156,16 +156,17 @@ def inference_only(seg: Any, frames: list[Any], calls: int) -> list[float]:
 
 def run_once(clip: Path, bundle: str, out: Path, threads: int | None, codec: str = "auto") -> Any:
     """`astseg run --video CLIP --out OUT --json OUT.jsonl`, as the CLI runs it."""
+    from sdk.options import SegmenterOptions
     from sdk.outputs.outputs import OutputOptions
+    from sdk.run.options import RunOptions
     from sdk.run.run_command import run_command
 
-    return run_command(
-        video=str(clip),
-        model=bundle,
-        outputs=OutputOptions(out=out, json=out.with_suffix(".jsonl"), codec=codec),
+    options = RunOptions(
+        SegmenterOptions(threads=threads),
+        OutputOptions(out=out, json=out.with_suffix(".jsonl"), codec=codec),
         progress=False,
-        threads=threads,
     )
+    return run_command(video=str(clip), model=bundle, options=options)
 
 
 def size_name(width: int, height: int) -> str:

@@ -20,11 +20,13 @@ import numpy as np
 from tqdm import tqdm
 
 from sdk import FrameResult, Segmenter
+from sdk.options import DEFAULTS
 from sdk.outputs.atomic import write_bytes_atomic
 from sdk.outputs.outputs import OutputOptions
 from sdk.outputs.report import Report, metric_rows, write_report
 from sdk.outputs.timeline import ClipTimeline
-from sdk.run.pipeline import RunOptions, run_pipeline
+from sdk.run.options import RunOptions
+from sdk.run.pipeline import run_pipeline
 from training.data import SceneConfig, SyntheticVideo
 from training.data.errors import DataError
 from training.data.spec import synthetic_scene_config
@@ -121,7 +123,7 @@ def run_demo(
     model: str | None = None,
     frames: int = 150,
     size: tuple[int, int] | None = None,
-    backend: str = "auto",
+    backend: str = DEFAULTS.backend,
     masks_from: str | None = None,
 ) -> DemoReport:
     _make_folder(out)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from sdk.options import DEFAULTS
+
 THUMBNAIL = (40, 30)  # width, height: enough for a median, ~0.05 ms to make
-DEFAULT_EVERY = 4
-DEFAULT_MAX_CHANGE = 2.0  # grey levels (0-255), median over the thumbnail
 
 
 def thumbnail(image: np.ndarray) -> np.ndarray:
@@ -33,8 +33,8 @@ def thumbnail(image: np.ndarray) -> np.ndarray:
 class BackgroundRefresh:
     """Decides, frame by frame of one stream, whether the background graph must run."""
 
-    every: int = DEFAULT_EVERY
-    max_change: float = DEFAULT_MAX_CHANGE
+    every: int = DEFAULTS.background_every
+    max_change: float = DEFAULTS.background_change  # grey levels, median over the thumbnail
     _since: int = field(default=0, init=False)
     _reference: np.ndarray | None = field(default=None, init=False)
 

@@ -15,14 +15,14 @@ import time
 
 import numpy as np
 
-from sdk.backends.base import Backend, BackgroundOutput, ModelOutput
+from sdk.backends.base import Backend
 from sdk.bundle.bundle import Bundle
-from sdk.bundle.manifest import BackgroundSpec, ModelSpec
+from sdk.bundle.manifest import Manifest
 from sdk.errors import BundleError
 from sdk.fixed_camera.foreground import foreground_mask
 from sdk.fixed_camera.fused import FusedObject, fuse_labels
-from sdk.preprocess import Channels
-from sdk.results import DetectedObject, FrameResult, Timings
+from sdk.options import SegmenterOptions
+from sdk.results import DetectedObject, FrameResult, InferredFrames, Timings
 from sdk.tracker import Observation, Tracker
 
 MASK_SOURCES = ("fused", "slots", "background")
@@ -64,35 +64,39 @@ def _observation(obj: FusedObject, width: int, height: int, z: np.ndarray) -> Ob
 
 
 def fixed_camera_result(
-    *,
-    mode: str,
-    spec: ModelSpec,
-    background_spec: BackgroundSpec,
-    output: ModelOutput | None,
-    background: BackgroundOutput,
-    background_input: np.ndarray,
+    inferred: InferredFrames,
     i: int,
-    frame: np.ndarray,
     index: int,
     stamp: float,
-    channels: Channels,
     source: str | None,
-    timings: tuple[float, float, float],  # pre, slot-model and background-graph ms
-    min_score: float,
-    min_area: int,
+    *,
+    mode: str,
+    manifest: Manifest,
+    options: SegmenterOptions,
     tracker: Tracker | None,
 ) -> FrameResult:
-    """One frame's FrameResult in "fused" or "background" mode (tracker None: ID = label)."""
+    """Frame `i` of a batch as a FrameResult in "fused" or "background" mode (tracker None:
+    an object's ID is its label)."""
     t0 = time.perf_counter()
+    prepared, output, background = inferred.prepared, inferred.output, inferred.background
+    spec, background_spec = manifest.model, manifest.background
+    assert background is not None and prepared.background_inputs is not None
+    assert background_spec is not None  # the backgrounds came from its graph
+    frame = prepared.frames[i]
     height, width = frame.shape[:2]
     fg = foreground_mask(
-        background_input, background.background[i], background.noise[i], background_spec.rule
+        prepared.background_inputs[i],
+        background.background[i],
+        background.noise[i],
+        background_spec.rule,
     )
     scores = np.zeros(spec.num_slots)
+    min_area = options.min_area
     if mode == "fused" and output is not None:
         logits = output.log_activation[i].astype(np.float64) - spec.log_background_activation
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))
-        fused = fuse_labels(fg, output.weights[i], scores >= min_score, height, width, min_area)
+        reported = scores >= options.min_score
+        fused = fuse_labels(fg, output.weights[i], reported, height, width, min_area)
     else:
         fused = fuse_labels(fg, None, None, height, width, min_area)
     t1 = time.perf_counter()
@@ -134,16 +138,22 @@ def fixed_camera_result(
                 label=obj.label,
             )
         )
-    pre_ms, infer_ms, background_ms = timings
+    timings = Timings(
+        prepared.pre_ms,
+        inferred.infer_ms,
+        (t1 - t0) * 1000,
+        (t2 - t1) * 1000,
+        inferred.background_ms,
+    )
     return FrameResult(
         index=index,
         timestamp=stamp,
         frame_shape=(height, width),
         objects=objects,
-        timings=Timings(pre_ms, infer_ms, (t1 - t0) * 1000, (t2 - t1) * 1000, background_ms),
+        timings=timings,
         slot_labels=fused.labels,
         image=frame,
-        channels=channels,
+        channels=prepared.channels,
         source=source,
         masks_from=mode,
     )

@@ -24,13 +24,16 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sdk.errors import AstsegError
+from sdk.options import DEFAULTS, SegmenterOptions
 from sdk.outputs.outputs import OutputOptions
-from sdk.run.pipeline import Pipeline, RunOptions, RunSummary
+from sdk.run.options import RunOptions
+from sdk.run.pipeline import Pipeline, RunSummary
 from sdk.segmenter import Segmenter
+from sdk.sources.sources import SOURCE_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,13 @@ def run_streams(
     streams: Sequence[Stream],
     model: str | os.PathLike[str] | None = None,
     *,
-    backend: str = "auto",
-    device: str = "auto",
+    backend: str = DEFAULTS.backend,
+    device: str | int = DEFAULTS.device,
     threads: int = 1,
     max_fps: float | None = None,
-    min_score: float = 0.0,
-    min_area: int = 16,
-    timeout_s: float = 10.0,
+    min_score: float = DEFAULTS.min_score,
+    min_area: int = DEFAULTS.min_area,
+    timeout_s: float = SOURCE_TIMEOUT_S,
 ) -> list[StreamReport]:
     """Run every stream at once until each ends (or Ctrl-C); one report per stream, in order.
 
@@ -83,27 +86,19 @@ def run_streams(
     if threads < 1:
         raise ValueError(f"threads is {threads}; it must be 1 or more.")
     _check_outputs(streams)
+    segmenter = SegmenterOptions(
+        backend=backend, device=device, min_score=min_score, min_area=min_area, threads=threads
+    )
+    run = RunOptions(segmenter, max_fps=max_fps, progress=False, timeout_s=timeout_s)
     reports = [StreamReport(s.name or str(s.source)) for s in streams]
     segmenters: list[Segmenter] = []
     pipelines: list[Pipeline | None] = []
     try:
         for _ in streams:  # one bundle for all: if it cannot load, no stream starts
-            segmenters.append(
-                Segmenter(
-                    model,
-                    backend=backend,
-                    device=device,
-                    min_score=min_score,
-                    min_area=min_area,
-                    threads=threads,
-                )
-            )
+            segmenters.append(Segmenter.from_options(model, segmenter))
         for stream, seg, report in zip(streams, segmenters, reports, strict=True):
-            options = RunOptions(
-                outputs=stream.outputs, max_fps=max_fps, progress=False, timeout_s=timeout_s
-            )
             try:
-                pipeline = Pipeline(seg, stream.source, options)
+                pipeline = Pipeline(seg, stream.source, replace(run, outputs=stream.outputs))
             except (AstsegError, ValueError) as err:  # this source only: the others still run
                 report.error = str(err)
                 pipelines.append(None)

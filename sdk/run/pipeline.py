@@ -19,18 +19,18 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
 from sdk.errors import OutputError
-from sdk.outputs.outputs import OutputOptions, RunOutputs
-from sdk.results import FrameResult
+from sdk.outputs.outputs import RunOutputs
+from sdk.results import FrameResult, PreparedFrames
+from sdk.run.options import RunOptions
 from sdk.run.stop_signals import StopSignals, ignoring_signals, signal_name, signum_of
-from sdk.segmenter import PreparedFrames, Segmenter
+from sdk.segmenter import Segmenter
 from sdk.sources.frame_source import FrameSource, SourceFrame
 from sdk.sources.sources import open_source
 
@@ -91,17 +91,6 @@ class RunSummary:
         if self.outputs:
             text += "; wrote " + ", ".join(self.outputs)
         return text
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    outputs: OutputOptions = OutputOptions()
-    max_fps: float | None = None
-    stride: int = 1
-    progress: bool = True
-    timeout_s: float = 10.0
-    # Called with every result and its source frame, in order (e.g. to score a run).
-    on_result: Callable[[FrameResult, np.ndarray], None] | None = None
 
 
 def _put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:

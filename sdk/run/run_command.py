@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from sdk.errors import AstsegError
-from sdk.fixed_camera.background_refresh import DEFAULT_EVERY
 from sdk.fixed_camera.fixed_camera import MASK_SOURCES
-from sdk.outputs.outputs import OutputOptions, plan_outputs
-from sdk.run.pipeline import RunOptions, RunSummary, run_pipeline
+from sdk.outputs.outputs import plan_outputs
+from sdk.run.options import RunOptions
+from sdk.run.pipeline import RunSummary, run_pipeline
 from sdk.run.run_inputs import input_paths
 from sdk.run.run_report import (
     NO_OUTPUT_HINT,
@@ -91,49 +92,35 @@ def run_command(
     source: str | None = None,
     images: str | None = None,
     model: str | None = None,
-    backend: str = "auto",
-    device: str = "auto",
-    outputs: OutputOptions | None = None,
-    max_fps: float | None = None,
-    stride: int = 1,
-    min_score: float = 0.0,
-    min_area: int = 16,
-    timeout_s: float = 10.0,
-    progress: bool = True,
-    threads: int | None = None,
+    options: RunOptions | None = None,
     report: Path | None = None,
-    masks_from: str | None = None,
-    background_every: int | None = None,
 ) -> RunSummary:
-    """Run the pipeline for the CLI; every user error is an AstsegError or ValueError sentence."""
+    """Run the pipeline for the CLI; every user error is an AstsegError or ValueError sentence.
+
+    Exactly one of video, camera, source and images; `options.on_result` is replaced by the
+    recorder of the run's summary and report.
+    """
     chosen = pick_source(video, camera, source, images)
-    if stride < 1:
-        raise ValueError(f"--stride is {stride}; it must be 1 or more.")
-    check_max_fps(max_fps)
-    check_timeout(timeout_s)
-    threads = cap_threads(threads)
+    options = options or RunOptions()
+    if options.stride < 1:
+        raise ValueError(f"--stride is {options.stride}; it must be 1 or more.")
+    check_max_fps(options.max_fps)
+    check_timeout(options.timeout_s)
+    segmenter = replace(options.segmenter, threads=cap_threads(options.segmenter.threads))
+    masks_from = segmenter.masks_from
     if masks_from is not None and masks_from not in MASK_SOURCES:
         raise ValueError(f"--masks-from is {masks_from!r}; use fused, slots or background.")
-    chosen_outputs = with_report_video(outputs or OutputOptions(), report)
+    chosen_outputs = with_report_video(options.outputs, report)
     # outputs that are inputs, or one file for two outputs: refused before a frame is read
     plan_outputs(chosen_outputs, *input_paths(chosen, model))
     with raising_signals():  # SIGTERM / SIGHUP while loading stop like Ctrl-C
         try:
             # the source first: a wrong path or a dead camera is reported before a slow load
-            frames = open_source(chosen, stride=stride, timeout_s=timeout_s)
+            frames = open_source(chosen, stride=options.stride, timeout_s=options.timeout_s)
         except KeyboardInterrupt as err:
             raise Interrupted(signum_of(err), "while opening the source") from None
         try:
-            seg = Segmenter(
-                model,
-                backend=backend,
-                device=device,
-                min_score=min_score,
-                min_area=min_area,
-                threads=threads,
-                masks_from=masks_from,
-                background_every=DEFAULT_EVERY if background_every is None else background_every,
-            )
+            seg = Segmenter.from_options(model, segmenter)
         except KeyboardInterrupt as err:
             frames.close()
             raise Interrupted(signum_of(err), "while loading the model") from None
@@ -148,15 +135,8 @@ def run_command(
             raise
         if writes_nothing(chosen_outputs):
             logging.getLogger("astseg").warning(NO_OUTPUT_HINT)
-        options = RunOptions(
-            outputs=chosen_outputs,
-            max_fps=max_fps,
-            stride=stride,
-            progress=progress,
-            timeout_s=timeout_s,
-            on_result=recorder,
-        )
-        summary = run_pipeline(seg, frames, options)
+        run = replace(options, segmenter=segmenter, outputs=chosen_outputs, on_result=recorder)
+        summary = run_pipeline(seg, frames, run)
         recorder.finish(summary, chosen_outputs)
         return summary
     finally:

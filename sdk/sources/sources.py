@@ -36,6 +36,7 @@ IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pnm", ".jp2"}
 )
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https")
+SOURCE_TIMEOUT_S = 10.0  # how long a camera or stream may take to open (--timeout)
 _MAX_BAD_READS = 30  # consecutive undecodable frames before a video counts as ended
 
 SourceKind = Literal["camera", "stream", "video", "image", "images", "arrays"]
@@ -277,7 +278,7 @@ def open_source(
     *,
     stride: int = 1,
     live: bool | None = None,
-    timeout_s: float = 10.0,
+    timeout_s: float = SOURCE_TIMEOUT_S,
     reconnect: Reconnect | None = None,
 ) -> FrameSource:
     """Open a source (see the module docstring); `live=True` treats a file like a camera."""

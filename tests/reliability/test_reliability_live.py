@@ -19,7 +19,8 @@ import pytest
 
 from sdk import Reconnect, Segmenter, SourceError
 from sdk.outputs.outputs import OutputOptions, RunOutputs
-from sdk.run.pipeline import RunOptions, run_pipeline
+from sdk.run.options import RunOptions
+from sdk.run.pipeline import run_pipeline
 from sdk.sources.live import LiveSource
 
 FRAMES_PER_CONNECTION = 150
