@@ -8,9 +8,11 @@ names the offending key for unknown keys, wrong types and out-of-range values.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -302,12 +304,25 @@ class Config:
             node = merged
             for i, part in enumerate(parts[:-1]):
                 if not isinstance(node.get(part), dict):
-                    raise ConfigError(".".join(parts[: i + 1]), "is not a section of the config")
+                    sections = [k for k, v in node.items() if isinstance(v, dict)]
+                    where = ".".join(parts[: i + 1])
+                    hint = _nearest(part, sections, ".".join(parts[:i]))
+                    raise ConfigError(where, f"is not a section of the config{hint}")
                 node = node[part]
             if parts[-1] not in node:
-                raise ConfigError(dotted, "is not a known config key")
+                hint = _nearest(parts[-1], node, ".".join(parts[:-1]))
+                raise ConfigError(dotted, f"is not a known config key{hint}")
             node[parts[-1]] = value
         return Config.from_dict(merged)
+
+
+def _nearest(name: str, known: Iterable[str], section: str) -> str:
+    """'; did you mean 'train.lr'?' for the known key nearest a misspelt one, else ''."""
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    if not close:
+        return ""
+    nearest = f"{section}.{close[0]}" if section else close[0]
+    return f"; did you mean '{nearest}'?"
 
 
 def _to_plain(value: Any) -> Any:
@@ -325,7 +340,8 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     known = {f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in known:
-            raise ConfigError(f"{prefix}{key}", "is not a known config key")
+            hint = _nearest(str(key), known, prefix.rstrip("."))
+            raise ConfigError(f"{prefix}{key}", f"is not a known config key{hint}")
     kwargs = {}
     for key, value in data.items():
         kwargs[key] = _coerce(hints[key], value, f"{prefix}{key}")

@@ -1,5 +1,9 @@
-import pytest
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
 from training.config import Config, ConfigError, ModelConfig
 from training.model import ASTSeg
 from training.presets import preset_config, preset_names
@@ -27,6 +31,32 @@ def test_bad_values_name_the_field(overrides, field):
         Config().with_overrides(overrides)
     assert err.value.field == field
     assert field in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("dotted", "nearest"),
+    [
+        ("train.lrr", "train.lr"),
+        ("model.num_slot", "model.num_slots"),
+        ("trian.lr", "train"),
+        ("model.foreground_rule.alpah1", "model.foreground_rule.alpha1"),
+    ],
+)
+def test_an_unknown_key_answers_with_the_nearest_known_one(dotted, nearest):
+    with pytest.raises(ConfigError, match=rf"; did you mean '{nearest}'\?$"):
+        Config().with_overrides({dotted: 1})
+
+
+def test_set_with_an_unknown_key_is_one_sentence_naming_the_nearest_key(tmp_path: Path):
+    run = tmp_path / "run"
+    args = ["train", "--preset", "cpu", "--data", "synthetic:size=32", "--out", str(run)]
+    result = CliRunner().invoke(app, [*args, "--set", "train.batch_sise=8"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "astseg: error: config field 'train.batch_sise': is not a known config key; "
+        "did you mean 'train.batch_size'?"
+    )
+    assert not run.exists()
 
 
 def test_unknown_key_in_a_file_section_is_named():
