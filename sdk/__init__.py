@@ -11,6 +11,7 @@ Segmenter opens a bundle, tensorrt only for the TensorRT backend.
 
 from sdk.bundle.bundle import Bundle, load_bundle
 from sdk.errors import AstsegError, BundleError, DeviceError, OutputError, SourceError
+from sdk.options import SegmenterOptions
 from sdk.results import DetectedObject, FrameResult, Timings
 from sdk.segmenter import Segmenter
 from sdk.sources.live import Reconnect
@@ -28,6 +29,7 @@ __all__ = [
     "OutputError",
     "Reconnect",
     "Segmenter",
+    "SegmenterOptions",
     "SourceError",
     "Timings",
     "Tracker",
