@@ -19,7 +19,10 @@ from training.data import (
     write_folder,
 )
 from training.data.errors import DataError
-from training.evaluate import Prediction, evaluate, load_predictor, run_eval
+from training.evaluation.command import run_eval
+from training.evaluation.predictors import load_predictor
+from training.evaluation.scoring import evaluate
+from training.evaluation.types import Prediction
 
 
 class LookupPredictor:
@@ -183,7 +186,7 @@ def test_load_predictor_errors(tmp_path):
 
 def test_cli_eval_and_synth(tmp_path, monkeypatch, scenes):
     import cli
-    import training.evaluate
+    import training.evaluation.command
 
     runner = CliRunner()
     out = tmp_path / "set"
@@ -194,7 +197,7 @@ def test_cli_eval_and_synth(tmp_path, monkeypatch, scenes):
     assert len(list((out / "images").iterdir())) == 6
     data = open_dataset(f"folder:{out}")
     monkeypatch.setattr(
-        training.evaluate,
+        training.evaluation.command,
         "load_predictor",
         lambda path, masks_from=None: LookupPredictor(data, (32, 40), lambda s: s.mask),
     )

@@ -68,7 +68,7 @@ def test_eval_train_and_export_refuse_an_output_they_cannot_create(
         raise AssertionError("eval scored the model before checking where its results go")
 
     with monkeypatch.context() as patched:
-        patched.setattr("training.evaluate.evaluate", scored)
+        patched.setattr("training.evaluation.command.evaluate", scored)
         for flag, name in (("--json", "s.json"), ("--grid", "g.png")):
             outcome = astseg(
                 "eval", "--model", toy_bundle, "--data", DATA_SPEC, flag, blocker / "sub" / name
