@@ -224,7 +224,7 @@ def _toy_module():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).parents[1] / "sdk" / "toy_bundle.py"
+    path = Path(__file__).parents[2] / "sdk" / "toy_bundle.py"
     spec = importlib.util.spec_from_file_location("toy_bundle_for_eval", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
