@@ -5,7 +5,7 @@ parent is a regular file (mkdir and open fail with ENOTDIR for root too). A full
 child process under RLIMIT_FSIZE with SIGXFSZ ignored: every write past the limit fails
 with EFBIG, as writes on a full disk fail with ENOSPC. The in-process variants (a patched
 writer that raises ENOSPC, the file-size limit on one checkpoint write) are in
-tests/training/test_checkpoint_writes.py.
+tests/training/trainer/test_checkpoint_writes.py.
 """
 
 from __future__ import annotations
