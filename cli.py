@@ -153,7 +153,7 @@ def eval_command(
     ),
 ) -> None:
     """Score a model: ARI-FG, mIoU, MSC-FG, MSE (and CDnet F, identity on video)."""
-    from training.evaluate import run_eval
+    from training.evaluation.command import run_eval
 
     scores = run_eval(model, data, limit, json_out, grid, batch_size, report, masks_from=masks_from)
     typer.echo(scores.table())

@@ -94,8 +94,8 @@ class Curves:
 
 
 def _score(checkpoint: Path, test: Any) -> dict[str, Any]:
-    from training.evaluate import evaluate
-    from training.predictor import CheckpointPredictor
+    from training.evaluation.checkpoint_predictor import CheckpointPredictor
+    from training.evaluation.scoring import evaluate
 
     report = evaluate(CheckpointPredictor(checkpoint), test, batch_size=50, progress=False)
     return report.metrics

@@ -31,7 +31,7 @@ from training.data import SceneConfig, SyntheticVideo
 from training.data.errors import DataError
 from training.data.spec import synthetic_scene_config
 from training.data.synth_writer import write_synthetic_video
-from training.evaluate import colourise
+from training.evaluation.grid import colourise
 from training.metrics import IdentityCounter, ari_fg, matched_iou
 
 SHEET_FRAMES = 4

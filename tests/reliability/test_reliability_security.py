@@ -1,7 +1,7 @@
 """Files from strangers: nothing in a checkpoint, bundle, source name or config runs code or
 writes outside its place.
 
-Loader-level proofs live beside the loaders (tests/model/test_checkpoint.py,
+Loader-level proofs live beside the loaders (tests/training/test_checkpoint.py,
 tests/sdk/test_sdk_bundle.py, tests/sdk/test_sdk_sources.py, tests/sdk/test_sdk_outputs.py);
 these rows go through the commands, and a scan of the product source keeps the rules.
 """

@@ -19,7 +19,10 @@ from training.data import (
     write_folder,
 )
 from training.data.errors import DataError
-from training.evaluate import Prediction, evaluate, load_predictor, run_eval
+from training.evaluation.command import run_eval
+from training.evaluation.predictors import load_predictor
+from training.evaluation.scoring import evaluate
+from training.evaluation.types import Prediction
 
 
 class LookupPredictor:
@@ -183,7 +186,7 @@ def test_load_predictor_errors(tmp_path):
 
 def test_cli_eval_and_synth(tmp_path, monkeypatch, scenes):
     import cli
-    import training.evaluate
+    import training.evaluation.command
 
     runner = CliRunner()
     out = tmp_path / "set"
@@ -194,7 +197,7 @@ def test_cli_eval_and_synth(tmp_path, monkeypatch, scenes):
     assert len(list((out / "images").iterdir())) == 6
     data = open_dataset(f"folder:{out}")
     monkeypatch.setattr(
-        training.evaluate,
+        training.evaluation.command,
         "load_predictor",
         lambda path, masks_from=None: LookupPredictor(data, (32, 40), lambda s: s.mask),
     )
@@ -221,7 +224,7 @@ def _toy_module():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).parents[1] / "sdk" / "toy_bundle.py"
+    path = Path(__file__).parents[2] / "sdk" / "toy_bundle.py"
     spec = importlib.util.spec_from_file_location("toy_bundle_for_eval", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

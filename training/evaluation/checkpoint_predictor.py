@@ -8,11 +8,11 @@ import numpy as np
 import torch
 
 from training.checkpoint import load_model
-from training.evaluate import Prediction
+from training.evaluation.types import Prediction
 
 
 class CheckpointPredictor:
-    """A `Predictor` (see training.evaluate) backed by a PyTorch checkpoint."""
+    """A `Predictor` (see training.evaluation.types) backed by a PyTorch checkpoint."""
 
     def __init__(self, path: str | Path, device: str = "cpu") -> None:
         self.model, self.config, _ = load_model(path, device)

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import cv2
-from trainer_fixtures import tiny_yaml
+
+from tests.training.trainer.trainer_fixtures import tiny_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,7 @@ from training.trainer.command import TrainCommand
 from training.trainer.launch import parse
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
+ROOT = HERE.parents[2]
 
 
 def _torchrun(args: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ from trainer_fixtures import DATA_SPEC, tiny_yaml
 
 from training.checkpoint import load_checkpoint
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _start(args: list[str]) -> subprocess.Popen:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
+sys.path[:0] = [str(HERE.parents[2]), str(HERE)]
 
 import torch  # noqa: E402
 from trainer_fixtures import scenes, tiny_config  # noqa: E402

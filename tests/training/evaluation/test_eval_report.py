@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 from training.data import SceneConfig, SyntheticVideo
 from training.data.folder import write_folder
 from training.data.sample import Sample
-from training.eval_report import write_eval_report
-from training.evaluate import Prediction, evaluate
+from training.evaluation.report import write_eval_report
+from training.evaluation.scoring import evaluate
+from training.evaluation.types import Prediction
 
 
 class Oracle:
@@ -29,7 +30,7 @@ class Oracle:
 
 def test_cli_eval_report_on_images(tmp_path, monkeypatch):
     import cli
-    import training.evaluate
+    import training.evaluation.command
 
     images, masks = np.zeros((5, 32, 32, 3), np.uint8), np.zeros((5, 32, 32), np.int32)
     for i in range(5):  # image i holds i squares: 0, 1, 2, 3, 4 objects
@@ -41,7 +42,9 @@ def test_cli_eval_report_on_images(tmp_path, monkeypatch):
 
     data = open_dataset(f"folder:{tmp_path / 'set'}")
     monkeypatch.setattr(
-        training.evaluate, "load_predictor", lambda path, masks_from=None: Oracle(data, (32, 32))
+        training.evaluation.command,
+        "load_predictor",
+        lambda path, masks_from=None: Oracle(data, (32, 32)),
     )
     folder = tmp_path / "rep"
     result = CliRunner().invoke(

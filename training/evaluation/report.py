@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sdk.outputs.report import Report, write_report
-from training.evaluate import EvalReport
+from training.evaluation.types import EvalReport
 
 
 def table_rows(report: EvalReport) -> list[tuple[str, str]]:

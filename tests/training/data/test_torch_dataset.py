@@ -41,7 +41,8 @@ def test_resize_and_missing_masks(tmp_path):
 
 def test_numpy_modules_do_not_import_torch():
     code = (
-        "import sys, training.data, training.data.spec, training.metrics, training.evaluate; "
+        "import sys, training.data, training.data.spec, training.metrics, "
+        "training.evaluation.command; "
         "print('torch' in sys.modules)"
     )
     result = subprocess.run(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.trainer_fixtures import DATA_SPEC, tiny_config
+from tests.training.trainer.trainer_fixtures import DATA_SPEC, tiny_config
 from training.checkpoint import load_checkpoint
 from training.config import ConfigError
 from training.schedules import lr_factor
