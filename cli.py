@@ -2,7 +2,9 @@
 
 Each command parses its options and calls one function of a package. Heavy
 packages (torch, transformers, onnx) are imported inside the commands, so
-`astseg --help` and `astseg run` start without torch.
+`astseg --help` and `astseg run` start without torch; the torch-free runtime's
+option defaults (sdk.options, sdk.run.options) are read at import, so each is
+written once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from typing import Any, TypeVar
 import typer
 
 from cli_usage import AstsegGroup
+from sdk.options import DEFAULTS as SEGMENTER
+from sdk.run.options import RunOptions
+
+RUN = RunOptions()  # the defaults `astseg run` shows and uses, written once in sdk
 
 app = typer.Typer(
     name="astseg",
@@ -39,7 +45,7 @@ def friendly(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from sdk.errors import AstsegError
-        from sdk.stop_signals import exit_code, raising_signals, signal_name, signum_of
+        from sdk.run.stop_signals import exit_code, raising_signals, signal_name, signum_of
 
         try:
             with raising_signals():  # SIGTERM / SIGHUP clean up like Ctrl-C (stop_signals.py)
@@ -87,7 +93,7 @@ def demo(
     out: Path = typer.Option(Path("astseg-demo"), help="Folder for the clip and the results."),
     frames: int = typer.Option(150, min=10, help="Length of the generated clip."),
     model: str | None = typer.Option(None, help="Bundle to use (default: the shipped model)."),
-    backend: str = typer.Option("auto", help="auto, onnxruntime or tensorrt."),
+    backend: str = typer.Option(SEGMENTER.backend, help="auto, onnxruntime or tensorrt."),
     masks_from: str | None = typer.Option(None, "--masks-from", help=MASKS_FROM_HELP + "."),
 ) -> None:
     """Segment a generated fixed-camera clip with ground truth and score the result.
@@ -147,7 +153,7 @@ def eval_command(
     ),
 ) -> None:
     """Score a model: ARI-FG, mIoU, MSC-FG, MSE (and CDnet F, identity on video)."""
-    from training.evaluate import run_eval
+    from training.evaluation.command import run_eval
 
     scores = run_eval(model, data, limit, json_out, grid, batch_size, report, masks_from=masks_from)
     typer.echo(scores.table())
@@ -168,8 +174,8 @@ def run_command(
     model: str | None = typer.Option(
         None, "--model", help="Model bundle (folder or .zip); default: the shipped model."
     ),
-    backend: str = typer.Option("auto", help="auto | onnxruntime | tensorrt."),
-    device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
+    backend: str = typer.Option(SEGMENTER.backend, help="auto | onnxruntime | tensorrt."),
+    device: str = typer.Option(str(SEGMENTER.device), help="auto | cpu | cuda | cuda:N."),
     out: str | None = typer.Option(None, "--out", help="Annotated video to write (.mp4)."),
     masks: str | None = typer.Option(
         None, "--masks", help="Folder for per-frame 16-bit PNGs (0 = background, else the ID)."
@@ -179,11 +185,17 @@ def run_command(
     ),
     show: bool = typer.Option(False, "--show", help="Show annotated frames (q or Esc stops)."),
     max_fps: float | None = typer.Option(None, "--max-fps", help="At most N frames a second."),
-    stride: int = typer.Option(1, "--stride", help="Process every N-th frame."),
-    min_score: float = typer.Option(0.0, "--min-score", help="Report slots scoring at least this."),
-    min_area: int = typer.Option(16, "--min-area", help="Report objects of at least N pixels."),
+    stride: int = typer.Option(RUN.stride, "--stride", help="Process every N-th frame."),
+    min_score: float = typer.Option(
+        SEGMENTER.min_score, "--min-score", help="Report slots scoring at least this."
+    ),
+    min_area: int = typer.Option(
+        SEGMENTER.min_area, "--min-area", help="Report objects of at least N pixels."
+    ),
     contours: bool = typer.Option(True, "--contours/--no-contours", help="Outline each mask."),
-    timeout: float = typer.Option(10.0, "--timeout", help="Seconds to wait for a stream to open."),
+    timeout: float = typer.Option(
+        RUN.timeout_s, "--timeout", help="Seconds to wait for a stream to open."
+    ),
     threads: int | None = typer.Option(
         None, "--threads", help="CPU inference threads (default: all usable cores)."
     ),
@@ -191,11 +203,11 @@ def run_command(
     report: str | None = typer.Option(
         None, "--report", help="Folder for index.html: video, frames, metrics, plots."
     ),
-    background_every: int | None = typer.Option(
-        None,
+    background_every: int = typer.Option(
+        SEGMENTER.background_every,
         "--background-every",
-        help="Fixed camera: run the background model on every N-th frame (default 4) and at "
-        "once on a light switch or camera knock; 1 = every frame.",
+        help="Fixed camera: run the background model on every N-th frame and at once on a "
+        "light switch or camera knock; 1 = every frame.",
     ),
     masks_from: str | None = typer.Option(
         None, "--masks-from", help=MASKS_FROM_HELP + " (default: fused with a background)."
@@ -205,21 +217,24 @@ def run_command(
     import signal
     from pathlib import Path
 
-    from sdk.output_paths import json_to_stdout
-    from sdk.outputs import OutputOptions
-    from sdk.run_command import configure_logging
-    from sdk.run_command import run_command as run_segmentation
-    from sdk.stop_signals import exit_code
+    from sdk.options import SegmenterOptions
+    from sdk.outputs.output_paths import json_to_stdout
+    from sdk.outputs.outputs import OutputOptions
+    from sdk.run.run_command import configure_logging
+    from sdk.run.run_command import run_command as run_segmentation
+    from sdk.run.stop_signals import exit_code
 
     configure_logging(verbose=not quiet)
-    summary = run_segmentation(
-        video=video,
-        camera=camera,
-        source=source,
-        images=images,
-        model=model,
-        backend=backend,
-        device=device,
+    options = RunOptions(
+        segmenter=SegmenterOptions(
+            backend=backend,
+            device=device,
+            min_score=min_score,
+            min_area=min_area,
+            threads=threads,
+            masks_from=masks_from,
+            background_every=background_every,
+        ),
         outputs=OutputOptions(
             out=Path(out) if out else None,
             masks=Path(masks) if masks else None,
@@ -229,14 +244,17 @@ def run_command(
         ),
         max_fps=max_fps,
         stride=stride,
-        min_score=min_score,
-        min_area=min_area,
-        timeout_s=timeout,
         progress=not quiet,
-        threads=threads,
+        timeout_s=timeout,
+    )
+    summary = run_segmentation(
+        video=video,
+        camera=camera,
+        source=source,
+        images=images,
+        model=model,
+        options=options,
         report=Path(report) if report else None,
-        masks_from=masks_from,
-        background_every=background_every,
     )
     # with --json on stdout, the summary goes to stderr so the JSON lines stay parseable
     typer.echo(f"astseg: {summary.line()}", err=json_to_stdout(json_out))

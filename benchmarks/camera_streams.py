@@ -3,10 +3,10 @@
 A `PacedCamera` stands in for an IP camera: from its first read it decodes a clip in real
 time at a fixed rate (looping the clip), and keeps only the newest frame, counting every
 frame replaced before the runtime took it, exactly as the runtime's own live sources
-(sdk.live) do. The first second is a warm-up (the first inferences and the video
+(sdk.sources.live) do. The first second is a warm-up (the first inferences and the video
 encoder's start are slow once); frames dropped then are reported apart.
 `streams_at_rate` runs 1, 2, 3, ... such cameras together through
-`sdk.multi_stream.run_streams` (one Segmenter and one `astseg run` pipeline each, with an
+`sdk.run.multi_stream.run_streams` (one Segmenter and one `astseg run` pipeline each, with an
 annotated video and JSON lines per stream) and returns the largest N for which every
 stream processed every frame its camera produced.
 """
@@ -24,7 +24,7 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for sdk
 
-from sdk.frame_source import FrameSource, SourceFrame  # noqa: E402
+from sdk.sources.frame_source import FrameSource, SourceFrame  # noqa: E402
 
 
 class PacedCamera(FrameSource):
@@ -98,8 +98,8 @@ def run_cameras(
 ) -> dict[str, Any]:
     """`streams` paced cameras at once, each writing an annotated MP4 and JSON lines; one
     second of warm-up, then `seconds` that count."""
-    from sdk.multi_stream import Stream, run_streams
-    from sdk.outputs import OutputOptions
+    from sdk.outputs.outputs import OutputOptions
+    from sdk.run.multi_stream import Stream, run_streams
 
     count, warmup = max(2, round(fps * seconds)), max(1, round(fps))
     cameras = [PacedCamera(clip, fps, count, warmup, f"camera {i + 1}") for i in range(streams)]

@@ -769,7 +769,11 @@ def parse_args(argv: list[str] | None) -> Any:
     parser.add_argument(
         "--groups", help=f"comma-separated clip groups (default: {','.join(GROUPS)})"
     )
-    parser.add_argument("--min-area", type=int, default=16, help="smallest instance, pixels")
+    from sdk.options import DEFAULTS  # astseg's own, so every method drops the same specks
+
+    parser.add_argument(
+        "--min-area", type=int, default=DEFAULTS.min_area, help="smallest instance, pixels"
+    )
     parser.add_argument("--no-synthetic", action="store_true", help="only the --cdnet folders")
     train = parser.add_argument_group("training the model first (--train)")
     train.add_argument(

@@ -361,11 +361,10 @@ def plain(value: Any) -> Any:
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:
     """Writes the result atomically (a temp file renamed into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from sdk.outputs.atomic import write_bytes_atomic
+
     text = json.dumps(plain(data), indent=2, allow_nan=False) + "\n"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_bytes_atomic(path, text.encode())
     return path
 
 
@@ -422,10 +421,10 @@ def save_figure(fig: Any, path: Path, footer: str | None = None) -> Path:
     """Saves a PNG atomically; `footer` is a small grey line under the plot (machine, mode)."""
     if footer:
         fig.text(0.01, 0.005, footer, fontsize=7, color="#777777", ha="left", va="bottom")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, bbox_inches="tight")
-    os.replace(tmp, path)
+    from sdk.outputs.atomic import atomic_file
+
+    with atomic_file(path) as handle:
+        fig.savefig(handle, format="png", bbox_inches="tight")
     pyplot().close(fig)
     return path
 
@@ -440,7 +439,7 @@ def plot_footer(report: dict[str, Any]) -> str:
     )
 
 
-# The threads of `astseg run` (sdk.pipeline) and the stages each one runs.
+# The threads of `astseg run` (sdk.run.pipeline) and the stages each one runs.
 PIPELINE_THREADS = {
     "decode": ("decode", "pre"),
     "inference": ("infer",),

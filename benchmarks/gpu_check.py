@@ -38,6 +38,7 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from sdk.outputs.atomic import write_bytes_atomic  # noqa: E402
 from training.config import Config  # noqa: E402
 from training.presets import preset_config  # noqa: E402
 
@@ -159,10 +160,7 @@ class Report:
         self.data["wall_s"] = round(self.elapsed(), 1)
         text = json.dumps(self.data, indent=2, default=str) + "\n"
         for path in self.paths:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(text)
-            os.replace(tmp, path)
+            write_bytes_atomic(path, text.encode())
 
 
 def train_step(model: Any, config: Config, batch: int, device: torch.device, runs: int) -> dict:

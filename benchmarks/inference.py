@@ -100,7 +100,7 @@ def subject_jobs(args: Any, work: Path) -> dict[str, dict[str, Any]]:
 def backends(bundle_dir: Path, threads: int) -> dict[str, Any]:
     """The runtime's own ONNX Runtime backend, once on the fused graph, once on the pair."""
     from sdk.backends.onnx_runtime import OnnxRuntimeBackend
-    from sdk.bundle import load_bundle
+    from sdk.bundle.bundle import load_bundle
 
     bundle = load_bundle(bundle_dir)
     graphs = {k: v for k, v in bundle.manifest.graphs.items() if k != "segmenter"}

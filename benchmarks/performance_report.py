@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import DOCS, PIPELINE_THREADS, RESULTS, ROOT, fmt  # noqa: E402
 
+from sdk.outputs.atomic import write_bytes_atomic  # noqa: E402
+
 Lines = list[str]
 
 
@@ -632,10 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out.resolve()
     text = render(args.results, (args.links_from or out.parent).resolve())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, out)
+    write_bytes_atomic(out, text.encode())
     print(f"wrote {out}")
     return 0
 

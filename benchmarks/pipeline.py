@@ -2,7 +2,7 @@
 
 Synthetic fixed-camera clips (mp4v) at 640x480, 1280x720 and 1920x1080 go through exactly
 what `astseg run --video CLIP --model BUNDLE --out annotated.mp4 --json objects.jsonl` does
-(sdk.run_command.run_command): decode -> resize -> infer -> map masks back -> track -> draw
+(sdk.run.run_command.run_command): decode -> resize -> infer -> map masks back -> track -> draw
 -> encode (video and JSON), in the runtime's three threads (decode: decode, pre |
 inference: infer | output: post, track, draw, encode); a stage table at each size. At the
 first size, between runs, in the same process, the same bundle's backend is timed alone on
@@ -13,7 +13,7 @@ pairs one run with one inference-only measurement; the ratio is taken per pair.
 
 Cameras per box: 1, 2, 3, ... 1280x720 cameras at 25 FPS (paced, newest frame wins, as
 the runtime reads a camera; benchmarks/camera_streams.py) run at once through
-sdk.multi_stream, each writing its annotated video and JSON lines; `streams_720p_25fps`
+sdk.run.multi_stream, each writing its annotated video and JSON lines; `streams_720p_25fps`
 is the largest number for which no stream dropped a frame.
 
 End-to-end FPS counts from the first frame entering the pipeline to the last written
@@ -156,16 +156,17 @@ def inference_only(seg: Any, frames: list[Any], calls: int) -> list[float]:
 
 def run_once(clip: Path, bundle: str, out: Path, threads: int | None, codec: str = "auto") -> Any:
     """`astseg run --video CLIP --out OUT --json OUT.jsonl`, as the CLI runs it."""
-    from sdk.outputs import OutputOptions
-    from sdk.run_command import run_command
+    from sdk.options import SegmenterOptions
+    from sdk.outputs.outputs import OutputOptions
+    from sdk.run.options import RunOptions
+    from sdk.run.run_command import run_command
 
-    return run_command(
-        video=str(clip),
-        model=bundle,
-        outputs=OutputOptions(out=out, json=out.with_suffix(".jsonl"), codec=codec),
+    options = RunOptions(
+        SegmenterOptions(threads=threads),
+        OutputOptions(out=out, json=out.with_suffix(".jsonl"), codec=codec),
         progress=False,
-        threads=threads,
     )
+    return run_command(video=str(clip), model=bundle, options=options)
 
 
 def size_name(width: int, height: int) -> str:

@@ -33,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT, run_child  # noqa: E402
 
+from sdk.bundle.manifest import MANIFEST_NAME as MANIFEST  # noqa: E402
+
 # nvidia/mit-b3's config.json (Segformer-B3 encoder, Xie et al. 2021, Table 6), with the
 # decode head width of the B2-B5 models; the rest equals SegformerConfig's defaults and
 # is spelled out so the file says what was measured.
@@ -61,7 +63,6 @@ QUICK_LARGE_SEGFORMER: dict[str, Any] = {
 }
 MODELS = ("cpu", "b3-128", "quick", "quick-large")
 DEFAULT_BUNDLE = ROOT / "sdk" / "models" / "default"
-MANIFEST = "astseg.json"
 
 
 # ------------------------------------------------------------------ configurations

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shlex
 import shutil
 import statistics
@@ -39,6 +38,8 @@ for path in (ROOT, Path(__file__).resolve().parent):
         sys.path.insert(0, str(path))
 
 from common import git_revision, machine, pyplot, save_figure, shown_path  # noqa: E402
+
+from sdk.outputs.atomic import write_bytes_atomic  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 TARGET = {"ari_fg": 0.90, "miou_fg": 0.70}
@@ -93,8 +94,8 @@ class Curves:
 
 
 def _score(checkpoint: Path, test: Any) -> dict[str, Any]:
-    from training.evaluate import evaluate
-    from training.predictor import CheckpointPredictor
+    from training.evaluation.checkpoint_predictor import CheckpointPredictor
+    from training.evaluation.scoring import evaluate
 
     report = evaluate(CheckpointPredictor(checkpoint), test, batch_size=50, progress=False)
     return report.metrics
@@ -110,7 +111,7 @@ def _write_sheet(checkpoint: Path, test: Any, path: Path, title: str) -> None:
     import torch
 
     from training.checkpoint import load_model
-    from training.trainer.run_folder import atomic_write_bytes
+    from training.trainer.run_folder import write_run_file
     from training.trainer.samples import sheet_png
 
     model, _, _ = load_model(checkpoint)
@@ -118,7 +119,7 @@ def _write_sheet(checkpoint: Path, test: Any, path: Path, title: str) -> None:
         [torch.from_numpy(test[i].image).permute(2, 0, 1).float() / 255.0 for i in range(4)]
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, sheet_png(model, images, title))
+    write_run_file(path, sheet_png(model, images, title))
 
 
 def main() -> None:
@@ -211,10 +212,8 @@ def main() -> None:
     if curve:
         _plot_curve(curve, summary, report["machine"], args.curve_png)
         report["curve_png"] = shown_path(args.curve_png)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.json.with_name(f".{args.json.name}.tmp")
-    tmp.write_text(json.dumps(_finite(report), indent=2, allow_nan=False) + "\n")
-    os.replace(tmp, args.json)
+    text = json.dumps(_finite(report), indent=2, allow_nan=False) + "\n"
+    write_bytes_atomic(args.json, text.encode())
     if args.run is None:
         shutil.rmtree(run_dir.parent, ignore_errors=True)
     print(json.dumps(summary, indent=2))

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from sdk import AstsegError
-from sdk.multi_stream import Stream, run_streams
-from sdk.outputs import OutputOptions
+from sdk.outputs.outputs import OutputOptions
+from sdk.run.multi_stream import Stream, run_streams
 
 parser = argparse.ArgumentParser(description="Run several sources at once; per-stream FPS.")
 parser.add_argument("sources", nargs="+", help="video files, camera indices or stream URLs")

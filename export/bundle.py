@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +19,11 @@ from typing import Any
 
 import torch
 
-from export.atomic import publish_dir, write_zip
 from export.background_parity import measure_background_parity
 from export.engine_parity import measure_engine_parity
 from export.errors import ExportError
 from export.half_weights import round_to_float16_, store_weights_as_float16
 from export.manifest import (
-    MANIFEST_NAME,
     background_section,
     build_manifest,
     exporter_versions,
@@ -44,6 +43,8 @@ from export.spec import BatchPlan, GraphSpec, graph_specs
 from export.tensorrt_build import BuiltEngine, EngineBuilder, TrtOptions
 from export.tensorrt_ops import TARGET_VERSIONS, check_tensorrt_support
 from export.triton import write_triton_repository
+from sdk.bundle.manifest import MANIFEST_NAME, EngineSpec
+from sdk.outputs.atomic import atomic_file, publish_dir
 from training.checkpoint import background_untrained_reason, load_model, resolve_checkpoint
 from training.model import ASTSeg
 
@@ -160,6 +161,16 @@ def _build_engines(
     return engines, figures
 
 
+def write_zip(source: Path, archive: Path) -> None:
+    """Zips the files of `source` (flat, as docs/bundle-format.md says) to `archive`."""
+    with (
+        atomic_file(archive, suffix=".tmp") as handle,
+        zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as zf,
+    ):
+        for path in sorted(source.iterdir()):
+            zf.write(path, path.name)
+
+
 def export_bundle(
     checkpoint: str | Path,
     out: str | Path,
@@ -211,7 +222,7 @@ def export_bundle(
             model=model_section(config.model, log_bg),
             batch=plan,
             graphs={name: path.name for name, path in paths.items()},
-            engines={e.graph: {"plan": e.plan, "sidecar": e.sidecar} for e in engines},
+            engines={e.graph: EngineSpec(plan=e.plan, sidecar=e.sidecar) for e in engines},
             files=file_entries(staging, names),
             opset=options.opset,
             exporter=exporter_versions(extra),
@@ -220,12 +231,13 @@ def export_bundle(
             training=training,
             background=background_section(config.model) if "background" in paths else None,
         )
-        write_json(staging / MANIFEST_NAME, manifest)
+        written = manifest.to_dict()
+        write_json(staging / MANIFEST_NAME, written)
         publish_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    result = ExportResult(out, manifest, parity, engine_parity=engine_parity)
+    result = ExportResult(out, written, parity, engine_parity=engine_parity)
     if options.zip:
         result.zip_path = out.parent / f"{out.name}.zip"
         write_zip(out, result.zip_path)

@@ -1,31 +1,41 @@
-"""`astseg.json`: the bundle manifest of docs/bundle-format.md (format version 1)."""
+"""Building `astseg.json` from a checkpoint: the export side of sdk.bundle.manifest.
+
+The manifest's shape and constants are the runtime's (`sdk.bundle.manifest.Manifest`);
+this module only gathers what export knows (the model config, the trained background
+activation, checksums, versions, the checkpoint's progress) into one, and writes it.
+"""
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
 import math
-import os
 import platform
 from pathlib import Path
 from typing import Any
 
 from export.spec import BatchPlan
-from sdk.bundle import sha256_file
+from sdk.bundle.bundle import sha256_file
+from sdk.bundle.manifest import (
+    FORMAT_VERSION,
+    BackgroundSpec,
+    EngineSpec,
+    FileSpec,
+    ForegroundRule,
+    Manifest,
+    ModelSpec,
+)
+from sdk.outputs.atomic import write_bytes_atomic
 from training.config import ModelConfig
-
-MANIFEST_NAME = "astseg.json"
-BUNDLE_FORMAT = "astseg-bundle"
-FORMAT_VERSION = 1
 
 # Checkpoint keys worth carrying into the manifest's `training` section, when present.
 _TRAINING_KEYS = ("step", "steps", "phase", "scenario", "command", "git_revision", "data")
 _STATE_KEYS = ("plan_kind", "images_seen", "skipped_steps", "best_score", "best_step")
 
 
-def file_entries(root: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+def file_entries(root: Path, names: list[str]) -> dict[str, FileSpec]:
     return {
-        name: {"sha256": sha256_file(root / name), "bytes": (root / name).stat().st_size}
+        name: FileSpec(sha256=sha256_file(root / name), bytes=(root / name).stat().st_size)
         for name in sorted(names)
     }
 
@@ -102,84 +112,75 @@ def training_info(data: dict[str, Any], checkpoint: Path) -> tuple[dict[str, Any
     return metrics, training
 
 
-def model_section(config: ModelConfig, log_background_activation: float) -> dict[str, Any]:
+def model_section(config: ModelConfig, log_background_activation: float) -> ModelSpec:
     """The model fields the runtime reads, plus the full config for reproducibility."""
-    return {
-        "image_height": config.image_height,
-        "image_width": config.image_width,
-        "num_slots": config.num_slots,
-        "z_what_dim": config.z_what_dim,
-        "scaling": config.scaling,
-        "s_min": config.s_min,
-        "s_max": config.s_max,
+    return ModelSpec(
+        image_height=config.image_height,
+        image_width=config.image_width,
+        num_slots=config.num_slots,
+        z_what_dim=config.z_what_dim,
+        scaling=config.scaling,
+        s_min=config.s_min,
+        s_max=config.s_max,
         # The trained α_0 (log), not the initial value of the config.
-        "log_background_activation": log_background_activation,
-        "input": {"dtype": "uint8", "layout": "NCHW", "channels": "RGB", "range": [0, 255]},
+        log_background_activation=log_background_activation,
         # Applied inside the graphs: x / 255, then (x - mean) / std. A runtime only resizes.
-        "normalisation": {
+        normalisation={
             "in_graph": True,
             "scale": 1 / 255,
             "mean": list(config.input_mean),
             "std": list(config.input_std),
         },
-        "config": plain_json(dict(vars(config))),
-    }
+        config=plain_json(dict(vars(config))),
+    )
 
 
-def background_section(config: ModelConfig) -> dict[str, Any]:
+def background_section(config: ModelConfig) -> BackgroundSpec:
     """The manifest's `background` (fixed-camera mode): the graph, the frame size it takes
-    (frames are area-resized to it) and the foreground rule's parameters."""
+    (frames are area-resized to it) and the foreground rule's parameters (keys the runtime
+    does not know are left out, as it would ignore them)."""
     height, width = config.background_size
-    return {
-        "graph": "background.onnx",
-        "image_height": height,
-        "image_width": width,
-        "foreground_rule": plain_json(dict(config.foreground_rule)),
-    }
+    known = ForegroundRule.__dataclass_fields__
+    rule = {key: value for key, value in config.foreground_rule.items() if key in known}
+    return BackgroundSpec(
+        graph="background.onnx",
+        image_height=height,
+        image_width=width,
+        rule=ForegroundRule(**rule),
+    )
 
 
 def build_manifest(
     *,
-    model: dict[str, Any],
+    model: ModelSpec,
     batch: BatchPlan,
     graphs: dict[str, str],
-    engines: dict[str, dict[str, str]],
-    files: dict[str, dict[str, Any]],
+    engines: dict[str, EngineSpec],
+    files: dict[str, FileSpec],
     opset: int,
     exporter: dict[str, Any],
     parity: dict[str, Any],
     metrics: dict[str, Any],
     training: dict[str, Any],
-    background: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    manifest: dict[str, Any] = {
-        "format": BUNDLE_FORMAT,
-        "format_version": FORMAT_VERSION,
-        "model": model,
-        "batch": batch.to_dict(),
-        "graphs": graphs,
-    }
-    if engines:
-        manifest["engines"] = engines
-    if background is not None:
-        manifest["background"] = background
-    manifest.update(
+    background: BackgroundSpec | None = None,
+) -> Manifest:
+    return Manifest(
+        format_version=FORMAT_VERSION,
+        model=model,
+        batch=batch,
+        graphs=graphs,
+        engines=engines,
         files=files,
         opset=opset,
-        exporter=exporter,
-        parity=parity,
         metrics=metrics,
         training=training,
+        exporter=exporter,
+        background=background,
+        parity=parity,
     )
-    return manifest
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Written whole or not at all: temp file, fsync, rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, allow_nan=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Written whole or not at all, and on disk before the rename."""
+    text = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"), suffix=".tmp", durable=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from export.errors import ExportError
+from sdk.bundle.manifest import BatchSpec
 from training.config import ModelConfig
 
 IMAGE = "image"
 LATENTS = ("position", "scale", "log_activation", "z_what")
 RENDERING = ("weights", "segmentation")
 BACKGROUND = ("background", "noise")
-GRAPH_NAMES = ("encoder", "renderer", "segmenter", "background")
 BATCH_DIM = "batch"  # the symbolic name of a dynamic batch axis in the ONNX graphs
 
 
@@ -37,14 +37,9 @@ class GraphSpec:
         return f"{self.name}.onnx"
 
 
-@dataclass(frozen=True)
-class BatchPlan:
-    """A fixed batch (min = opt = max) or a dynamic one from `min` to `max`."""
-
-    dynamic: bool
-    min: int
-    opt: int
-    max: int
+class BatchPlan(BatchSpec):
+    """A fixed batch (min = opt = max) or a dynamic one from `min` to `max`: the manifest's
+    `batch`, and the sizes export traces and proves parity at."""
 
     @classmethod
     def fixed(cls, size: int) -> BatchPlan:
@@ -67,9 +62,6 @@ class BatchPlan:
     def parity_sizes(self) -> tuple[int, ...]:
         """Two sizes for a dynamic graph (fixed-dimension export bugs show at the second)."""
         return (1, min(3, self.max)) if self.dynamic else (self.max,)
-
-    def to_dict(self) -> dict[str, object]:
-        return {"dynamic": self.dynamic, "min": self.min, "opt": self.opt, "max": self.max}
 
 
 def latent_specs(model: ModelConfig) -> tuple[TensorSpec, ...]:

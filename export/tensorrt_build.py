@@ -12,7 +12,6 @@ One timing cache serves every build of a run and, with `--timing-cache`, later r
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 import time
@@ -32,6 +31,7 @@ from export.placement_layers import Block, block_layers, fp16_layers_in_block, n
 from export.spec import BatchPlan, GraphSpec
 from export.tensorrt_progress import progress_monitor
 from sdk.backends.engine_check import host_cpu_arch, host_os
+from sdk.outputs.atomic import write_bytes_atomic
 
 DEFAULT_WORKSPACE_GIB = 4.0
 SUPPORTED_MAJORS = (10, 11)
@@ -196,9 +196,7 @@ class EngineBuilder:
         path = self.options.timing_cache
         if path is None:
             return
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(bytes(memoryview(self.cache.serialize())))
-        os.replace(tmp, path)
+        write_bytes_atomic(path, bytes(memoryview(self.cache.serialize())), suffix=".tmp")
 
     def placement_fp16_layers(self, plan: bytes, block: Block) -> list[str] | None:
         """Block layers the built plan runs in FP16, read with TensorRT's engine inspector."""

@@ -16,9 +16,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from export.atomic import publish_dir
 from export.errors import ExportError
 from export.spec import BatchPlan, GraphSpec, TensorSpec
+from sdk.outputs.atomic import publish_dir
 
 PREFIX = "astseg"
 TRITON_TYPES = {"uint8": "TYPE_UINT8", "float32": "TYPE_FP32", "int64": "TYPE_INT64"}

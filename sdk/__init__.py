@@ -9,12 +9,13 @@ Importing this package loads numpy and OpenCV only; onnxruntime is loaded when a
 Segmenter opens a bundle, tensorrt only for the TensorRT backend.
 """
 
-from sdk.bundle import Bundle, load_bundle
+from sdk.bundle.bundle import Bundle, load_bundle
 from sdk.errors import AstsegError, BundleError, DeviceError, OutputError, SourceError
-from sdk.live import Reconnect
+from sdk.options import SegmenterOptions
 from sdk.results import DetectedObject, FrameResult, Timings
 from sdk.segmenter import Segmenter
-from sdk.sources import open_source, parse_source
+from sdk.sources.live import Reconnect
+from sdk.sources.sources import open_source, parse_source
 from sdk.tracker import Tracker, TrackerConfig
 
 __version__ = "0.1.0"
@@ -28,6 +29,7 @@ __all__ = [
     "OutputError",
     "Reconnect",
     "Segmenter",
+    "SegmenterOptions",
     "SourceError",
     "Timings",
     "Tracker",

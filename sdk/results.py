@@ -1,4 +1,5 @@
-"""`FrameResult`: everything the runtime knows about one frame, in one object.
+"""`FrameResult`: everything the runtime knows about one frame, in one object; and what
+the stages before it hand on (`PreparedFrames`, `InferredFrames`).
 
 Like an Ultralytics `Results`, it carries the objects, can draw itself
 (`plot()`), and serialises to plain JSON with COCO RLE masks (`to_dict()`,
@@ -16,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from sdk import rle
+from sdk.backends.base import BackgroundOutput, ModelOutput
 from sdk.draw import draw_objects
 from sdk.errors import AstsegError
+from sdk.outputs import rle
 from sdk.preprocess import Channels, to_display_bgr
 
 
@@ -198,3 +200,25 @@ class FrameResult:
             class_id=np.zeros(n, dtype=int),
             tracker_id=np.array([o.id for o in self.objects], dtype=int),
         )
+
+
+@dataclass
+class PreparedFrames:
+    """Frames checked and resized into one model input batch (see Segmenter.prepare)."""
+
+    frames: list[np.ndarray]
+    inputs: np.ndarray
+    channels: Channels
+    pre_ms: float
+    background_inputs: np.ndarray | None = None  # at the background graph's size (fixed camera)
+
+
+@dataclass
+class InferredFrames:
+    """A prepared batch and the model's outputs for it (see Segmenter.infer)."""
+
+    prepared: PreparedFrames
+    output: ModelOutput | None  # None in masks_from="background" (the slot model is not run)
+    infer_ms: float
+    background: BackgroundOutput | None = None
+    background_ms: float = 0.0

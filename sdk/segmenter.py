@@ -19,46 +19,24 @@ import math
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 
 import numpy as np
 
-from sdk.backends import Backend, ModelOutput, open_backend
+from sdk.backends import Backend, open_backend
 from sdk.backends.base import BackgroundOutput
-from sdk.background_refresh import DEFAULT_EVERY, DEFAULT_MAX_CHANGE, BackgroundRefresh
-from sdk.bundle import Bundle, load_bundle
-from sdk.fixed_camera import fixed_camera_result, resolve_masks_from
-from sdk.foreground import ForegroundDetector, ForegroundRule
-from sdk.live import Reconnect
-from sdk.manifest import ModelSpec
+from sdk.bundle.bundle import Bundle, load_bundle
+from sdk.bundle.manifest import ModelSpec
+from sdk.fixed_camera.background_refresh import BackgroundRefresh
+from sdk.fixed_camera.fixed_camera import fixed_camera_result, resolve_masks_from
+from sdk.fixed_camera.foreground import ForegroundDetector
+from sdk.options import DEFAULTS, SegmenterOptions
 from sdk.postprocess import frame_labels, slot_regions
 from sdk.preprocess import Channels, check_frame, to_model_input
-from sdk.results import DetectedObject, FrameResult, Timings
-from sdk.sources import open_source
+from sdk.results import DetectedObject, FrameResult, InferredFrames, PreparedFrames, Timings
+from sdk.sources.live import Reconnect
+from sdk.sources.sources import SOURCE_TIMEOUT_S, open_source
 from sdk.tracker import Observation, Tracker, TrackerConfig
-
-
-@dataclass
-class PreparedFrames:
-    """Frames checked and resized into one model input batch (see Segmenter.prepare)."""
-
-    frames: list[np.ndarray]
-    inputs: np.ndarray
-    channels: Channels
-    pre_ms: float
-    background_inputs: np.ndarray | None = None  # at the background graph's size (fixed camera)
-
-
-@dataclass
-class InferredFrames:
-    """A prepared batch and the model's outputs for it (see Segmenter.infer)."""
-
-    prepared: PreparedFrames
-    output: ModelOutput | None  # None in masks_from="background" (the slot model is not run)
-    infer_ms: float
-    background: BackgroundOutput | None = None
-    background_ms: float = 0.0
 
 
 class Segmenter:
@@ -67,18 +45,18 @@ class Segmenter:
     def __init__(
         self,
         model: str | os.PathLike[str] | None = None,
-        backend: str = "auto",
-        device: str | int = "auto",
+        backend: str = DEFAULTS.backend,
+        device: str | int = DEFAULTS.device,
         *,
-        channels: Channels = "bgr",
-        min_score: float = 0.0,
-        min_area: int = 16,
-        track: bool = True,
-        tracker: TrackerConfig | None = None,
-        threads: int | None = None,
-        masks_from: str | None = None,
-        background_every: int = DEFAULT_EVERY,
-        background_change: float = DEFAULT_MAX_CHANGE,
+        channels: Channels = DEFAULTS.channels,
+        min_score: float = DEFAULTS.min_score,
+        min_area: int = DEFAULTS.min_area,
+        track: bool = DEFAULTS.track,
+        tracker: TrackerConfig | None = DEFAULTS.tracker,
+        threads: int | None = DEFAULTS.threads,
+        masks_from: str | None = DEFAULTS.masks_from,
+        background_every: int = DEFAULTS.background_every,
+        background_change: float = DEFAULTS.background_change,
     ) -> None:
         """
         model: bundle directory or .zip from `astseg export`; None for the shipped default.
@@ -95,15 +73,25 @@ class Segmenter:
         background_every, background_change: in a stream, run the background graph on every
             N-th frame and on any frame whose median grey change from the last one it ran on
             exceeds this many levels (a light switch); 1 = every frame
-            (sdk.background_refresh).
+            (sdk.fixed_camera.background_refresh).
+
+        The same options as one object: `Segmenter.from_options(model, SegmenterOptions(...))`.
         """
-        if channels not in ("bgr", "rgb"):
-            raise ValueError(f"channels is {channels!r}; use 'bgr' or 'rgb'.")
-        if not 0.0 <= min_score <= 1.0:
-            raise ValueError(f"min_score is {min_score}; it must be between 0 and 1.")
-        if min_area < 1:
-            raise ValueError(f"min_area is {min_area}; it must be at least 1 pixel.")
+        options = SegmenterOptions(  # checks channels, min_score and min_area
+            backend=backend,
+            device=device,
+            channels=channels,
+            min_score=min_score,
+            min_area=min_area,
+            track=track,
+            tracker=tracker,
+            threads=threads,
+            masks_from=masks_from,
+            background_every=background_every,
+            background_change=background_change,
+        )
         self._refresh = BackgroundRefresh(background_every, background_change)  # checks them
+        self.options = options
         self.bundle: Bundle = load_bundle(model)
         self.spec: ModelSpec = self.bundle.manifest.model
         self.backend: Backend = open_backend(
@@ -114,19 +102,46 @@ class Segmenter:
         except BaseException:
             self.backend.close()
             raise
-        self.channels: Channels = channels
-        self.min_score = min_score
-        self.min_area = min_area
-        self.track = track
         self.tracker = Tracker(tracker)
         self._foreground: ForegroundDetector | None = None  # the stream's rule memory
         self._frames_seen = 0
         self._last_background: tuple[np.ndarray, np.ndarray] | None = None
 
+    @classmethod
+    def from_options(
+        cls, model: str | os.PathLike[str] | None, options: SegmenterOptions
+    ) -> Segmenter:
+        """A Segmenter for `model` with every option taken from `options`."""
+        return cls(model, **options.as_kwargs())
+
+    @property
+    def channels(self) -> Channels:
+        return self.options.channels
+
+    @property
+    def min_score(self) -> float:
+        return self.options.min_score
+
+    @property
+    def min_area(self) -> int:
+        return self.options.min_area
+
+    @property
+    def track(self) -> bool:
+        return self.options.track
+
     @property
     def backend_description(self) -> str:
         """Which engine runs the model, e.g. 'onnxruntime 1.32.0 (CPUExecutionProvider, ...)'."""
         return self.backend.description
+
+    def _detector(self) -> ForegroundDetector:
+        """The foreground rule with this stream's memory (shift reference, noise map)."""
+        if self._foreground is None:
+            background = self.bundle.manifest.background
+            assert background is not None  # only fixed-camera bundles get here
+            self._foreground = ForegroundDetector(background.rule)
+        return self._foreground
 
     def reset(self) -> None:
         """Forget all tracks (IDs restart at 1) and restart frame numbering."""
@@ -180,7 +195,7 @@ class Segmenter:
         max_fps: float | None = None,
         channels: Channels | None = None,
         live: bool | None = None,
-        timeout_s: float = 10.0,
+        timeout_s: float = SOURCE_TIMEOUT_S,
         reconnect: Reconnect | None = None,
     ) -> Iterator[FrameResult]:
         """Results for every frame of a source (see sdk.sources); new IDs unless persist=True.
@@ -246,14 +261,9 @@ class Segmenter:
         background_ms = (time.perf_counter() - t1) * 1000 / frames
         return InferredFrames(prepared, output, infer_ms, background, background_ms)
 
-    def _detector(self, rule: ForegroundRule) -> ForegroundDetector:
-        if self._foreground is None:
-            self._foreground = ForegroundDetector(rule)
-        return self._foreground
-
     def _backgrounds(self, images: np.ndarray) -> BackgroundOutput:
         """The background graph on the frames that need a fresh background; the others reuse
-        the last one computed (sdk.background_refresh)."""
+        the last one computed (sdk.fixed_camera.background_refresh)."""
         fresh = np.array([self._refresh.needs(image) for image in images])
         computed = self.backend.run_background(images[fresh]) if fresh.any() else None
         backgrounds, noises, k = [], [], 0
@@ -275,54 +285,31 @@ class Segmenter:
         source: str | None = None,
     ) -> list[FrameResult]:
         """Stage 3 of 3: masks at frame resolution, scores, tracking; results in order."""
-        prepared = inferred.prepared
-        bg_spec = self.bundle.manifest.background
-        if (
-            inferred.background is not None
-            and prepared.background_inputs is not None
-            and bg_spec is not None
-        ):
+        if inferred.background is not None and inferred.prepared.background_inputs is not None:
+            tracker = self.tracker if self.track else None
+            detector = self._detector() if self.track else None
             results = [
                 fixed_camera_result(
+                    inferred,
+                    i,
+                    indices[i],
+                    stamps[i],
+                    source,
                     mode=self.masks_from,
-                    spec=self.spec,
-                    background_spec=bg_spec,
-                    output=inferred.output,
-                    background=inferred.background,
-                    background_input=prepared.background_inputs[i],
-                    i=i,
-                    frame=frame,
-                    index=indices[i],
-                    stamp=stamps[i],
-                    channels=prepared.channels,
-                    source=source,
-                    timings=(prepared.pre_ms, inferred.infer_ms, inferred.background_ms),
-                    min_score=self.min_score,
-                    min_area=self.min_area,
-                    tracker=self.tracker if self.track else None,
-                    detector=self._detector(bg_spec.rule) if self.track else None,
+                    manifest=self.bundle.manifest,
+                    options=self.options,
+                    tracker=tracker,
+                    detector=detector,
                 )
-                for i, frame in enumerate(prepared.frames)
+                for i in range(len(inferred.prepared.frames))
             ]
-            if results:
-                self._frames_seen = max(self._frames_seen, indices[-1] + 1)
-            return results
-        if inferred.output is None:
+        elif inferred.output is None:
             raise ValueError("these frames were inferred without the slot model; infer() again.")
-        results = [
-            self._result(
-                inferred.output,
-                i,
-                frame,
-                indices[i],
-                stamps[i],
-                prepared.channels,
-                source,
-                prepared.pre_ms,
-                inferred.infer_ms,
-            )
-            for i, frame in enumerate(prepared.frames)
-        ]
+        else:
+            results = [
+                self._result(inferred, i, indices[i], stamps[i], source)
+                for i in range(len(inferred.prepared.frames))
+            ]
         if results:
             self._frames_seen = max(self._frames_seen, indices[-1] + 1)
         return results
@@ -340,18 +327,12 @@ class Segmenter:
         return self.finish(self.infer(self.prepare(frames, channels)), indices, stamps, source)
 
     def _result(
-        self,
-        output: ModelOutput,
-        i: int,
-        frame: np.ndarray,
-        index: int,
-        stamp: float,
-        channels: Channels,
-        source: str | None,
-        pre_ms: float,
-        infer_ms: float,
+        self, inferred: InferredFrames, i: int, index: int, stamp: float, source: str | None
     ) -> FrameResult:
+        """One frame's FrameResult from the slot model alone (slot mode)."""
         t0 = time.perf_counter()
+        output, frame = inferred.output, inferred.prepared.frames[i]
+        assert output is not None  # finish() sends frames without slot outputs elsewhere
         height, width = frame.shape[:2]
         labels = frame_labels(output.weights[i], output.segmentation[i], height, width)
         log_bg = self.spec.log_background_activation
@@ -396,10 +377,12 @@ class Segmenter:
             timestamp=stamp,
             frame_shape=(height, width),
             objects=objects,
-            timings=Timings(pre_ms, infer_ms, (t1 - t0) * 1000, (t2 - t1) * 1000),
+            timings=Timings(
+                inferred.prepared.pre_ms, inferred.infer_ms, (t1 - t0) * 1000, (t2 - t1) * 1000
+            ),
             slot_labels=labels.labels,
             image=frame,
-            channels=channels,
+            channels=inferred.prepared.channels,
             source=source,
         )
 

@@ -7,16 +7,16 @@ the config, so the file alone rebuilds its model.
 
 from __future__ import annotations
 
-import os
+import os  # noqa: F401  (tests reach os.fdopen, which opens the file, through here)
 import pickle
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from sdk.errors import AstsegError
+from sdk.outputs.atomic import atomic_file
 from training.config import Config
 from training.model import ASTSeg
 
@@ -24,6 +24,7 @@ CHECKPOINT_FORMAT = "astseg-checkpoint"
 CHECKPOINT_VERSION = 1
 LATEST_NAME = "latest.pt"
 ZIP_MAGIC = b"PK\x03\x04"  # how every file torch.save writes begins
+PARTIAL_SUFFIX = ".tmp"  # a run folder's half-written files: `.NAME.XXXXXXXX.tmp`
 
 
 class CheckpointError(AstsegError):
@@ -33,18 +34,9 @@ class CheckpointError(AstsegError):
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Writes `payload` to `path` via a temp file + fsync + rename: never a half-written file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **payload}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, suffix=PARTIAL_SUFFIX, durable=True) as handle:
+        torch.save(data, handle)
     return path
 
 

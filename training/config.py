@@ -8,11 +8,15 @@ names the offending key for unknown keys, wrong types and out-of-range values.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from sdk.bundle.manifest import ForegroundRule
 
 Scaling = Literal["isotropic", "anisotropic"]
 Generator = Literal["segformer", "unet"]
@@ -20,23 +24,9 @@ Scenario = Literal["curriculum", "baseline", "frozen_background"]
 
 MIN_IMAGE_SIDE = 32
 MIN_BACKGROUND_SIDE = 8  # the autoencoder collapses any side >= 1; below 8 it sees nothing
-# DESIGN §3 "Fixed-camera mode": the constants of the background paper's public code.
-# The rule's defaults, chosen once on our own synthetic camera (benchmarks/research/
-# foreground_rule.py, docs/runtime.md "Fixed-camera mode"); the paper's code uses alpha1
-# 96/255, alpha2 7, a 5x5 closing and a 7x7 opening, which gave F 0.23 on a noisy camera.
-# Keep in step with sdk.foreground.ForegroundRule.
-FOREGROUND_RULE: dict[str, float | int] = {
-    "alpha1": 0.3,
-    "alpha2": 0.5,
-    "noise_scale": 255.0,
-    "close": 3,
-    "open": 3,
-    "relight": 1,  # match the background's light to the frame's first (sdk.illumination)
-    # Real cameras (issue 20, docs/runtime.md): evidence, shake and a noise map kept current.
-    "hysteresis": 2.0,  # a region needs one pixel this many thresholds above it
-    "shake": 20.0,  # largest camera shift compensated, in background pixels
-    "adapt": 1,  # the runtime keeps the noise map current
-}
+# The foreground rule a bundle carries (the runtime's defaults, chosen on our own synthetic
+# camera; the paper's constants gave F 0.23 on a noisy one): training starts from them.
+FOREGROUND_RULE: dict[str, float | int] = dataclasses.asdict(ForegroundRule())
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -319,12 +309,25 @@ class Config:
             node = merged
             for i, part in enumerate(parts[:-1]):
                 if not isinstance(node.get(part), dict):
-                    raise ConfigError(".".join(parts[: i + 1]), "is not a section of the config")
+                    sections = [k for k, v in node.items() if isinstance(v, dict)]
+                    where = ".".join(parts[: i + 1])
+                    hint = _nearest(part, sections, ".".join(parts[:i]))
+                    raise ConfigError(where, f"is not a section of the config{hint}")
                 node = node[part]
             if parts[-1] not in node:
-                raise ConfigError(dotted, "is not a known config key")
+                hint = _nearest(parts[-1], node, ".".join(parts[:-1]))
+                raise ConfigError(dotted, f"is not a known config key{hint}")
             node[parts[-1]] = value
         return Config.from_dict(merged)
+
+
+def _nearest(name: str, known: Iterable[str], section: str) -> str:
+    """'; did you mean 'train.lr'?' for the known key nearest a misspelt one, else ''."""
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    if not close:
+        return ""
+    nearest = f"{section}.{close[0]}" if section else close[0]
+    return f"; did you mean '{nearest}'?"
 
 
 def _to_plain(value: Any) -> Any:
@@ -342,7 +345,8 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     known = {f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in known:
-            raise ConfigError(f"{prefix}{key}", "is not a known config key")
+            hint = _nearest(str(key), known, prefix.rstrip("."))
+            raise ConfigError(f"{prefix}{key}", f"is not a known config key{hint}")
     kwargs = {}
     for key, value in data.items():
         kwargs[key] = _coerce(hints[key], value, f"{prefix}{key}")

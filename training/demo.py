@@ -20,15 +20,18 @@ import numpy as np
 from tqdm import tqdm
 
 from sdk import FrameResult, Segmenter
-from sdk.outputs import OutputOptions
-from sdk.pipeline import RunOptions, run_pipeline
-from sdk.report import Report, metric_rows, write_report
-from sdk.timeline import ClipTimeline
+from sdk.options import DEFAULTS
+from sdk.outputs.atomic import write_bytes_atomic
+from sdk.outputs.outputs import OutputOptions
+from sdk.outputs.report import Report, metric_rows, write_report
+from sdk.outputs.timeline import ClipTimeline
+from sdk.run.options import RunOptions
+from sdk.run.pipeline import run_pipeline
 from training.data import SceneConfig, SyntheticVideo
 from training.data.errors import DataError
 from training.data.spec import synthetic_scene_config
 from training.data.synth_writer import write_synthetic_video
-from training.evaluate import colourise
+from training.evaluation.grid import colourise
 from training.metrics import IdentityCounter, ari_fg, matched_iou
 
 SHEET_FRAMES = 4
@@ -94,10 +97,10 @@ def _contact_sheet(rows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]) -
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    if not cv2.imwrite(str(tmp), image):
+    ok, png = cv2.imencode(".png", image)
+    if not ok:
         raise OSError(f"could not write {path}")
-    tmp.replace(path)
+    write_bytes_atomic(path, png.tobytes())
 
 
 def _make_folder(out: Path) -> None:
@@ -120,7 +123,7 @@ def run_demo(
     model: str | None = None,
     frames: int = 150,
     size: tuple[int, int] | None = None,
-    backend: str = "auto",
+    backend: str = DEFAULTS.backend,
     masks_from: str | None = None,
 ) -> DemoReport:
     _make_folder(out)
@@ -218,6 +221,4 @@ def video_fps(path: Path) -> float | None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n")
-    tmp.replace(path)
+    write_bytes_atomic(path, (json.dumps(data, indent=2, allow_nan=True) + "\n").encode())

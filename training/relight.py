@@ -1,11 +1,11 @@
-"""The runtime's light matching (sdk.illumination) for training batches, in torch.
+"""The runtime's light matching (sdk.fixed_camera.illumination) for training batches, in torch.
 
 The slot phase reconstructs each frame over the frozen background. After a light switch or
 during a drift the background model, trained for minutes, is too bright or too dark
 everywhere, and the slots would be asked to paint the light. So the training relights the
 frozen background exactly as the runtime does before it compares frame and background:
 per cell of a 2×2 grid and per channel, the median of the frame over the median of the
-background, smoothed bilinearly to full size. Keep in step with sdk/illumination.py.
+background, smoothed bilinearly to full size. Keep in step with sdk/fixed_camera/illumination.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Probe: how well a briefly trained background model finds the foreground under changing
-light, with and without the runtime's light matching (sdk.illumination).
+light, with and without the runtime's light matching (sdk.fixed_camera.illumination).
 
 Trains the background model alone (phase 1 of the `cpu` preset, `--steps` steps) on the
 unlabelled footage the classical benchmark trains on, then scores the foreground rule on
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sdk.foreground import ForegroundRule, foreground_mask
+from sdk.fixed_camera.foreground import ForegroundRule, foreground_mask
 from training.checkpoint import load_model
 from training.data.camera_effects import CameraEffects
 from training.data.spec import synthetic_scene_config

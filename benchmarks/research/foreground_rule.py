@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from sdk import Segmenter  # noqa: E402
-from sdk.foreground import ForegroundRule, foreground_mask, to_frame_size  # noqa: E402
+from sdk.fixed_camera.foreground import ForegroundRule, foreground_mask, to_frame_size  # noqa: E402
+from sdk.outputs.atomic import write_bytes_atomic  # noqa: E402
 from training.data import SceneConfig, SyntheticVideo  # noqa: E402
 from training.losses import background_loss  # noqa: E402
 from training.metrics import ari_fg, matched_iou  # noqa: E402
@@ -254,10 +255,7 @@ def main() -> int:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(args.out)
+    write_bytes_atomic(args.out, (json.dumps(result, indent=2) + "\n").encode())
     print(json.dumps(result["rule"]["chosen"]), json.dumps(result["modes_default_slot_model"]))
     return 0
 

@@ -25,11 +25,11 @@ from sdk.backends.base import (
     run_background_in_chunks,
     run_in_chunks,
 )
-from sdk.bundle import Bundle
-from sdk.cache import cache_dir
+from sdk.bundle.bundle import Bundle
+from sdk.bundle.cache import cache_dir
+from sdk.bundle.graph_shapes import check_graph_shapes
+from sdk.bundle.manifest import REEXPORT
 from sdk.errors import BundleError, DeviceError
-from sdk.graph_shapes import check_graph_shapes
-from sdk.manifest import REEXPORT
 
 log = logging.getLogger("astseg")
 

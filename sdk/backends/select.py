@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from sdk.backends.base import Backend
-from sdk.bundle import Bundle
+from sdk.bundle.bundle import Bundle
 from sdk.errors import AstsegError
 
 log = logging.getLogger("astseg")

@@ -27,9 +27,9 @@ from sdk.backends.base import (
 )
 from sdk.backends.cuda_runtime import CudaRuntime, native_handle
 from sdk.backends.engine_check import REBUILD, RuntimeInfo, check_engine_compatible
-from sdk.bundle import Bundle
+from sdk.bundle.bundle import Bundle
+from sdk.bundle.safe_json import JsonFormatError, read_json_object
 from sdk.errors import BundleError, DeviceError
-from sdk.safe_json import JsonFormatError, read_json_object
 
 log = logging.getLogger("astseg")
 

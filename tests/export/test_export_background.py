@@ -23,8 +23,8 @@ from export.onnx_export import export_graph
 from export.spec import BatchPlan, background_spec
 from export.tensorrt_build import EngineBuilder, TrtOptions
 from export.tensorrt_ops import TARGET_VERSIONS, check_tensorrt_support, unsupported_nodes
-from sdk.bundle import load_bundle
-from sdk.foreground import ForegroundRule
+from sdk.bundle.bundle import load_bundle
+from sdk.fixed_camera.foreground import ForegroundRule
 from tests.export.conftest import tiny_model, write_checkpoint
 from tests.export.test_export_tensorrt_build import _FakeTensorRT
 from training.checkpoint import load_model, save_checkpoint

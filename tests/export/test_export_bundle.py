@@ -14,7 +14,7 @@ from export import parity as parity_module
 from export.bundle import ExportOptions, export_bundle
 from export.errors import ExportError
 from export.sample_images import sample_images
-from sdk.bundle import load_bundle
+from sdk.bundle.bundle import load_bundle
 from tests.export.conftest import Exported, tiny_model, write_checkpoint
 from training.checkpoint import load_model
 

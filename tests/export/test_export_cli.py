@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from sdk.bundle import load_bundle
+from sdk.bundle.bundle import load_bundle
 from tests.export.conftest import tiny_model, write_checkpoint
 
 runner = CliRunner()

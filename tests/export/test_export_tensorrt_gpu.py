@@ -17,7 +17,7 @@ from export.placement_layers import Block, fp16_layers_in_block
 from export.sample_images import sample_images
 from export.tensorrt_build import TrtOptions
 from sdk.backends.engine_check import RuntimeInfo, check_engine_compatible
-from sdk.bundle import load_bundle
+from sdk.bundle.bundle import load_bundle
 from tests.export.conftest import tiny_model, write_checkpoint
 
 

@@ -1,7 +1,7 @@
 """Fixtures of the reliability matrix: a toy bundle, tiny training runs, damaged media.
 
 The matrix reuses the contract-following toy bundle and media helpers of tests/sdk and the
-tiny trainer fixtures of tests/training, so every row runs in well under a second of model
+tiny trainer fixtures of tests/training/trainer, so every row runs in well under a second of model
 work on one core.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-for helper_dir in (HERE, HERE.parent / "sdk", HERE.parent / "training"):
+for helper_dir in (HERE, HERE.parent / "sdk", HERE.parent / "training" / "trainer"):
     if str(helper_dir) not in sys.path:
         sys.path.insert(0, str(helper_dir))
 

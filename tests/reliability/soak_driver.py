@@ -62,7 +62,7 @@ def stream(bundle: str, video: str, report: Path) -> None:
 
 def run(bundle: str, video: str, report: Path, out: Path) -> None:
     from cli import app
-    from sdk.outputs import RunOutputs
+    from sdk.outputs.outputs import RunOutputs
 
     meter = Meter()
     write = RunOutputs.write

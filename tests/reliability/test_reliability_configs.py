@@ -1,6 +1,6 @@
 """Matrix rows: unknown keys, wrong types and out-of-range values, in YAML and in --set.
 
-`resolve_config` itself is unit-tested in tests/training/test_options.py; these rows run
+`resolve_config` itself is unit-tested in tests/training/trainer/test_options.py; these rows run
 the command and check that the message names the key and that no run folder appears.
 """
 

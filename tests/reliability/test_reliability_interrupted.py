@@ -2,7 +2,7 @@
 always continues from the last complete checkpoint, and the run finishes exactly as an
 uninterrupted run does.
 
-SIGINT/SIGTERM (a checkpoint, then exit 0) are tested in tests/training/test_signals.py.
+SIGINT/SIGTERM (a checkpoint, then exit 0) are tested in tests/training/trainer/test_signals.py.
 The kill points are drawn from ASTSEG_KILL_SEED (random when unset; every assertion message
 names the seed, so a failure can be replayed).
 """

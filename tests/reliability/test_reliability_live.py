@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 
 from sdk import Reconnect, Segmenter, SourceError
-from sdk.live import LiveSource
-from sdk.outputs import OutputOptions, RunOutputs
-from sdk.pipeline import RunOptions, run_pipeline
+from sdk.outputs.outputs import OutputOptions, RunOutputs
+from sdk.run.options import RunOptions
+from sdk.run.pipeline import run_pipeline
+from sdk.sources.live import LiveSource
 
 FRAMES_PER_CONNECTION = 150
 CAMERA_PERIOD_S = 0.004  # a 250 fps camera

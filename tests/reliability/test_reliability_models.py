@@ -1,7 +1,7 @@
 """Matrix rows: damaged bundles, checkpoints of another model, plans for another GPU.
 
 The loaders' own checks are unit-tested in tests/sdk/test_sdk_bundle.py and
-tests/model/test_checkpoint.py; these rows prove what a user sees from the commands.
+tests/training/test_checkpoint.py; these rows prove what a user sees from the commands.
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ def test_an_output_that_is_an_input_is_refused_before_a_frame_is_read(
     def no_reading(*args: object, **kwargs: object) -> None:
         raise AssertionError("a frame source was opened before the outputs were checked")
 
-    monkeypatch.setattr("sdk.run_command.open_source", no_reading)
+    monkeypatch.setattr("sdk.run.run_command.open_source", no_reading)
     cases = [
         (("--video", video, "--out", video), "--out", "is the input"),
         (("--video", video, "--json", video), "--json", "is the input"),

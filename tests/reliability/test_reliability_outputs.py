@@ -5,7 +5,7 @@ parent is a regular file (mkdir and open fail with ENOTDIR for root too). A full
 child process under RLIMIT_FSIZE with SIGXFSZ ignored: every write past the limit fails
 with EFBIG, as writes on a full disk fail with ENOSPC. The in-process variants (a patched
 writer that raises ENOSPC, the file-size limit on one checkpoint write) are in
-tests/training/test_checkpoint_writes.py.
+tests/training/trainer/test_checkpoint_writes.py.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from reliability_cli import (
 from reliability_media import count_frames
 from trainer_fixtures import DATA_SPEC
 
-from sdk import video_writer
-from sdk.video_writer import VideoWriter
+from sdk.outputs import video_writer
+from sdk.outputs.video_writer import VideoWriter
 from training.checkpoint import load_checkpoint, load_model
 
 
@@ -68,7 +68,7 @@ def test_eval_train_and_export_refuse_an_output_they_cannot_create(
         raise AssertionError("eval scored the model before checking where its results go")
 
     with monkeypatch.context() as patched:
-        patched.setattr("training.evaluate.evaluate", scored)
+        patched.setattr("training.evaluation.command.evaluate", scored)
         for flag, name in (("--json", "s.json"), ("--grid", "g.png")):
             outcome = astseg(
                 "eval", "--model", toy_bundle, "--data", DATA_SPEC, flag, blocker / "sub" / name

@@ -1,7 +1,7 @@
 """Files from strangers: nothing in a checkpoint, bundle, source name or config runs code or
 writes outside its place.
 
-Loader-level proofs live beside the loaders (tests/model/test_checkpoint.py,
+Loader-level proofs live beside the loaders (tests/training/test_checkpoint.py,
 tests/sdk/test_sdk_bundle.py, tests/sdk/test_sdk_sources.py, tests/sdk/test_sdk_outputs.py);
 these rows go through the commands, and a scan of the product source keeps the rules.
 """
@@ -23,7 +23,7 @@ import torch
 from reliability_cli import ROOT, assert_success, assert_user_error, astseg, tree
 from trainer_fixtures import DATA_SPEC
 
-from sdk.video_writer import VideoWriter
+from sdk.outputs.video_writer import VideoWriter
 
 # ------------------------------------------------------------------ pickles that run code
 
@@ -268,7 +268,7 @@ def _problems(path: Path) -> list[str]:
 
 def test_the_product_never_shells_out_or_unpickles_untrusted_files() -> None:
     files = _product_files()
-    assert len(files) > 100 and ROOT / "sdk" / "video_writer.py" in files
+    assert len(files) > 100 and ROOT / "sdk" / "outputs" / "video_writer.py" in files
     problems = [problem for path in files for problem in _problems(path)]
     assert problems == []
 

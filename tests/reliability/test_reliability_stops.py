@@ -188,8 +188,8 @@ def test_a_write_that_fails_with_enospc_is_one_sentence_and_leaves_no_partial_fi
         fh = real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
         return FullDisk(fh) if "w" in mode and str(tmp_path / "out") in str(path) else fh
 
-    monkeypatch.setattr("sdk.sinks.open", full_open, raising=False)
-    monkeypatch.setattr("sdk.output_paths.open", full_open, raising=False)
+    monkeypatch.setattr("sdk.outputs.sinks.open", full_open, raising=False)
+    monkeypatch.setattr("sdk.outputs.output_paths.open", full_open, raising=False)
     target = tmp_path / "out" / ("r.jsonl" if flag == "--json" else "masks")
     outcome = astseg("run", "--video", clip, "--model", toy_bundle, flag, target, "--quiet")
     line = assert_user_error(outcome, "No space left on device")

@@ -24,7 +24,7 @@ from reliability_cli import (
     tree,
 )
 
-from sdk.video_writer import find_h264_ffmpeg
+from sdk.outputs.video_writer import find_h264_ffmpeg
 from tests.mp4_boxes import video_codec_tags
 
 

@@ -1,5 +1,5 @@
 """The background graph runs on every N-th frame of a stream and at once when the whole
-view changes (sdk.background_refresh), and the results equal a per-frame run there."""
+view changes (sdk.fixed_camera.background_refresh), and the results equal a per-frame run there."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sdk import Segmenter
-from sdk.background_refresh import BackgroundRefresh
+from sdk.fixed_camera.background_refresh import BackgroundRefresh
 
 
 def _frame(level: int, blob_at: int | None = None) -> np.ndarray:

@@ -12,7 +12,9 @@ import pytest
 from toy_bundle import write_manifest, zip_bundle
 
 from sdk import BundleError, Segmenter, load_bundle
-from sdk.archive import extract_archive
+from sdk.bundle.archive import extract_archive
+from sdk.bundle.bundle import DEFAULT_BUNDLE_DIR
+from sdk.bundle.manifest import MANIFEST_NAME, parse_manifest
 
 
 def _manifest(bundle: Path) -> dict:
@@ -26,6 +28,14 @@ def test_valid_bundle_loads_with_its_model_spec(toy_bundle_dir: Path) -> None:
     assert spec.scale_dim == 2
     assert set(bundle.manifest.graphs) == {"encoder", "renderer"}
     assert bundle.manifest.batch.max == 8
+
+
+def test_the_manifest_reads_back_to_the_bytes_export_wrote() -> None:
+    """One shape: `Manifest.to_dict()` (what export writes) of what the runtime read is the
+    shipped bundle's astseg.json, key for key and byte for byte."""
+    text = (DEFAULT_BUNDLE_DIR / MANIFEST_NAME).read_text(encoding="utf-8")
+    written = parse_manifest(json.loads(text), "default").to_dict()
+    assert json.dumps(written, indent=2, allow_nan=False) + "\n" == text
 
 
 def test_manifest_path_itself_is_accepted(toy_bundle_dir: Path) -> None:
@@ -140,7 +150,7 @@ def test_not_json_and_missing_manifest(bundle_copy: Path, tmp_path: Path) -> Non
 def test_missing_path_and_default_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(BundleError, match=r"does not exist"):
         load_bundle(tmp_path / "nope")
-    monkeypatch.setattr("sdk.bundle.DEFAULT_BUNDLE_DIR", tmp_path / "models" / "default")
+    monkeypatch.setattr("sdk.bundle.bundle.DEFAULT_BUNDLE_DIR", tmp_path / "models" / "default")
     with pytest.raises(BundleError, match=r"the default model is not installed"):
         Segmenter()
 

@@ -13,9 +13,9 @@ from toy_bundle import write_manifest
 from typer.testing import CliRunner
 
 from sdk import BundleError, Segmenter
-from sdk.foreground import ForegroundRule, foreground_mask
-from sdk.fused import fuse_labels
-from sdk.manifest import parse_manifest
+from sdk.bundle.manifest import parse_manifest
+from sdk.fixed_camera.foreground import ForegroundRule, foreground_mask
+from sdk.fixed_camera.fused import fuse_labels
 
 GREY = (30, 30, 30)  # the toy camera's background (camera_bundle_dir)
 RED, GREEN, BLUE = (40, 40, 230), (40, 230, 40), (230, 60, 40)  # BGR

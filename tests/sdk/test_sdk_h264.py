@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from sdk_media import count_frames, moving_discs
 
-from sdk import OutputError, video_writer
-from sdk.video_writer import VideoWriter
+from sdk import OutputError
+from sdk.outputs import video_writer
+from sdk.outputs.video_writer import VideoWriter
 from tests.mp4_boxes import top_level_boxes, video_codec_tags
 
 ROOT = Path(__file__).resolve().parents[2]

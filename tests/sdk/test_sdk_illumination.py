@@ -1,4 +1,4 @@
-"""Light matching before the foreground rule (sdk.illumination) and its training twin
+"""Light matching before the foreground rule (sdk.fixed_camera.illumination) and its training twin
 (training.relight): a frame under other light than the background's is no foreground."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sdk.foreground import ForegroundRule, foreground_mask
-from sdk.illumination import illumination_gain, match_illumination
+from sdk.fixed_camera.foreground import ForegroundRule, foreground_mask
+from sdk.fixed_camera.illumination import illumination_gain, match_illumination
 from training.relight import match_illumination as match_illumination_torch
 
 

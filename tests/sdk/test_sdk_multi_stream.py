@@ -12,8 +12,8 @@ import pytest
 from sdk_media import count_frames, moving_discs, write_video
 
 from sdk import AstsegError
-from sdk.multi_stream import Stream, run_streams
-from sdk.outputs import OutputOptions
+from sdk.outputs.outputs import OutputOptions
+from sdk.run.multi_stream import Stream, run_streams
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from sdk_media import count_frames, moving_discs
 
-from sdk import OutputError, Segmenter, rle
-from sdk.sinks import JsonLinesWriter, MaskWriter
-from sdk.video_writer import VideoWriter, ffmpeg_command
+from sdk import OutputError, Segmenter
+from sdk.outputs import rle
+from sdk.outputs.sinks import JsonLinesWriter, MaskWriter
+from sdk.outputs.video_writer import VideoWriter, ffmpeg_command
 
 
 def test_video_is_written_whole_and_read_back(tmp_path: Path) -> None:

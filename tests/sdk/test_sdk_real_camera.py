@@ -9,10 +9,11 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from sdk.fixed_camera_new.camera_shift import NO_SHIFT, Shift, ShiftEstimator, shift_planes
-from sdk.fixed_camera_new.evidence import keep_evident
-from sdk.fixed_camera_new.residual_noise import STEP, ResidualNoise
-from sdk.foreground import ForegroundDetector, ForegroundRule, foreground_mask
+from sdk.bundle.manifest import ForegroundRule
+from sdk.fixed_camera.camera_shift import NO_SHIFT, Shift, ShiftEstimator, shift_planes
+from sdk.fixed_camera.evidence import keep_evident
+from sdk.fixed_camera.foreground import ForegroundDetector, foreground_mask
+from sdk.fixed_camera.residual_noise import STEP, ResidualNoise
 
 H, W = 96, 128
 # The paper's rule without our additions, then each addition switched on by the test.
@@ -69,7 +70,9 @@ def test_shake_compensation_removes_the_edges_a_shift_makes() -> None:
     background = _texture(3)
     frame = _shifted(background, -4.0, 3.0).astype(np.uint8)
     still = foreground_mask(frame, background / 255.0, np.zeros((1, H, W)), PLAIN)
-    moved = foreground_mask(frame, background / 255.0, np.zeros((1, H, W)), replace(PLAIN, shake=20))
+    moved = foreground_mask(
+        frame, background / 255.0, np.zeros((1, H, W)), replace(PLAIN, shake=20)
+    )
     assert still.mean() > 0.1  # every texture edge differs
     assert moved[8:-8, 8:-8].mean() < 0.005  # away from the repeated border, none does
 

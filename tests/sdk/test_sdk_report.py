@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sdk.report import (
+from sdk.outputs.report import (
     MARGIN_B,
     MARGIN_T,
     PLOT_H,
@@ -18,7 +18,7 @@ from sdk.report import (
     render,
     write_report,
 )
-from sdk.timeline import ClipTimeline, SpreadSample
+from sdk.outputs.timeline import ClipTimeline, SpreadSample
 
 
 def _timeline(frames: list[list[int]]) -> ClipTimeline:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sdk import rle
+from sdk.outputs import rle
 
 
 def test_known_vectors_from_pycocotools() -> None:

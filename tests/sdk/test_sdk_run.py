@@ -16,9 +16,10 @@ from sdk_media import ClosedCamera, FakeCamera, count_frames, moving_discs, writ
 from typer.testing import CliRunner
 
 from sdk import Reconnect, Segmenter
-from sdk.live import LiveSource
-from sdk.outputs import OutputOptions
-from sdk.pipeline import RunOptions, run_pipeline
+from sdk.outputs.outputs import OutputOptions
+from sdk.run.options import RunOptions
+from sdk.run.pipeline import run_pipeline
+from sdk.sources.live import LiveSource
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,11 +60,11 @@ def test_run_writes_video_masks_and_json(
 
 
 def test_threads_reach_the_backend(toy_bundle_dir: Path, short_video: Path) -> None:
-    from sdk.run_command import run_command
+    from sdk.options import SegmenterOptions
+    from sdk.run.run_command import run_command
 
-    summary = run_command(
-        video=str(short_video), model=str(toy_bundle_dir), progress=False, threads=1
-    )
+    options = RunOptions(SegmenterOptions(threads=1), progress=False)
+    summary = run_command(video=str(short_video), model=str(toy_bundle_dir), options=options)
     assert summary.frames == 30
     assert "1 threads" in summary.backend
 

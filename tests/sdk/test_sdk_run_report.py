@@ -10,7 +10,7 @@ import pytest
 from sdk_media import moving_discs, write_video
 from typer.testing import CliRunner
 
-from sdk.run_report import NO_OUTPUT_HINT, SHEET_FRAMES, TILE_WIDTH
+from sdk.run.run_report import NO_OUTPUT_HINT, SHEET_FRAMES, TILE_WIDTH
 from tests.mp4_boxes import video_codec_tags
 
 

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from sdk_media import moving_discs, scene
 
-from sdk import AstsegError, FrameResult, Segmenter, rle
+from sdk import AstsegError, FrameResult, Segmenter
+from sdk.options import SegmenterOptions
+from sdk.outputs import rle
 
 RED = (0, 0, 255)
 GREEN = (0, 255, 0)
@@ -70,6 +72,19 @@ def test_thresholds_drop_small_and_weak_slots(toy_bundle_dir: Path) -> None:
     assert len(Segmenter(toy_bundle_dir, min_score=0.9)(frame)) == 0
     with pytest.raises(ValueError, match=r"min_score is 2"):
         Segmenter(toy_bundle_dir, min_score=2)
+
+
+def test_the_options_object_and_the_keywords_build_the_same_segmenter(
+    toy_bundle_dir: Path,
+) -> None:
+    frame = scene(120, 160, [(40, 40, 20, RED), (120, 80, 5, GREEN)])
+    options = SegmenterOptions(min_area=200, track=False)
+    seg = Segmenter.from_options(toy_bundle_dir, options)
+    assert seg.options == Segmenter(toy_bundle_dir, min_area=200, track=False).options == options
+    assert (seg.min_area, seg.track) == (200, False) and len(seg(frame)) == 1
+    assert Segmenter(toy_bundle_dir).options == SegmenterOptions()  # one set of defaults
+    with pytest.raises(ValueError, match=r"min_area is 0"):
+        SegmenterOptions(min_area=0)
 
 
 def test_empty_frame_and_changing_sizes(seg: Segmenter) -> None:

@@ -12,8 +12,8 @@ import pytest
 from sdk_media import ClosedCamera, FakeCamera, moving_discs, write_video
 
 from sdk import Reconnect, SourceError, open_source, parse_source
-from sdk.live import LiveSource
-from sdk.sources import redact_url
+from sdk.sources.live import LiveSource
+from sdk.sources.sources import redact_url
 
 
 def test_parse_source_kinds(tmp_path: Path, short_video: Path) -> None:

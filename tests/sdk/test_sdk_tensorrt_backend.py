@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from sdk.backends.cuda_runtime import CudaRuntime, native_handle
+from sdk.bundle.manifest import EngineSpec
 from sdk.errors import DeviceError
-from sdk.manifest import EngineSpec
 from tests.sdk.fake_gpu import (
     FakeCudart,
     FakeStream,

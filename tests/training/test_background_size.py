@@ -7,7 +7,7 @@ import contextlib
 import pytest
 import torch
 
-from tests.training.trainer_fixtures import tiny_config
+from tests.training.trainer.trainer_fixtures import tiny_config
 from training import objective
 from training.checkpoint import load_checkpoint, load_model, save_checkpoint
 from training.config import Config, ConfigError

@@ -9,15 +9,33 @@ A folder that holds images directly (no `images/`) is read as images without mas
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from training.data.atomic import staged_directory
+from sdk.outputs.atomic import staged_directory
 from training.data.errors import DataError
 from training.data.imageio import read_image, read_labels, write_image, write_labels
 from training.data.sample import Sample, SampleDataset, check_sample
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+@contextlib.contextmanager
+def new_folder(out: str | Path) -> Iterator[Path]:
+    """A staging folder that becomes `out` only if the block succeeds (sdk.outputs.atomic).
+
+    `out` must not exist or be empty, so a finished dataset is never mixed with old files.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DataError(f"output folder {out} already exists and is not empty; choose another")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(f"cannot create {out.parent}: {err.strerror or err}") from None
+    with staged_directory(out) as stage:
+        yield stage
 
 
 def _images_in(folder: Path) -> dict[str, Path]:
@@ -92,7 +110,7 @@ def write_folder(out: str | Path, samples: Iterable[Sample], image_format: str =
     if image_format not in ("png", "jpg"):
         raise DataError(f"image format must be png or jpg, got {image_format!r}")
     count = 0
-    with staged_directory(out) as stage:
+    with new_folder(out) as stage:
         for i, sample in enumerate(samples):
             name = sample.name or f"{i:06d}"
             check_sample(sample, f"sample {name}")

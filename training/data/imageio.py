@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.data.atomic import atomic_write_bytes
+from sdk.outputs.output_paths import write_output
 from training.data.errors import DataError
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -127,11 +127,11 @@ def write_image(path: str | Path, image: np.ndarray) -> None:
         ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(image[:, :, ::-1]))
         if not ok:
             raise DataError(f"cannot encode {path} as JPEG")
-        atomic_write_bytes(path, buf.tobytes())
+        write_output(path, buf.tobytes())
     else:
-        atomic_write_bytes(path, encode_png(image))
+        write_output(path, encode_png(image))
 
 
 def write_labels(path: str | Path, labels: np.ndarray) -> None:
     """Writes an instance-id map atomically as an 8- or 16-bit PNG."""
-    atomic_write_bytes(path, encode_png(labels_for_png(labels)))
+    write_output(path, encode_png(labels_for_png(labels)))

@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from training.data.atomic import atomic_write_text, staged_directory
+from sdk.outputs.output_paths import write_output
 from training.data.errors import DataError
+from training.data.folder import new_folder
 from training.data.resize import centre_crop, resize_labels_floor
 from training.data.sample import Sample, SampleDataset
 from training.data.tf_example import ProtobufError, parse_example
@@ -113,7 +114,7 @@ def _resolve_file(path: Path, fmt: MultiObjectFormat) -> Path:
 
 def _convert(source: Path, fmt: MultiObjectFormat, limit: int | None, cache: Path) -> None:
     count = 0
-    with staged_directory(cache) as stage:
+    with new_folder(cache) as stage:
         with open(stage / "images.u8", "wb") as images, open(stage / "labels.u8", "wb") as labels:
             records = iter_records(source)
             bar = tqdm(desc=f"caching {source.name} (once)", unit="rec", total=limit)
@@ -130,7 +131,7 @@ def _convert(source: Path, fmt: MultiObjectFormat, limit: int | None, cache: Pat
         if count == 0:
             raise DataError(f"{source} holds no records")
         meta = {"count": count, "size": fmt.size, "source": str(source), "version": _CACHE_VERSION}
-        atomic_write_text(stage / "meta.json", json.dumps(meta))
+        write_output(stage / "meta.json", json.dumps(meta))
 
 
 class MultiObjectDataset(SampleDataset):

@@ -10,9 +10,9 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from training.data.atomic import atomic_write_text, staged_directory
+from sdk.outputs.output_paths import write_output
 from training.data.errors import DataError
-from training.data.folder import write_sample
+from training.data.folder import new_folder, write_sample
 from training.data.imageio import write_image, write_labels
 from training.data.synth_size import check_scene_size
 from training.data.synthetic import SceneConfig, SyntheticScenes
@@ -43,10 +43,10 @@ def write_synthetic_images(
     """Writes `count` scenes as OUT/images, OUT/masks, OUT/backgrounds and OUT/synth.json."""
     scenes = SyntheticScenes(config, count)
     out = Path(out)
-    with staged_directory(out) as stage:
+    with new_folder(out) as stage:
         for i in tqdm(range(count), desc="synthetic scenes", unit="img", disable=not progress):
             write_sample(stage, scenes[i], f"{i:06d}")
-        atomic_write_text(stage / "synth.json", _describe(scenes.config, {"count": count}))
+        write_output(stage / "synth.json", _describe(scenes.config, {"count": count}))
     return out
 
 
@@ -57,7 +57,7 @@ def write_synthetic_video(
     OUT/video_background.png (unless the light changes) and OUT/synth.json."""
     video = SyntheticVideo(config, frames)
     out = Path(out)
-    with staged_directory(out) as stage:
+    with new_folder(out) as stage:
         path = stage / VIDEO_NAME
         size = (video.config.width, video.config.height)
         writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), FPS, size)
@@ -77,7 +77,7 @@ def write_synthetic_video(
         finally:
             writer.release()
         extra = {"frames": frames, "fps": FPS, "objects_total": len(video.tracks)}
-        atomic_write_text(stage / "synth.json", _describe(video.config, extra))
+        write_output(stage / "synth.json", _describe(video.config, extra))
     return out
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sdk.quiet import quiet_native_stderr
+from sdk.sources.quiet import quiet_native_stderr
 from training.data.errors import DataError
 from training.data.imageio import read_image, read_labels
 from training.data.resize import resize_image, resize_labels_centre
@@ -44,7 +44,7 @@ def _decode(
     """Frames and their positions in the file, and the positions that could not be decoded.
 
     A frame that fails to decode is skipped, not taken for the end of the file: the file
-    ends after `_MAX_BAD_READS` failures in a row (as `sdk.sources.VideoSource` reads it).
+    ends after `_MAX_BAD_READS` failures in a row (as `sdk.sources.sources.VideoSource` reads it).
     """
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from sdk.foreground import ForegroundRule, foreground_mask
+from sdk.bundle.manifest import ForegroundRule
+from sdk.fixed_camera.foreground import foreground_mask
 from training.model.background import BackgroundModel
 
 TOO_MUCH = 0.2  # median share of a frame marked foreground past which the fit has failed

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sdk.fixed_camera_new.camera_shift import ShiftEstimator, shift_planes
-from sdk.illumination import match_illumination
+from sdk.fixed_camera.camera_shift import ShiftEstimator, shift_planes
+from sdk.fixed_camera.illumination import match_illumination
 from training.model.background import BackgroundModel
 
 SAMPLE_FRAMES = 200  # frames spread over the footage; a median needs no more

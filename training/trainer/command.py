@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from sdk.stop_signals import exit_code
+from sdk.run.stop_signals import StopSignals, exit_code
 from training.config import Config, ConfigError
 from training.trainer.errors import TrainingError
 from training.trainer.options import parse_set_options, resolve_config
@@ -206,22 +206,14 @@ def launch_processes(command: TrainCommand, processes: int) -> int:
         *command.to_argv(),
     ]
     child = subprocess.Popen(argv)
-    interrupted: int | None = None
 
-    def forward(signum: int, frame: object) -> None:
-        nonlocal interrupted
-        interrupted = interrupted or signum
+    def forward(signum: int) -> None:  # the terminal's Ctrl-C reaches the workers itself
         if signum in (signal.SIGTERM, signal.SIGHUP):
             child.send_signal(signal.SIGTERM)
 
-    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {s: signal.signal(s, forward) for s in stops}
-    try:
+    with StopSignals(again="record", on_signal=forward) as stops:
         code = child.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if interrupted and (Path(command.run_dir()) / "checkpoints" / "latest.pt").is_file():
+    if stops.signum and (Path(command.run_dir()) / "checkpoints" / "latest.pt").is_file():
         # the workers saved and printed how to resume; torchrun's own code says "signal"
-        return exit_code(interrupted)
+        return exit_code(stops.signum)
     return code

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from sdk.run.stop_signals import StopSignals
 from training.checkpoint import CheckpointError
 from training.config import Config
 from training.data.sample import SampleDataset
@@ -61,10 +62,9 @@ from training.trainer.phases import Phase, PhasePlan, PlanKind, build_plan
 from training.trainer.reporting import ProgressBar, ScalarLog
 from training.trainer.result import Status, StepRecord, TrainResult
 from training.trainer.rng import restore_rng, seed_everything
-from training.trainer.run_folder import RunFolder, atomic_write_bytes
+from training.trainer.run_folder import RunFolder, write_run_file
 from training.trainer.samples import sheet_png, spread_indices
 from training.trainer.short_footage import describe_epochs
-from training.trainer.signals import StopRequest
 from training.trainer.state import TrainState
 from training.trainer.steps import DistributedView, active_slots, batch_loss
 from training.trainer.validation import VALIDATION_METRIC, validate
@@ -181,7 +181,7 @@ class _Run:
         self.channels_last = self.train_cfg.channels_last and self.device.type == "cuda"
         self._prepare_model()
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
-        self.stop = StopRequest(restore_on_signal=not dist.enabled)
+        self.stop = StopSignals(again="record" if dist.enabled else "default")
         self.log = ScalarLog(None)
         self.bar: ProgressBar | None = None
         self.sample_images: torch.Tensor | None = None
@@ -309,7 +309,7 @@ class _Run:
             checkpoint=self.folder.latest,
             skipped_steps=self.state.skipped_steps,
             wall_s=time.monotonic() - self.started,
-            signal=self.stop.signal_name,
+            signal=self.stop.name,
             validations=list(self.state.validations),
         )
 
@@ -711,7 +711,7 @@ class _Run:
                     None if backgrounds is None else backgrounds.to(self.device),
                 )
             for name in (f"step_{self.state.step:07d}.png", "latest.png"):
-                atomic_write_bytes(self.folder.samples / name, png)
+                write_run_file(self.folder.samples / name, png)
         except OSError as err:  # a sheet is a convenience: warn, keep training
             self.echo(f"warning: could not write a sample sheet ({err.strerror or err})")
         finally:

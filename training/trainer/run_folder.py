@@ -12,28 +12,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from training.checkpoint import LATEST_NAME
+from sdk.outputs.atomic import write_bytes_atomic
+from training.checkpoint import LATEST_NAME, PARTIAL_SUFFIX
 from training.trainer.errors import TrainingError
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Temp file + fsync + rename: readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_run_file(path: Path, data: bytes) -> None:
+    """Whole or not at all, on disk before the rename; a `.tmp` partial file left by a kill is
+    swept by `remove_partial_writes`."""
+    write_bytes_atomic(path, data, suffix=PARTIAL_SUFFIX, durable=True)
 
 
 class RunFolder:
@@ -82,11 +72,11 @@ class RunFolder:
         """Temp files left by a process killed mid-write (the real files are untouched)."""
         for folder in (self.checkpoints, self.samples, self.root):
             if folder.is_dir():
-                for tmp in folder.glob(".*.tmp"):
+                for tmp in folder.glob(f".*{PARTIAL_SUFFIX}"):
                     tmp.unlink(missing_ok=True)
 
     def write_text(self, path: Path, text: str) -> None:
-        atomic_write_bytes(path, text.encode("utf-8"))
+        write_run_file(path, text.encode("utf-8"))
 
     def write_validation(self, records: list[dict[str, Any]]) -> None:
         """JSON has no NaN: an undefined metric is written as null."""

@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 from training.data.sample import SampleDataset
-from training.evaluate import Prediction, evaluate
+from training.evaluation.scoring import evaluate
+from training.evaluation.types import Prediction
 from training.model import ASTSeg
 
 VALIDATION_METRIC = "ari_fg"  # the best checkpoint is the one with the highest ARI-FG
@@ -16,7 +17,7 @@ BATCH = 32
 
 
 class LivePredictor:
-    """A `training.evaluate.Predictor` over an in-memory model (eval mode, no gradients)."""
+    """A `training.evaluation.types.Predictor` over an in-memory model (eval mode, no gradients)."""
 
     def __init__(self, model: ASTSeg, device: torch.device) -> None:
         self.model = model

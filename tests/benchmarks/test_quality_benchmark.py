@@ -1,0 +1,47 @@
+"""benchmarks/train_quality.py end to end on a tiny model and a seconds-long budget."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+
+from tests.training.trainer.trainer_fixtures import tiny_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quality_benchmark_trains_within_budget_and_scores_unseen_scenes(tmp_path):
+    config = tiny_yaml(tmp_path / "tiny.yaml", steps=1000, frozen_background_steps=10,
+                       validation_images=4, validate_every=1)  # fmt: skip
+    out, png, curve = tmp_path / "q.json", tmp_path / "q.png", tmp_path / "curve.png"
+    args = ["--minutes", "0.02", "--config", str(config), "--train-scenes", "40"]
+    args += ["--eval-scenes", "8", "--json", str(out), "--png", str(png)]
+    args += ["--curve-png", str(curve)]
+    args += ["--run", str(tmp_path / "run")]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/train_quality.py"), *args],
+        cwd=ROOT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    summary = report["summary"]
+    assert {"ari_fg", "miou_fg", "mse", "wall_s", "steps"} <= set(summary)
+    assert report["training"]["status"] == "time_limit"
+    assert 1 <= summary["steps"] < report["training"]["planned_steps"] == 1002
+    assert summary["wall_s"] < 60
+    assert report["evaluation"]["final"]["images"] == 8
+    assert report["data"]["test_scenes"] == [40, 48]
+    assert report["git_revision"] and report["machine"]["cores"] >= 1
+    assert cv2.imread(str(png)).shape[0] > 4 * 64  # four test scenes, one row each
+    points = report["validation_curve"]
+    assert len(points) >= 2 and all(0 <= p["ari_fg"] <= 1 for p in points)
+    assert report["curve_png"] == str(curve.resolve()) and cv2.imread(str(curve)).shape[1] > 400

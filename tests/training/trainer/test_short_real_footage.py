@@ -1,0 +1,116 @@
+"""Short real footage (issue 20): 101 frames of a fixed camera in CDnet's layout train end to
+end on a tiny model, with the median prior, the measured noise map and the fit report; a
+time limit leaves phase 1 its share only; a scene the model cannot explain is said in one
+line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from export.bundle import ExportOptions, export_bundle
+from sdk import Segmenter
+from tests.training.trainer.trainer_fixtures import tiny_config
+from training.checkpoint import load_checkpoint
+from training.model.background import BackgroundModel
+from training.trainer import background_fit
+from training.trainer.loop import train
+from training.trainer.reporting import ProgressBar
+
+FRAMES, H, W = 101, 48, 64
+
+
+def _camera(root: Path) -> Path:
+    """A CDnet-format sequence: a textured still scene, one square crossing it, labels."""
+    rng = np.random.default_rng(0)
+    scene = np.clip(
+        cv2.resize(rng.uniform(40, 200, (6, 8, 3)), (W, H)) + rng.normal(0, 10, (H, W, 3)),
+        0,
+        255,
+    ).astype(np.uint8)
+    (root / "input").mkdir(parents=True)
+    (root / "groundtruth").mkdir()
+    for n in range(1, FRAMES + 1):
+        frame, truth = scene.copy(), np.zeros((H, W), np.uint8)
+        x = 2 + (n * 3) % (W - 14)
+        frame[18:30, x : x + 12] = (250, 30, 30)
+        truth[18:30, x : x + 12] = 255
+        cv2.imwrite(str(root / "input" / f"in{n:06d}.jpg"), frame[..., ::-1])
+        cv2.imwrite(str(root / "groundtruth" / f"gt{n:06d}.png"), truth)
+    (root / "temporalROI.txt").write_text(f"1 {FRAMES}\n")
+    return root
+
+
+def test_101_frames_train_export_and_run_end_to_end(tmp_path: Path) -> None:
+    sequence = _camera(tmp_path / "cam")
+    lines: list[str] = []
+    config = tiny_config(scenario="frozen_background", background_steps=3, steps=3)
+    assert config.model.background_prior and config.model.background_noise == "measured"
+    result = train(config, f"cdnet:{sequence}", tmp_path / "run", progress=False, echo=lines.append)
+    assert result.status == "completed"
+    said = "\n".join(lines)
+    assert "short footage: 101 frames" in said
+    assert "background prior: the median of 101 frames" in said
+    assert "background fit: a median" in said and "warning" not in said
+    state = load_checkpoint(result.checkpoint)["model"]
+    prior = torch.sigmoid(state["background.prior_logits"][0]) * 255
+    assert state["background.noise_map"].max() > 0  # measured, not the zeros it starts as
+    # The square never stays: the prior is the empty scene to within JPEG's few levels
+    frame = cv2.imread(str(sequence / "input" / "in000001.jpg"))[..., ::-1].astype(np.float32)
+    empty = frame.copy()
+    empty[18:30] = prior.permute(1, 2, 0).numpy()[18:30]  # rows the square uses, from the prior
+    assert np.abs(prior.permute(1, 2, 0).numpy() - empty).mean() < 8.0
+    export_bundle(result.run_dir, tmp_path / "bundle", ExportOptions(batch=1), log=lambda _: None)
+    with Segmenter(tmp_path / "bundle", masks_from="background") as seg:
+        found = seg(cv2.imread(str(sequence / "input" / "in000050.jpg")))  # BGR, as OpenCV reads
+    truth = cv2.imread(str(sequence / "groundtruth" / "gt000050.png"), 0) > 0
+    assert found.foreground is not None
+    hits = (found.foreground > 0) & truth
+    assert hits.sum() > 0.8 * truth.sum()  # the square is found ...
+    assert (found.foreground > 0).sum() < 2 * truth.sum()  # ... and little else
+
+
+def test_a_time_limit_leaves_phase_1_its_share_and_the_slots_the_rest(tmp_path: Path) -> None:
+    sequence = _camera(tmp_path / "cam")
+    lines: list[str] = []
+    config = tiny_config(
+        scenario="frozen_background", background_steps=1_000_000, steps=1_000_000,
+        time_limit_minutes=0.1,
+    )  # fmt: skip
+    result = train(config, f"cdnet:{sequence}", tmp_path / "run", progress=False, echo=lines.append)
+    assert result.status == "time_limit"
+    said = "\n".join(lines)
+    assert "phase 1 ends at step" in said and "background fit" in said
+    state = load_checkpoint(result.checkpoint)["state"]
+    assert 0 < state["background_steps"] < result.step  # slot steps ran after phase 1
+
+
+def test_a_scene_the_background_cannot_explain_is_said_in_one_line() -> None:
+    torch.manual_seed(0)
+    model = BackgroundModel(24, 32, static_prior=True, measured_noise=True)  # grey, untrained
+    rng = np.random.default_rng(0)
+    frames = torch.from_numpy(rng.uniform(0, 1, (8, 3, 24, 32)).astype(np.float32))
+    rule = {"alpha1": 0.3, "alpha2": 3.0, "close": 3, "open": 3, "relight": 0}
+    lines: list[str] = []
+    warned = background_fit.report_background_fit(lines.append, model, frames, rule, None)
+    assert warned and len(lines) == 1
+    assert lines[0].startswith("warning: the background model does not explain this camera")
+    assert "--time-limit" in lines[0]
+
+
+def test_the_progress_total_follows_a_time_limit(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    clock = [1000.0]
+    monkeypatch.setattr("training.trainer.reporting.time.monotonic", lambda: clock[0])
+    bar = ProgressBar(total=11_300, initial=0, enabled=True, deadline=1000.0 + 900)
+    for _ in range(100):  # 100 steps in 100 s: 1 step/s, 800 s left
+        clock[0] += 1.0
+        bar.advance({})
+    # the step reached when the limit ends: ~1 step/s for the 800 s left (the pace is read
+    # before each step counts, so it is 99 steps in 100 s: 891)
+    assert 880 <= bar._bar.total <= 900
+    clock[0] = 1000.0 + 2000  # past the limit the total is the next step
+    bar.advance({})
+    assert bar._bar.total == bar._bar.n
