@@ -26,6 +26,7 @@ from typing import Any
 from tqdm import tqdm
 
 from sdk.errors import OutputError
+from sdk.fixed_camera.fit_monitor import FitMonitor
 from sdk.outputs.outputs import RunOutputs
 from sdk.results import FrameResult, PreparedFrames
 from sdk.run.options import RunOptions
@@ -133,6 +134,7 @@ class Pipeline:
         self.stop = threading.Event()
         self.errors: list[BaseException] = []
         self.times = StageTimes()
+        self.fit = FitMonitor()  # says once when the foreground is mostly the model's failure
         self._lock = threading.Lock()
         self._decoded: queue.Queue[Any] = queue.Queue(maxsize=8)
         # Live: one waiting result, so what is shown lags the camera by as little as possible.
@@ -211,6 +213,9 @@ class Pipeline:
                 inferred, [frame.index], [frame.timestamp], self.frames.description
             )[0]
             self._record(result)
+            warning = self.fit.update(result.foreground)
+            if warning is not None:
+                bar.write(warning, file=sys.stderr)
             if self.options.on_result is not None:
                 self.options.on_result(result, frame.image)
             draw_ms, encode_ms = outputs.write(result, frame.name)

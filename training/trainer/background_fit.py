@@ -1,9 +1,9 @@
 """Does the trained background explain the footage? Measured once after phase 1 and said in
 one line, so a user never learns it from 35 specks a frame at run time (issue 20).
 
-The runtime's own rule (sdk.foreground, with the bundle's parameters) runs on frames spread
-over the footage. Moving objects cover a small share of a fixed camera's view; when the
-median frame is more than `TOO_MUCH` foreground, the model has not learnt the scene.
+The runtime's own rule (sdk.fixed_camera.foreground, with the bundle's parameters) runs on
+frames spread over the footage; past sdk.fixed_camera.fit_monitor's `TOO_MUCH` the model
+has not learnt the scene, and the run says so with the runtime's own sentence.
 """
 
 from __future__ import annotations
@@ -15,14 +15,9 @@ import numpy as np
 import torch
 
 from sdk.bundle.manifest import ForegroundRule
+from sdk.fixed_camera.fit_monitor import TOO_MUCH, failing_fit_message
 from sdk.fixed_camera.foreground import foreground_mask
 from training.model.background import BackgroundModel
-
-TOO_MUCH = 0.2  # median share of a frame marked foreground past which the fit has failed
-ADVICE = (
-    "train on more footage of this camera (a few minutes of it), raise --time-limit, or "
-    "run with --masks-from slots"
-)
 
 
 def foreground_shares(
@@ -56,11 +51,7 @@ def describe_fit(shares: np.ndarray, noise_levels: np.ndarray | None) -> tuple[s
         f"{len(shares)} frames{noise}"
     )
     if median > TOO_MUCH:
-        return (
-            f"warning: the background model does not explain this camera: {100 * median:.0f} % "
-            f"of a typical frame is foreground, far more than moving objects cover; {ADVICE}.",
-            True,
-        )
+        return failing_fit_message(median, len(shares)), True
     return line, False
 
 

@@ -13,6 +13,7 @@ import torch
 
 from export.bundle import ExportOptions, export_bundle
 from sdk import Segmenter
+from sdk.fixed_camera.fit_monitor import FitMonitor
 from tests.training.trainer.trainer_fixtures import tiny_config
 from training.checkpoint import load_checkpoint
 from training.model.background import BackgroundModel
@@ -99,6 +100,23 @@ def test_a_scene_the_background_cannot_explain_is_said_in_one_line() -> None:
     assert warned and len(lines) == 1
     assert lines[0].startswith("warning: the background model does not explain this camera")
     assert "--time-limit" in lines[0]
+
+
+def test_astseg_run_says_once_when_the_foreground_is_mostly_failure() -> None:
+    monitor = FitMonitor(window=10)
+    quiet = np.zeros((20, 20), np.uint8)
+    quiet[:4, :4] = 1  # 4 % of the frame: objects
+    assert all(monitor.update(quiet) is None for _ in range(30))
+    loud = np.ones((20, 20), np.uint8)
+    loud[:5] = 0  # 75 % of the frame
+    said = [monitor.update(loud) for _ in range(30)]
+    warnings = [line for line in said if line is not None]
+    assert len(warnings) == 1  # once, when the last 10 frames' median passes 20 %
+    # the 5th loud frame makes half the window: the median (mean of the two middle shares,
+    # 4 % and 75 %) is 40 %
+    assert said.index(warnings[0]) == 4
+    assert warnings[0].startswith("warning: the background model does not explain this camera")
+    assert "40 %" in warnings[0] and "--masks-from slots" in warnings[0]
 
 
 def test_the_progress_total_follows_a_time_limit(monkeypatch) -> None:  # type: ignore[no-untyped-def]
