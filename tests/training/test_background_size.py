@@ -18,6 +18,7 @@ from training.model import ASTSeg
 from training.model.astseg import to_size
 from training.presets import PRESETS, preset_config
 from training.relight import match_illumination
+from training.trainer.background_statistics import align_backgrounds
 from training.trainer.frozen_background import FrozenBackgrounds
 from training.trainer.loop import train
 from training.trainer.options import resolve_config
@@ -171,11 +172,17 @@ def test_frozen_backgrounds_are_computed_once_per_sample_and_match_the_model() -
     frames = torch.stack(
         [torch.from_numpy(scenes[i].image).permute(2, 0, 1).float() / 255 for i in (0, 1, 5)]
     )
+    rule = config.model.foreground_rule
     with torch.no_grad():
         own = model.background(frames)[0]
-        # relit to each frame's light, as the runtime compares them (training.relight)
-        direct = to_size(match_illumination(frames, own), (32, 32))
-    # Kept as uint8: at most half a grey level from the model's own output, relit.
+        # moved onto each frame and relit to its light, as the rule says the runtime
+        # compares them (training.trainer.background_statistics, training.relight)
+        if rule.get("shake", 0):
+            own = align_backgrounds(frames, own, float(rule["shake"]))
+        if rule.get("relight", 0):
+            own = match_illumination(frames, own)
+        direct = to_size(own, (32, 32))
+    # Kept as uint8: at most half a grey level from the model's own output, as compared.
     assert float((first[[0, 1, 3]] - direct).abs().max()) <= 0.5 / 255 + 1e-6
     small = FrozenBackgrounds(model, scenes, cache.autocast, max_bytes=3 * 32 * 32)
     small.get(torch.tensor([0, 1]), torch.device("cpu"))

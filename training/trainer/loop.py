@@ -290,6 +290,8 @@ class _Run:
                 self.sample_backgrounds = self._spread_images(shown, SAMPLE_IMAGES, background_size)
             if self.saved is None and not self.state.background_from:
                 self._start_prior()
+            elif self._noise_missing():
+                self._measure_noise()
             deadline = None if self.time_limit_s is None else self.started + self.time_limit_s
             self.bar = ProgressBar(
                 self.plan.total, self.state.step, progress and self.dist.is_main, deadline
@@ -320,8 +322,8 @@ class _Run:
             # The τ₀ test runs before the phase-end checkpoint, so a resumed run sees its outcome.
             extended = ended and phase.kind == "background" and self._extend_background()
             background_done = ended and phase.kind == "background" and not extended
-            if background_done:
-                self._measure_noise()
+            if background_done and self._measure_noise():
+                self.last_saved = -1  # the model changed after this step's periodic save
             self._save(phase, latest=True, background=background_done)
             if stop is not None:
                 return stop
@@ -489,11 +491,12 @@ class _Run:
         background.set_prior(footage_median(frames, float(rule.get("shake", 0))).to(self.device))
         self.echo(f"background prior: the median of {len(frames)} frames spread over the data")
 
-    def _measure_noise(self) -> None:
-        """`model.background_noise: measured`: the noise map, measured after phase 1."""
+    def _measure_noise(self) -> bool:
+        """`model.background_noise: measured`: the noise map, measured after phase 1 (True
+        when measured)."""
         background = self.model.background
         if background.noise_map is None:
-            return
+            return False
         rule = self.config.model.foreground_rule
         self.model.eval()
         frames = self._fixed_camera_frames().to(self.device)
@@ -504,6 +507,14 @@ class _Run:
             background.set_noise_map(noise.to(self.device))
             report_background_fit(self._say, background, frames, rule, noise.numpy() * 255.0)
         self.model.train()
+        return True
+
+    def _noise_missing(self) -> bool:
+        """A resumed run past phase 1 whose checkpoint was written before the noise map was
+        measured (killed in between): all zeros, which no footage gives."""
+        noise_map, state = self.model.background.noise_map, self.state
+        past_phase_1 = 0 < state.background_steps <= state.step
+        return noise_map is not None and past_phase_1 and not bool(noise_map.any())
 
     # ------------------------------------------------------------------ one step
     def _step(

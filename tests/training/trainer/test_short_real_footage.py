@@ -132,3 +132,20 @@ def test_the_progress_total_follows_a_time_limit(monkeypatch) -> None:  # type: 
     clock[0] = 1000.0 + 2000  # past the limit the total is the next step
     bar.advance({})
     assert bar._bar.total == bar._bar.n
+
+
+def test_a_run_resumed_without_its_noise_map_measures_it(tmp_path: Path) -> None:
+    """Killed after phase 1's last step but before the map was measured and saved."""
+    sequence = _camera(tmp_path / "cam")
+    config = tiny_config(scenario="frozen_background", background_steps=2, steps=2)
+    result = train(config, f"cdnet:{sequence}", tmp_path / "run", progress=False, echo=print)
+    payload = torch.load(result.checkpoint, map_location="cpu", weights_only=False)
+    measured = payload["model"]["background.noise_map"].clone()
+    payload["model"]["background.noise_map"].zero_()
+    payload["step"] = payload["state"]["step"] = 2  # just past phase 1
+    torch.save(payload, result.checkpoint)
+    lines: list[str] = []
+    train(None, None, tmp_path / "run", resume=True, progress=False, echo=lines.append)
+    state = load_checkpoint(result.checkpoint)["model"]
+    assert any(line.startswith("background fit") for line in lines)
+    assert torch.allclose(state["background.noise_map"], measured)  # the same frames, same map
