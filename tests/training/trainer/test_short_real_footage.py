@@ -14,6 +14,7 @@ import torch
 from export.bundle import ExportOptions, export_bundle
 from sdk import Segmenter
 from sdk.fixed_camera.fit_monitor import FitMonitor
+from tests.cdnet_camera import write_cdnet_camera
 from tests.training.trainer.trainer_fixtures import tiny_config
 from training.checkpoint import load_checkpoint
 from training.model.background import BackgroundModel
@@ -21,32 +22,9 @@ from training.trainer import background_fit
 from training.trainer.loop import train
 from training.trainer.reporting import ProgressBar
 
-FRAMES, H, W = 101, 48, 64
-
-
-def _camera(root: Path) -> Path:
-    """A CDnet-format sequence: a textured still scene, one square crossing it, labels."""
-    rng = np.random.default_rng(0)
-    scene = np.clip(
-        cv2.resize(rng.uniform(40, 200, (6, 8, 3)), (W, H)) + rng.normal(0, 10, (H, W, 3)),
-        0,
-        255,
-    ).astype(np.uint8)
-    (root / "input").mkdir(parents=True)
-    (root / "groundtruth").mkdir()
-    for n in range(1, FRAMES + 1):
-        frame, truth = scene.copy(), np.zeros((H, W), np.uint8)
-        x = 2 + (n * 3) % (W - 14)
-        frame[18:30, x : x + 12] = (250, 30, 30)
-        truth[18:30, x : x + 12] = 255
-        cv2.imwrite(str(root / "input" / f"in{n:06d}.jpg"), frame[..., ::-1])
-        cv2.imwrite(str(root / "groundtruth" / f"gt{n:06d}.png"), truth)
-    (root / "temporalROI.txt").write_text(f"1 {FRAMES}\n")
-    return root
-
 
 def test_101_frames_train_export_and_run_end_to_end(tmp_path: Path) -> None:
-    sequence = _camera(tmp_path / "cam")
+    sequence = write_cdnet_camera(tmp_path / "cam")
     lines: list[str] = []
     config = tiny_config(scenario="frozen_background", background_steps=3, steps=3)
     assert config.model.background_prior and config.model.background_noise == "measured"
@@ -75,7 +53,7 @@ def test_101_frames_train_export_and_run_end_to_end(tmp_path: Path) -> None:
 
 
 def test_a_time_limit_leaves_phase_1_its_share_and_the_slots_the_rest(tmp_path: Path) -> None:
-    sequence = _camera(tmp_path / "cam")
+    sequence = write_cdnet_camera(tmp_path / "cam")
     lines: list[str] = []
     config = tiny_config(
         scenario="frozen_background", background_steps=1_000_000, steps=1_000_000,
@@ -136,7 +114,7 @@ def test_the_progress_total_follows_a_time_limit(monkeypatch) -> None:  # type: 
 
 def test_a_run_resumed_without_its_noise_map_measures_it(tmp_path: Path) -> None:
     """Killed after phase 1's last step but before the map was measured and saved."""
-    sequence = _camera(tmp_path / "cam")
+    sequence = write_cdnet_camera(tmp_path / "cam")
     config = tiny_config(scenario="frozen_background", background_steps=2, steps=2)
     result = train(config, f"cdnet:{sequence}", tmp_path / "run", progress=False, echo=print)
     payload = torch.load(result.checkpoint, map_location="cpu", weights_only=False)
