@@ -728,11 +728,11 @@ def plot(report: dict[str, Any], example: dict[str, Any], path: Path) -> None:
     masks = {"fused": "fused masks", "slots": "slot masks"}[masks_from]
     labels = {**METHOD_LABELS, "astseg": f"astseg ({masks})"}
     short = {"astseg": "astseg", "astseg_slots": "astseg slots", "mog2": "MOG2", "knn": "KNN"}
-    fig = plt.figure(figsize=(13, 6.6))
+    fig = plt.figure(figsize=(16, 6.6))
     panels_top = fig.add_gridspec(
         1, len(shown) + 2, top=0.92, bottom=0.60, left=0.03, right=0.99, wspace=0.08
     )
-    charts = fig.add_gridspec(1, 4, top=0.47, bottom=0.08, left=0.05, right=0.99, wspace=0.3)
+    charts = fig.add_gridspec(1, 5, top=0.47, bottom=0.08, left=0.04, right=0.99, wspace=0.3)
     if example.get("image") is not None:
         panels = [("input", example["image"] / 255.0), ("ground truth", colourise(example["ids"]))]
         panels += [(labels[m], colourise(example["outputs"][m])) for m in shown]
@@ -760,7 +760,7 @@ def plot(report: dict[str, Any], example: dict[str, Any], path: Path) -> None:
             ax.bar(xs, values, width, color=ENGINE_COLOURS[method], label=labels[method])
         ax.axhline(TARGETS[metric], color="#444444", lw=0.8, ls="--")
         ax.set_xticks(range(len(names)))
-        ax.set_xticklabels(names, fontsize=8)
+        ax.set_xticklabels(names, fontsize=7)
         ax.set_ylim(0, 1.05)
         ax.set_title(f"{QUALITY_LABELS[metric]} per clip group", loc="left", fontsize=9)
         if j == 0:
@@ -779,10 +779,35 @@ def plot(report: dict[str, Any], example: dict[str, Any], path: Path) -> None:
     ax.set_ylim(1, max(max(values), 1.0) * 4)
     ax.tick_params(axis="x", labelsize=8)
     ax.set_title(f"frames per second at {report['clip_size']}", loc="left", fontsize=9)
+    if "astseg_hota" in s:
+        plot_tracking(fig.add_subplot(charts[0, 4]), groups)
     fig.text(
         0.99, 0.53, "dashed: issue 12's target for astseg", fontsize=7, color="#444", ha="right"
     )
     save_figure(fig, path, plot_footer(report))
+
+
+def plot_tracking(ax: Any, groups: dict[str, dict[str, Any]]) -> None:
+    """HOTA (solid) and IDF1 (hatched) per group: astseg against KNN + ByteTrack."""
+    names = list(groups)
+    series = [
+        (f"{method}_{metric}", colour, hatch)
+        for method, colour in (("astseg", ENGINE_COLOURS["astseg"]), ("baseline", "#8c6bb1"))
+        for metric, hatch in (("hota", ""), ("idf1", "//"))
+    ]
+    width = 0.8 / len(series)
+    for i, (key, colour, hatch) in enumerate(series):
+        values = [groups[g].get(key) or 0.0 for g in names]
+        xs = [k + (i - (len(series) - 1) / 2) * width for k in range(len(names))]
+        ax.bar(xs, values, width, color=colour, hatch=hatch, edgecolor="white", lw=0)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, fontsize=7)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(
+        "HOTA (solid), IDF1 (hatched): astseg,\nKNN + CC + ByteTrack (purple)",
+        loc="left",
+        fontsize=8,
+    )
 
 
 # ------------------------------------------------------------------ main

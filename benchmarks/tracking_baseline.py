@@ -61,8 +61,8 @@ class ByteTrackBaseline:
             data={"component": labels},
         )
         tracked = self.tracker.update_with_detections(detections)
-        if not len(tracked):  # no confirmed track yet (an empty result drops `data`)
-            return np.zeros(instances.shape, np.int32)
+        if not len(tracked) or tracked.tracker_id is None:
+            return np.zeros(instances.shape, np.int32)  # no confirmed track yet
         lut = np.zeros(int(instances.max()) + 1, np.int32)
         lut[tracked.data["component"]] = tracked.tracker_id
         return lut[instances]
