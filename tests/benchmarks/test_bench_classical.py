@@ -385,3 +385,9 @@ def test_quick_run_scores_tracking_in_every_group(tiny_subject, tmp_path):
         assert checks["idf1"]["met"] == (f["astseg_idf1"] > f["baseline_idf1"])
     assert list(r["targets"]["at_least_classical_per_group"]) == list(GROUPS)
     assert "supervision" in r["methods"]["baseline"]["tracker"]
+    # the performance report renders the tracking table and the bar from the same JSON
+    from performance_report import classical_tracking
+
+    text = "\n".join(classical_tracking(r))
+    assert "| crowded | astseg |" in text and "KNN + CC + ByteTrack" in text
+    assert "Issue 21's tracking bar" in text
