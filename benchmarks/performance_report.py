@@ -297,22 +297,29 @@ def classical_groups(d: dict[str, Any]) -> Lines:
     out += [f"- `{g}`: {info['what']}" for g, info in d["groups"].items()] + [""]
     t = d.get("targets")
     if t:
-        head = ", ".join(
-            f"{k} {fmt(v['astseg'])} (>= {v['target']}: {met(v)})" for k, v in t["headline"].items()
+        out += bar(
+            f"Issue 12's bar for astseg ({MASKS[t['astseg_masks_from']]})",
+            t["headline"],
+            "at least KNN and MOG2 on every figure of every group",
+            t["at_least_classical_per_group"],
         )
-        lost = [
-            f"{group} {metric}"
-            for group, checks in t["at_least_classical_per_group"].items()
-            for metric, check in checks.items()
-            if not check["met"]
-        ]
-        out += [
-            f"Issue 12's bar for astseg ({MASKS[t['astseg_masks_from']]}): {head}; at least "
-            "KNN and MOG2 on every figure of every group: "
-            + ("met." if not lost else f"**not met** ({', '.join(lost)})."),
-            "",
-        ]
     return out + classical_tracking(d)
+
+
+def bar(title: str, headline: dict[str, Any], rule: str, per_group: dict[str, Any]) -> Lines:
+    """One sentence: the headline figures against their targets, then a per-group rule
+    with the checks that missed it."""
+    head = ", ".join(
+        f"{k} {fmt(v['astseg'])} (>= {v['target']}: {met(v)})" for k, v in headline.items()
+    )
+    missed = [
+        f"{group} {name}"
+        for group, checks in per_group.items()
+        for name, check in checks.items()
+        if not check["met"]
+    ]
+    verdict = "met." if not missed else f"**not met** ({', '.join(missed)})."
+    return [f"{title}: {head}; {rule}: {verdict}", ""]
 
 
 def classical_tracking(d: dict[str, Any]) -> Lines:
@@ -338,21 +345,13 @@ def classical_tracking(d: dict[str, Any]) -> Lines:
     out += table([*head, "objects / true per frame"], rows) + [""]
     t = d.get("targets", {}).get("tracking")
     if t:
-        head_text = ", ".join(
-            f"{k} {fmt(v['astseg'])} (>= {v['target']}: {met(v)})" for k, v in t["headline"].items()
+        out += bar(
+            "Issue 21's tracking bar",
+            t["headline"],
+            "above the baseline on IDF1 and HOTA and at most 1.2 objects per true one in "
+            "every group",
+            t["above_baseline_per_group"],
         )
-        missed = [
-            f"{group} {name}"
-            for group, checks in t["above_baseline_per_group"].items()
-            for name, check in checks.items()
-            if not check["met"]
-        ]
-        out += [
-            f"Issue 21's tracking bar: {head_text}; above the baseline on IDF1 and HOTA and at "
-            "most 1.2 objects per true one in every group: "
-            + ("met." if not missed else f"**not met** ({', '.join(missed)})."),
-            "",
-        ]
     return out
 
 
