@@ -11,12 +11,15 @@ instances are the reported objects with their track IDs.
 
 Clips: one synthetic fixed camera, the one the bundle was trained on when its astseg.json
 names a `synthetic:` / `synthetic_video:` spec (its size, background, objects, seed), seen
-in four clip groups with exact instance ids and the same traffic (`motion_seed` 1, never
+in six clip groups with exact instance ids and the same traffic (`motion_seed` 1, never
 the paths of training footage drawn without one):
-- `static`: `fixed` (the camera as it is) and `noisy` (sensor noise, std 12);
+- `static`: the camera as it is;
+- `noisy`: sensor noise, std 12;
 - `drift`: the light falls to 60 % and comes back over the clip, warmer and uneven;
 - `switch`: a lamp goes off at a third of the clip and on again at two thirds;
-- `shake`: the camera sways and jitters by up to 3 px at 240 px (scaled with the size).
+- `shake`: the camera sways and jitters by up to 3 px at 240 px (scaled with the size);
+- `crowded`: up to 10 objects on screen at once (about 9 visible a frame), so they touch
+  and pass in front of one another all the time.
 The effects are training.data.camera_effects'. Any CDnet-format folder given with
 `--cdnet` adds clips with foreground labels only (F-measure and FPS). The first
 `--warmup-frames` frames of a synthetic clip are not scored (CDnet's temporalROI does the
@@ -28,8 +31,15 @@ scored pixels; ARI-FG and foreground mIoU per scored frame with objects, average
 from the median time per frame at the clip's resolution (frames already decoded). A group
 scores the mean of its clips; the summary (`astseg_f_measure`, `astseg_slots_ari_fg`,
 `knn_miou_fg`, ...) is the mean over groups, each group counted once, with every group's
-own figures under `summary.groups`. `targets` checks issue 12's bar: astseg >= KNN and >=
-MOG2 on each figure in every group, F >= 0.95, ARI-FG >= 0.85, mIoU-FG >= 0.75.
+own figures under `summary.groups`. Tracking, with the field's metrics (tracking_metrics:
+TrackEval's HOTA, IDF1, MOTA, ID switches on mask IoU) on every synthetic clip's scored
+frames: astseg's reported objects and track IDs, and the baseline KNN + connected
+components + supervision's ByteTrack (tracking_baseline); summary keys `astseg_hota`,
+`baseline_idf1`, `astseg_objects_per_frame`, `true_objects_per_frame`, ...
+`targets` checks issue 12's bar: astseg >= KNN and >=
+MOG2 on each figure in every group, F >= 0.95, ARI-FG >= 0.85, mIoU-FG >= 0.75; and
+issue 21's tracking bar: IDF1 >= 0.85 and HOTA >= 0.75 (mean over groups), astseg above
+the baseline on both in every group, at most 1.2 predicted objects per true one.
 
 The model: `--bundle` (default: the shipped one), or `--train`: trained here first,
 without labels, on unlabelled footage of that camera (`--train-data`, default
@@ -85,6 +95,14 @@ from common import (  # noqa: E402
     work_dir,
 )
 from subjects import MANIFEST, manifest, runtime_bundle, scene_for  # noqa: E402
+from tracking_summary import (  # noqa: E402
+    BASELINE_LABEL,
+    ClipTracking,
+    summary_figures,
+    tracking_figures,
+    tracking_targets,
+)
+from tracking_summary import KEYS as TRACKING_KEYS  # noqa: E402
 
 from training.metrics import (  # noqa: E402
     ChangeCounts,
@@ -106,12 +124,15 @@ QUALITY = ("f_measure", "ari_fg", "miou_fg")
 QUALITY_LABELS = {"f_measure": "CDnet F-measure", "ari_fg": "ARI-FG", "miou_fg": "mIoU (fg)"}
 # Issue 12's headline bar for astseg's default (fused) masks, mean over clip groups.
 TARGETS = {"f_measure": 0.95, "ari_fg": 0.85, "miou_fg": 0.75}
-GROUPS = ("static", "drift", "switch", "shake")
+CROWD = 10  # objects on screen at most in `crowded` (~9 visible a frame at 320x240)
+GROUPS = ("static", "noisy", "drift", "switch", "shake", "crowded")
 GROUP_TEXT = {
-    "static": "the camera as it is, and with sensor noise (std 12)",
+    "static": "the camera as it is",
+    "noisy": "sensor noise, std 12",
     "drift": "slow illumination drift: down to 60 % and back over the clip, warmer, uneven",
     "switch": "a lamp goes off at 1/3 of the clip (55 %, one side 41 %) and on at 2/3",
     "shake": "camera shake: slow sway plus jitter, up to 3 px per axis at 240 px",
+    "crowded": f"up to {CROWD} objects at once: constant contacts and occlusions",
 }
 CLIP_MOTION_SEED = 1  # the clips' traffic; training footage without motion_seed differs
 SHAKE_PX_AT_240 = 3.0
@@ -331,10 +352,12 @@ def clip_plan(frames: int, height: int, width: int) -> dict[str, list[tuple[str,
 
     shake = round(SHAKE_PX_AT_240 * min(height, width) / 240.0, 3)
     return {
-        "static": [("fixed", {}, CameraEffects()), ("noisy", {"noise": 12.0}, CameraEffects())],
+        "static": [("fixed", {}, CameraEffects())],
+        "noisy": [("noisy", {"noise": 12.0}, CameraEffects())],
         "drift": [("drift", {}, CameraEffects("drift"))],
         "switch": [("switch", {}, CameraEffects("switch", light_period=max(2, 2 * frames // 3)))],
         "shake": [("shake", {}, CameraEffects(shake=shake))],
+        "crowded": [("crowded", {"max_objects": CROWD}, CameraEffects())],
     }
 
 
@@ -541,14 +564,16 @@ def evaluate_clip(
     clip: Clip, methods: dict[str, Any], aliases: dict[str, str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Every method on every frame; returns (scores per method name, an example frame).
-    An alias (a name for another method's run) gets that run's scores."""
+    An alias (a name for another method's run) gets that run's scores. With instance
+    truth, `tracking` holds the trackers' scores (tracking_summary)."""
     for method in methods.values():
         method.reset()
     scores = {name: Score() for name in methods}
+    ours = [name for name in methods if name.startswith("astseg")]
+    tracking = ClipTracking(ours) if clip.has_instances else None
     if clip.has_instances:
-        for name in methods:
-            if name.startswith("astseg"):
-                scores[name].identity = IdentityCounter()
+        for name in ours:
+            scores[name].identity = IdentityCounter()
     example: dict[str, Any] = {"objects": -1}
     names = list(methods)
     for t, (image, ids, labels) in enumerate(clip.frames()):
@@ -558,8 +583,11 @@ def evaluate_clip(
             start = time.perf_counter()
             outputs[name] = methods[name](image)
             scores[name].seconds.append(time.perf_counter() - start)
+        tracked = tracking.track(outputs["knn"][1]) if tracking is not None else None
         if labels is None:
             continue
+        if tracking is not None and ids is not None:
+            tracking.score(ids, {"baseline": tracked, **{n: outputs[n][1] for n in ours}})
         objects = int(len(np.unique(ids)) - 1) if ids is not None else 0
         for name, (foreground, instances) in outputs.items():
             score = scores[name]
@@ -581,11 +609,13 @@ def evaluate_clip(
                 "labels": labels,
                 "outputs": {n: o[1] for n, o in outputs.items()},
             }
-    results = {name: s.result() for name, s in scores.items()}
+    results: dict[str, Any] = {name: s.result() for name, s in scores.items()}
     for alias, target in aliases.items():
         results[alias] = results[target]
         if "outputs" in example:
             example["outputs"][alias] = example["outputs"][target]
+    if tracking is not None:
+        results["tracking"] = tracking.result(aliases)
     return results, example
 
 
@@ -615,7 +645,9 @@ def summarise(groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Each headline figure as the mean over groups, and every group's own figures."""
     keys = [f"{m}_{q}" for m in METHODS for q in (*QUALITY, "fps")]
     out: dict[str, Any] = {k: mean_of([g[k] for g in groups.values()]) for k in keys}
-    out["groups"] = {name: {k: g[k] for k in keys} for name, g in groups.items()}
+    out.update(summary_figures(groups))
+    keys += TRACKING_KEYS
+    out["groups"] = {name: {k: g.get(k) for k in keys} for name, g in groups.items()}
     return out
 
 
@@ -645,11 +677,13 @@ def targets(summary: dict[str, Any], masks_from: str) -> dict[str, Any]:
     }
     every = [c["met"] for g in per_group.values() for c in g.values()]
     every += [h["met"] for h in headline.values()]
+    tracking = tracking_targets(summary)
     return {
         "astseg_masks_from": masks_from,
         "headline": headline,
         "at_least_classical_per_group": per_group,
-        "all_met": bool(every) and all(every),
+        "tracking": tracking,
+        "all_met": bool(every) and all(every) and tracking["all_met"],
     }
 
 
@@ -694,11 +728,11 @@ def plot(report: dict[str, Any], example: dict[str, Any], path: Path) -> None:
     masks = {"fused": "fused masks", "slots": "slot masks"}[masks_from]
     labels = {**METHOD_LABELS, "astseg": f"astseg ({masks})"}
     short = {"astseg": "astseg", "astseg_slots": "astseg slots", "mog2": "MOG2", "knn": "KNN"}
-    fig = plt.figure(figsize=(13, 6.6))
+    fig = plt.figure(figsize=(16, 6.6))
     panels_top = fig.add_gridspec(
         1, len(shown) + 2, top=0.92, bottom=0.60, left=0.03, right=0.99, wspace=0.08
     )
-    charts = fig.add_gridspec(1, 4, top=0.47, bottom=0.08, left=0.05, right=0.99, wspace=0.3)
+    charts = fig.add_gridspec(1, 5, top=0.47, bottom=0.08, left=0.04, right=0.99, wspace=0.3)
     if example.get("image") is not None:
         panels = [("input", example["image"] / 255.0), ("ground truth", colourise(example["ids"]))]
         panels += [(labels[m], colourise(example["outputs"][m])) for m in shown]
@@ -726,7 +760,7 @@ def plot(report: dict[str, Any], example: dict[str, Any], path: Path) -> None:
             ax.bar(xs, values, width, color=ENGINE_COLOURS[method], label=labels[method])
         ax.axhline(TARGETS[metric], color="#444444", lw=0.8, ls="--")
         ax.set_xticks(range(len(names)))
-        ax.set_xticklabels(names, fontsize=8)
+        ax.set_xticklabels(names, fontsize=7)
         ax.set_ylim(0, 1.05)
         ax.set_title(f"{QUALITY_LABELS[metric]} per clip group", loc="left", fontsize=9)
         if j == 0:
@@ -745,10 +779,35 @@ def plot(report: dict[str, Any], example: dict[str, Any], path: Path) -> None:
     ax.set_ylim(1, max(max(values), 1.0) * 4)
     ax.tick_params(axis="x", labelsize=8)
     ax.set_title(f"frames per second at {report['clip_size']}", loc="left", fontsize=9)
+    if "astseg_hota" in s:
+        plot_tracking(fig.add_subplot(charts[0, 4]), groups)
     fig.text(
         0.99, 0.53, "dashed: issue 12's target for astseg", fontsize=7, color="#444", ha="right"
     )
     save_figure(fig, path, plot_footer(report))
+
+
+def plot_tracking(ax: Any, groups: dict[str, dict[str, Any]]) -> None:
+    """HOTA (solid) and IDF1 (hatched) per group: astseg against KNN + ByteTrack."""
+    names = list(groups)
+    series = [
+        (f"{method}_{metric}", colour, hatch)
+        for method, colour in (("astseg", ENGINE_COLOURS["astseg"]), ("baseline", "#8c6bb1"))
+        for metric, hatch in (("hota", ""), ("idf1", "//"))
+    ]
+    width = 0.8 / len(series)
+    for i, (key, colour, hatch) in enumerate(series):
+        values = [groups[g].get(key) or 0.0 for g in names]
+        xs = [k + (i - (len(series) - 1) / 2) * width for k in range(len(names))]
+        ax.bar(xs, values, width, color=colour, hatch=hatch, edgecolor="white", lw=0)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, fontsize=7)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(
+        "HOTA (solid), IDF1 (hatched): astseg,\nKNN + CC + ByteTrack (purple)",
+        loc="left",
+        fontsize=8,
+    )
 
 
 # ------------------------------------------------------------------ main
@@ -864,6 +923,11 @@ def main(argv: list[str] | None = None) -> int:
         report["methods"] = {
             n: {"label": METHOD_LABELS[n], **m.parameters} for n, m in methods.items()
         }
+        report["methods"]["baseline"] = {
+            "label": BASELINE_LABEL,
+            "scored_on": "tracking only (its masks are KNN's components)",
+            **ClipTracking([]).baseline.parameters,
+        }
         for alias, target in mode["aliases"].items():
             report["methods"][alias] = {
                 **report["methods"][target],
@@ -882,6 +946,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {name:12s} F {fmt(s['f_measure'])}  ARI-FG {fmt(s['ari_fg'])}  "
                     f"mIoU {fmt(s['miou_fg'])}  {fmt(s['fps'])} FPS"
                 )
+            for name, s in scores.get("tracking", {}).items():
+                print(
+                    f"  {name:12s} HOTA {fmt(s['hota'])}  IDF1 {fmt(s['idf1'])}  "
+                    f"MOTA {fmt(s['mota'])}  objects/frame {fmt(s['objects_per_frame'])} "
+                    f"(true {fmt(s['true_objects_per_frame'])})"
+                )
             if clip.has_instances and clip.group not in examples:
                 examples[clip.group] = {**frame, "clip": f"{clip.group}/{clip.name}"}
         for method in ours.values():
@@ -892,7 +962,12 @@ def main(argv: list[str] | None = None) -> int:
     report["synthetic_clips"], report["cdnet_clips"] = synthetic, cdnet
     report["clip_size"] = scored[synthetic[0]]["info"]["size"] if synthetic else "CDnet size"
     groups = {
-        name: {"clips": names, "what": GROUP_TEXT[name], **group_figures(scored, names)}
+        name: {
+            "clips": names,
+            "what": GROUP_TEXT[name],
+            **group_figures(scored, names),
+            **tracking_figures(scored, names),
+        }
         for name, names in grouped(scored, synthetic).items()
     }
     report["groups"] = groups
