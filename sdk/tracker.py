@@ -46,10 +46,19 @@ class TrackerConfig:
     appearance_momentum: float = 0.8  # weight of the track's past appearance
     min_hits: int = 3  # frames a new track must be seen in a row before it is reported
     min_travel: float = 0.03  # move that makes a track present from the first frame an object
+    # fixed-camera splitting (sdk.fixed_camera.track_split): the share of a track's moved
+    # mask a blob must hold to be split for it, and for how many frames after it was last
+    # seen its mask still splits blobs
+    split_share: float = 0.3
+    split_memory: int = 2
 
     def __post_init__(self) -> None:
         if self.min_hits < 1:
             raise ValueError(f"min_hits is {self.min_hits}; it must be 1 or more.")
+        if not 0 < self.split_share <= 1:
+            raise ValueError(f"split_share is {self.split_share}; it must be in (0, 1].")
+        if self.split_memory < 0:
+            raise ValueError(f"split_memory is {self.split_memory}; it must be 0 or more.")
         if self.min_travel < 0:
             raise ValueError(f"min_travel is {self.min_travel}; it must be 0 or more.")
         if self.max_lost_frames < 0:

@@ -19,8 +19,6 @@ from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
 from sdk.fixed_camera.track_split import PredictedMask, split_by_tracks
 from sdk.tracker import Observation, Tracker
 
-SPLIT_MEMORY = 2  # frames a lost track's mask still splits blobs (a moment ago, not a while)
-
 
 class ObjectTracks:
     """Splits, tracks and filters one stream's fused objects; `update` once per frame."""
@@ -38,7 +36,11 @@ class ObjectTracks:
         out = []
         for track in self.tracker.tracks:
             mask = self._masks.get(track.id)
-            if mask is None or not track.confirmed or track.lost >= SPLIT_MEMORY:
+            if (
+                mask is None
+                or not track.confirmed
+                or track.lost >= self.tracker.config.split_memory
+            ):
                 continue
             shift = track.velocity * (track.lost + 1) * np.array([width / 2.0, height / 2.0])
             dx, dy = (int(round(float(v))) for v in shift)
@@ -52,22 +54,32 @@ class ObjectTracks:
     ) -> tuple[FusedLabels, list[int]]:
         """This frame's reported objects and their IDs; `observe` turns an object into the
         tracker's observation (position, size, appearance)."""
-        labels = fused.labels.copy()
-        height, width = labels.shape
+        height, width = fused.labels.shape
         objects = fused.objects
-        cut_from = split_by_tracks(labels, self._predicted(width, height))
-        if cut_from:
+        boxes = {o.label: o.bbox for o in objects}
+        labels, cut_from = split_by_tracks(
+            fused.labels, boxes, self._predicted(width, height), self.tracker.config.split_share
+        )
+        if cut_from:  # measure the pieces again, inside the boxes of the blobs they came from
             slot_of = {o.label: o.slot for o in objects}
-            slot_of.update({new: slot_of.get(old, -1) for new, old in cut_from.items()})
-            objects = measure_labels(labels, slot_of)
+            cut = set(cut_from.values())
+            pieces = {new: old for new, old in cut_from.items()} | {b: b for b in cut}
+            remeasured = measure_labels(
+                labels,
+                {p: slot_of.get(b, -1) for p, b in pieces.items()},
+                {p: boxes[b] for p, b in pieces.items()},
+            )
+            objects = [o for o in objects if o.label not in cut] + remeasured
         ids = self.tracker.update([observe(o) for o in objects])
         self._remember(labels, objects, ids)
         keep = [self.tracker.reportable(i) for i in ids]
-        lut = np.zeros(256, dtype=np.uint8)
-        for obj, kept in zip(objects, keep, strict=True):
-            lut[obj.label] = obj.label if kept else 0
         reported = [(o, i) for o, i, k in zip(objects, ids, keep, strict=True) if k]
-        return FusedLabels(lut[labels], [o for o, _ in reported]), [i for _, i in reported]
+        if not all(keep):  # the held-back objects' pixels leave the foreground
+            lut = np.zeros(256, dtype=np.uint8)
+            for obj, _ in reported:
+                lut[obj.label] = obj.label
+            labels = lut[labels]
+        return FusedLabels(labels, [o for o, _ in reported]), [i for _, i in reported]
 
     def _remember(self, labels: np.ndarray, objects: list[FusedObject], ids: list[int]) -> None:
         """Every matched track's mask this frame, tentative ones included."""

@@ -3,12 +3,13 @@
 When two objects touch, the foreground joins them into one connected blob, and when the
 slots do not tell them apart, fusion reports one object. The tracks knew better one frame
 earlier: each had its own mask. Each track's last mask is moved by its velocity; a blob
-that holds a good share (`MIN_SHARE`) of two or more of these predicted masks is divided
-among them, each blob pixel going to the nearest predicted mask (a distance transform per
-track, inside the blob's box). Where predicted masks overlap, the larger one is taken to be
-in front: an object that passes behind a larger one loses its visible share, is not given
-a piece of it, and coasts (sdk.tracker) until it comes out. The pieces stay a partition
-of the blob, so the fused labels remain a partition of the foreground.
+that holds a good share (TrackerConfig.split_share) of two or more of these predicted
+masks is divided among them, each blob pixel going to the nearest predicted mask (a
+distance transform per track, inside the blob's box). Where predicted masks overlap, the
+larger one is taken to be in front: an object that passes behind a larger one loses its
+visible share, is not given a piece of it, and coasts (sdk.tracker) until it comes out.
+The pieces stay a partition of the blob, so the fused labels remain a partition of the
+foreground.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-MIN_SHARE = 0.3  # of a predicted mask inside a blob for the blob to hold that object
 MAX_LABEL = 255  # the label map is uint8
 
 
@@ -31,53 +31,62 @@ class PredictedMask:
     mask: np.ndarray  # bool [h, w]
 
 
-def _paint(owner: np.ndarray, predicted: list[PredictedMask]) -> np.ndarray:
-    """Areas inside the frame, painting owner[y, x] = index + 1 of the predicted mask."""
-    height, width = owner.shape
-    areas = np.zeros(len(predicted) + 1)
-    # larger masks last: where two overlap, the larger is in front and owns the pixels
-    for k in sorted(range(1, len(predicted) + 1), key=lambda k: predicted[k - 1].mask.sum()):
-        p = predicted[k - 1]
-        h, w = p.mask.shape
-        x0, y0, x1, y1 = max(p.x0, 0), max(p.y0, 0), min(p.x0 + w, width), min(p.y0 + h, height)
-        if x1 <= x0 or y1 <= y0:
-            continue
-        part = p.mask[y0 - p.y0 : y1 - p.y0, x0 - p.x0 : x1 - p.x0]
-        np.copyto(owner[y0:y1, x0:x1], np.int32(k), where=part)
-        areas[k] = float(part.sum())
-    return areas
+def _clip(p: PredictedMask, box: tuple[int, int, int, int]) -> tuple[slice, slice, np.ndarray]:
+    """The part of p inside box (x0, y0, x1, y1): rows and columns relative to the box, and
+    the mask's matching part (empty when they do not meet)."""
+    h, w = p.mask.shape
+    x0, y0 = max(p.x0, box[0]), max(p.y0, box[1])
+    x1, y1 = max(min(p.x0 + w, box[2]), x0), max(min(p.y0 + h, box[3]), y0)
+    part = p.mask[y0 - p.y0 : y1 - p.y0, x0 - p.x0 : x1 - p.x0]
+    return slice(y0 - box[1], y1 - box[1]), slice(x0 - box[0], x1 - box[0]), part
 
 
-def split_by_tracks(labels: np.ndarray, predicted: list[PredictedMask]) -> dict[int, int]:
-    """Divide, in place, each blob of `labels` (uint8 [H, W], 0 background) that holds two or
-    more predicted masks; returns {new label: the blob's label it was cut from}."""
-    if len(predicted) < 2:
-        return {}
-    owner = np.zeros(labels.shape, dtype=np.int32)
-    areas = _paint(owner, predicted)
-    n = len(predicted) + 1
-    fg = labels > 0
-    overlap = np.bincount(
-        labels[fg].astype(np.int64) * n + owner[fg], minlength=(MAX_LABEL + 1) * n
-    ).reshape(MAX_LABEL + 1, n)
-    holds = overlap[:, 1:] >= MIN_SHARE * np.maximum(areas[None, 1:], 1.0)
-    holds[0] = False
-    free = [v for v in range(MAX_LABEL, 0, -1) if not overlap[v].any()]
+def split_by_tracks(
+    labels: np.ndarray,
+    boxes: dict[int, tuple[int, int, int, int]],
+    predicted: list[PredictedMask],
+    min_share: float,
+) -> tuple[np.ndarray, dict[int, int]]:
+    """Divide each blob of `labels` (uint8 [H, W], 0 background; `boxes`: each label's x0,
+    y0, x1, y1) that shows at least `min_share` of two or more predicted masks. Returns the
+    labels (a new array when something was split) and {new label: the label it was cut
+    from}."""
     cut_from: dict[int, int] = {}
-    for blob in np.flatnonzero(holds.sum(axis=1) >= 2):
-        tracks = np.flatnonzero(holds[blob]) + 1
-        if len(free) < len(tracks) - 1:
-            break  # no labels left: the blob stays whole
-        mine = labels == blob
-        x, y, w, h = cv2.boundingRect(mine.view(np.uint8))
-        local = owner[y : y + h, x : x + w]
+    if len(predicted) < 2:
+        return labels, cut_from
+    height, width = labels.shape
+    frame = (0, 0, width, height)
+    areas = np.array([float(p.mask.sum()) for p in predicted])
+    candidates: dict[int, list[int]] = {}  # blob -> predicted masks it may hold
+    for k, p in enumerate(predicted):
+        rows, cols, part = _clip(p, frame)
+        counts = np.bincount(labels[rows, cols][part], minlength=MAX_LABEL + 1)
+        for found in np.flatnonzero(counts >= min_share * max(areas[k], 1.0)):
+            if found:
+                candidates.setdefault(int(found), []).append(k)
+    free = [v for v in range(MAX_LABEL, 0, -1) if v not in boxes]
+    for blob, ks in candidates.items():
+        if len(ks) < 2 or blob not in boxes:
+            continue
+        x0, y0, x1, y1 = boxes[blob]
+        mine = labels[y0:y1, x0:x1] == blob
+        # larger masks last: where two overlap, the larger is in front and owns the pixels
+        owner = np.zeros(mine.shape, dtype=np.int32)
+        for k in sorted(ks, key=lambda k: areas[k]):
+            rows, cols, part = _clip(predicted[k], boxes[blob])
+            np.copyto(owner[rows, cols], np.int32(k + 1), where=part)
+        seen = np.bincount(owner[mine], minlength=len(predicted) + 1)
+        tracks = [k + 1 for k in ks if seen[k + 1] >= min_share * max(areas[k], 1.0)]
+        if len(tracks) < 2 or len(free) < len(tracks) - 1:
+            continue  # one object hidden behind another, or no labels left: kept whole
         # distance from each blob pixel to each track's predicted mask, inside the box
         distance = np.stack(
-            [cv2.distanceTransform((local != k).view(np.uint8), cv2.DIST_L2, 3) for k in tracks]
+            [cv2.distanceTransform((owner != k).view(np.uint8), cv2.DIST_L2, 3) for k in tracks]
         )
-        choice = np.argmin(distance, axis=0)
-        values = np.array([int(blob)] + [free.pop() for _ in tracks[1:]], dtype=np.uint8)
+        values = np.array([blob] + [free.pop() for _ in tracks[1:]], dtype=np.uint8)
         for v in values[1:]:
-            cut_from[int(v)] = int(blob)
-        np.copyto(labels[y : y + h, x : x + w], values[choice], where=mine[y : y + h, x : x + w])
-    return cut_from
+            cut_from[int(v)] = blob
+        if len(cut_from) == len(values) - 1:
+            labels = labels.copy()  # the first split: the caller's map stays as it was
+        np.copyto(labels[y0:y1, x0:x1], values[np.argmin(distance, axis=0)], where=mine)
+    return labels, cut_from
