@@ -112,3 +112,12 @@ def test_a_one_frame_speck_is_never_reported_and_tentative_tracks_wait() -> None
         fused, ids = _step(tracks, *blobs)
         assert len(ids) == (0 if t < 2 else 1)  # confirmed on its third frame
         assert all(o.area > 100 for o in fused.objects)
+
+
+def test_an_object_entering_over_the_border_is_reported_on_evidence() -> None:
+    """Touching the image border is no reason to drop an object: it is confirmed like any."""
+    tracks = ObjectTracks(Tracker())
+    for t in range(5):
+        entering = _disc(-6 + 4 * t, 60, 12)  # cut by the left border in every frame
+        fused, ids = _step(tracks, entering)
+    assert len(ids) == 1 and fused.objects[0].bbox[0] == 0
