@@ -30,6 +30,7 @@ from sdk.bundle.manifest import ModelSpec
 from sdk.fixed_camera.background_refresh import BackgroundRefresh
 from sdk.fixed_camera.fixed_camera import fixed_camera_result, resolve_masks_from
 from sdk.fixed_camera.foreground import ForegroundDetector
+from sdk.fixed_camera.object_tracks import ObjectTracks
 from sdk.options import DEFAULTS, SegmenterOptions
 from sdk.postprocess import frame_labels, slot_regions
 from sdk.preprocess import Channels, check_frame, to_model_input
@@ -103,6 +104,7 @@ class Segmenter:
             self.backend.close()
             raise
         self.tracker = Tracker(tracker)
+        self._objects = ObjectTracks(self.tracker)  # fixed-camera: split, track, evidence
         self._foreground: ForegroundDetector | None = None  # the stream's rule memory
         self._frames_seen = 0
         self._last_background: tuple[np.ndarray, np.ndarray] | None = None
@@ -145,7 +147,7 @@ class Segmenter:
 
     def reset(self) -> None:
         """Forget all tracks (IDs restart at 1) and restart frame numbering."""
-        self.tracker.reset()
+        self._objects.reset()  # resets self.tracker too
         self._foreground = None
         self._frames_seen = 0
         self._refresh.reset()
@@ -286,7 +288,7 @@ class Segmenter:
     ) -> list[FrameResult]:
         """Stage 3 of 3: masks at frame resolution, scores, tracking; results in order."""
         if inferred.background is not None and inferred.prepared.background_inputs is not None:
-            tracker = self.tracker if self.track else None
+            tracks = self._objects if self.track else None
             detector = self._detector() if self.track else None
             results = [
                 fixed_camera_result(
@@ -298,7 +300,7 @@ class Segmenter:
                     mode=self.masks_from,
                     manifest=self.bundle.manifest,
                     options=self.options,
-                    tracker=tracker,
+                    tracks=tracks,
                     detector=detector,
                 )
                 for i in range(len(inferred.prepared.frames))

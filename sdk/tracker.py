@@ -9,6 +9,15 @@ apart or too costly are never matched: the slot starts a new track instead.
 A track that finds no slot is kept, coasting on its velocity, for
 `max_lost_frames` frames, so an object that is briefly occluded or missed keeps
 its ID; after that it is forgotten, and an object that comes back gets a new ID.
+
+Evidence for reporting (`Tracker.reportable`, used by fixed-camera mode): a track is
+tentative until seen in `min_hits` frames, and a tentative track that misses a frame is
+dropped (ByteTrack's confirmation), so a one-frame speck never gets an ID out. A track
+born in the stream's first frame that has never moved `min_travel` from where it was
+first seen is part of the scene (a speck of the background model), not an object; a
+track born later (a car that arrives and parks) is reported once confirmed.
+The cost matrix is computed in one vectorised pass, so 40 × 40 pairs cost well under a
+millisecond.
 """
 
 from __future__ import annotations
@@ -35,8 +44,23 @@ class TrackerConfig:
     max_cost: float = 1.5  # a pair costing more is not the same object
     velocity_smoothing: float = 0.5  # weight of the newest motion in the velocity
     appearance_momentum: float = 0.8  # weight of the track's past appearance
+    min_hits: int = 3  # frames a new track must be seen in a row before it is reported
+    min_travel: float = 0.03  # move that makes a track present from the first frame an object
+    # fixed-camera splitting (sdk.fixed_camera.track_split): the share of a track's moved
+    # mask a blob must hold to be split for it, and for how many frames after it was last
+    # seen its mask still splits blobs
+    split_share: float = 0.3
+    split_memory: int = 2
 
     def __post_init__(self) -> None:
+        if self.min_hits < 1:
+            raise ValueError(f"min_hits is {self.min_hits}; it must be 1 or more.")
+        if not 0 < self.split_share <= 1:
+            raise ValueError(f"split_share is {self.split_share}; it must be in (0, 1].")
+        if self.split_memory < 0:
+            raise ValueError(f"split_memory is {self.split_memory}; it must be 0 or more.")
+        if self.min_travel < 0:
+            raise ValueError(f"min_travel is {self.min_travel}; it must be 0 or more.")
         if self.max_lost_frames < 0:
             raise ValueError(f"max_lost_frames is {self.max_lost_frames}; it must be 0 or more.")
         for name in ("gate_distance", "max_cost"):
@@ -62,17 +86,31 @@ class Track:
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
     lost: int = 0  # frames since last seen
     hits: int = 1  # frames seen
+    born: int = 0  # the tracker's frame count when it was first seen
+    origin: np.ndarray = field(default_factory=lambda: np.zeros(2))  # where first seen
+    confirmed: bool = False
+    moved: bool = False  # has been min_travel away from its origin at least once
 
     def predicted(self) -> np.ndarray:
         return self.position + self.velocity * (self.lost + 1)
 
 
-def _cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """(1 - cos) / 2 in [0, 1]; 0 when either vector is empty or zero."""
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    if a.size == 0 or na < 1e-12 or nb < 1e-12:
-        return 0.0
-    return (1.0 - float(np.dot(a, b)) / (na * nb)) / 2.0
+def _cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[len(a), len(b)] of (1 - cos) / 2 in [0, 1]; 0 where either vector is empty or zero."""
+    if a.shape[1] == 0 or b.shape[1] == 0 or a.shape[1] != b.shape[1]:
+        return np.zeros((a.shape[0], b.shape[0]))
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    ok = (na[:, None] > 1e-12) & (nb[None, :] > 1e-12)
+    cos = (a @ b.T) / np.maximum(na[:, None] * nb[None, :], 1e-12)
+    return np.where(ok, (1.0 - cos) / 2.0, 0.0)
+
+
+def _stack(rows: list[np.ndarray]) -> np.ndarray:
+    """Rows of equal length as a matrix; ragged rows (mixed size kinds) fall back to means."""
+    lengths = {r.size for r in rows}
+    if len(lengths) == 1:
+        return np.array(rows, dtype=np.float64).reshape(len(rows), lengths.pop())
+    return np.array([[float(np.mean(r))] for r in rows])
 
 
 class Tracker:
@@ -82,25 +120,47 @@ class Tracker:
         self.config = config or TrackerConfig()
         self.tracks: list[Track] = []
         self._next_id = 1
+        self._frame = 0  # frames updated since the last reset
 
     def reset(self) -> None:
         """Forget every track; the next object seen gets ID 1 again."""
         self.tracks = []
         self._next_id = 1
+        self._frame = 0
 
-    def _cost(self, track: Track, obs: Observation) -> float:
+    def _costs(self, observations: list[Observation]) -> np.ndarray:
+        """[tracks, observations] matching costs, _FORBIDDEN outside the gate or max_cost."""
         c = self.config
-        radius = c.gate_distance * (track.lost + 1)
-        distance = float(np.linalg.norm(track.predicted() - obs.position)) / radius
-        if distance > 1.0:
-            return _FORBIDDEN
-        ratio = np.abs(np.log(np.maximum(obs.size, 1e-6) / np.maximum(track.size, 1e-6)))
-        size = float(np.mean(ratio)) / math.log(2.0)
-        appearance = _cosine_distance(track.appearance, obs.appearance)
+        tracks = self.tracks
+        predicted = np.array([t.predicted() for t in tracks], dtype=np.float64)
+        radius = c.gate_distance * np.array([t.lost + 1 for t in tracks], dtype=np.float64)
+        positions = np.array([o.position for o in observations], dtype=np.float64)
+        distance = np.linalg.norm(predicted[:, None] - positions[None], axis=2) / radius[:, None]
+        sizes = _stack([t.size for t in tracks] + [o.size for o in observations])
+        ts, os_ = np.maximum(sizes[: len(tracks)], 1e-6), np.maximum(sizes[len(tracks) :], 1e-6)
+        size = np.abs(np.log(os_[None] / ts[:, None])).mean(axis=2) / math.log(2.0)
+        appearance = _cosine_distances(
+            _stack([t.appearance for t in tracks]) if tracks else np.zeros((0, 0)),
+            _stack([o.appearance for o in observations]),
+        )
         total = (
             c.position_weight * distance + c.size_weight * size + c.appearance_weight * appearance
         )
-        return total if total <= c.max_cost else _FORBIDDEN
+        return np.where((distance <= 1.0) & (total <= c.max_cost), total, _FORBIDDEN)
+
+    def reportable(self, track_id: int) -> bool:
+        """Whether the track has the evidence to be reported (module docstring)."""
+        for track in self.tracks:
+            if track.id == track_id:
+                return track.confirmed and (track.moved or track.born > 0)
+        return False
+
+    def velocity_of(self, track_id: int) -> np.ndarray:
+        """The track's velocity per frame in the model's units (zeros for an unknown ID)."""
+        for track in self.tracks:
+            if track.id == track_id:
+                return track.velocity
+        return np.zeros(2)
 
     def update(self, observations: list[Observation]) -> list[int]:
         """IDs for this frame's observations, in their order."""
@@ -108,7 +168,7 @@ class Tracker:
         ids = [0] * len(observations)
         matched_tracks: set[int] = set()
         if self.tracks and observations:
-            cost = np.array([[self._cost(t, o) for o in observations] for t in self.tracks])
+            cost = self._costs(observations)
             for ti, oi in zip(*linear_sum_assignment(cost), strict=True):
                 if cost[ti, oi] >= _FORBIDDEN:
                     continue
@@ -119,7 +179,8 @@ class Tracker:
         for index, track in enumerate(self.tracks):
             if index not in matched_tracks:
                 track.lost += 1
-                if track.lost > c.max_lost_frames:
+                # a tentative track that misses a frame was never an object
+                if track.lost > c.max_lost_frames or not track.confirmed:
                     continue
             survivors.append(track)
         self.tracks = survivors
@@ -130,10 +191,14 @@ class Tracker:
                     position=obs.position.astype(np.float64),
                     size=obs.size.astype(np.float64),
                     appearance=obs.appearance.astype(np.float64),
+                    born=self._frame,
+                    origin=obs.position.astype(np.float64),
+                    confirmed=c.min_hits <= 1,
                 )
                 self._next_id += 1
                 self.tracks.append(track)
                 ids[oi] = track.id
+        self._frame += 1
         return ids
 
     def _follow(self, track: Track, obs: Observation) -> None:
@@ -152,3 +217,6 @@ class Tracker:
         track.appearance = m * track.appearance + (1 - m) * obs.appearance
         track.lost = 0
         track.hits += 1
+        track.confirmed = track.confirmed or track.hits >= c.min_hits
+        travel = float(np.linalg.norm(track.position - track.origin))
+        track.moved = track.moved or travel >= c.min_travel

@@ -21,9 +21,10 @@ from sdk.bundle.manifest import Manifest
 from sdk.errors import BundleError
 from sdk.fixed_camera.foreground import ForegroundDetector, foreground_mask
 from sdk.fixed_camera.fused import FusedObject, fuse_labels
+from sdk.fixed_camera.object_tracks import ObjectTracks
 from sdk.options import SegmenterOptions
 from sdk.results import DetectedObject, FrameResult, InferredFrames, Timings
-from sdk.tracker import Observation, Tracker
+from sdk.tracker import Observation
 
 MASK_SOURCES = ("fused", "slots", "background")
 
@@ -73,12 +74,12 @@ def fixed_camera_result(
     mode: str,
     manifest: Manifest,
     options: SegmenterOptions,
-    tracker: Tracker | None,
+    tracks: ObjectTracks | None,
     detector: ForegroundDetector | None = None,
 ) -> FrameResult:
-    """Frame `i` of a batch as a FrameResult in "fused" or "background" mode (tracker None:
-    an object's ID is its label; detector None: the rule without memory, for frames that
-    are not one stream)."""
+    """Frame `i` of a batch as a FrameResult in "fused" or "background" mode (tracks None:
+    every object is reported and its ID is its label; detector None: the rule without
+    memory, for frames that are not one stream)."""
     t0 = time.perf_counter()
     prepared, output, background = inferred.prepared, inferred.output, inferred.background
     spec, background_spec = manifest.model, manifest.background
@@ -104,18 +105,17 @@ def fixed_camera_result(
         fused = fuse_labels(fg, None, None, height, width, min_area)
     t1 = time.perf_counter()
     z_dim = spec.z_what_dim
-    zs = [
-        output.z_what[i, o.slot].astype(np.float64)
-        if output is not None and o.slot >= 0
-        else np.zeros(z_dim)
-        for o in fused.objects
-    ]
-    if tracker is not None:
-        ids = tracker.update(
-            [_observation(o, width, height, z) for o, z in zip(fused.objects, zs, strict=True)]
-        )
+
+    def z_of(obj: FusedObject) -> np.ndarray:
+        if output is not None and obj.slot >= 0:
+            return output.z_what[i, obj.slot].astype(np.float64)
+        return np.zeros(z_dim)
+
+    if tracks is not None:
+        fused, ids = tracks.update(fused, lambda o: _observation(o, width, height, z_of(o)))
     else:
         ids = [o.label for o in fused.objects]
+    zs = [z_of(o) for o in fused.objects]
     t2 = time.perf_counter()
     objects = []
     for obj, track_id, z in zip(fused.objects, ids, zs, strict=True):

@@ -247,3 +247,40 @@ def _measure(
             )
         )
     return objects
+
+
+def measure_labels(
+    labels: np.ndarray,
+    slot_of: dict[int, int],
+    boxes: dict[int, tuple[int, int, int, int]] | None = None,
+) -> list[FusedObject]:
+    """The objects of a frame-size label map whose labels were changed after fusion (a
+    split blob): those in `boxes` (x0, y0, x1, y1 that hold the label), or, without boxes,
+    every label, boxed in one pass over the foreground."""
+    if boxes is None:
+        boxes = _boxes(labels)
+    owners = {label: slot_of.get(label, -1) for label in boxes}
+    grown = {label: list(box) for label, box in boxes.items()}
+    return _measure(labels, grown, owners, (labels.shape[0], labels.shape[1]))
+
+
+def _boxes(labels: np.ndarray) -> dict[int, tuple[int, int, int, int]]:
+    """x0, y0, x1, y1 of every label of the map."""
+    ys, xs = np.nonzero(labels)
+    if ys.size == 0:
+        return {}
+    values = labels[ys, xs]
+    order = np.argsort(values, kind="stable")
+    values, ys, xs = values[order], ys[order], xs[order]
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    return {
+        int(v): (int(x0), int(y0), int(x1) + 1, int(y1) + 1)
+        for v, x0, y0, x1, y1 in zip(
+            values[starts],
+            np.minimum.reduceat(xs, starts),
+            np.minimum.reduceat(ys, starts),
+            np.maximum.reduceat(xs, starts),
+            np.maximum.reduceat(ys, starts),
+            strict=True,
+        )
+    }

@@ -68,7 +68,8 @@ def test_motion_alone_separates_a_crossing() -> None:
 def test_lost_tracks_expire_after_max_lost_frames() -> None:
     tracker = Tracker(TrackerConfig(max_lost_frames=5))
     here = [_obs(0.1, 0.1, [1, 0])]
-    assert tracker.update(here) == [1]
+    for _ in range(3):  # confirmed: only a confirmed track coasts
+        assert tracker.update(here) == [1]
     for _ in range(3):
         assert tracker.update([]) == []
     assert tracker.update(here) == [1]  # back within 5 frames: same object
@@ -78,6 +79,36 @@ def test_lost_tracks_expire_after_max_lost_frames() -> None:
     assert tracker.update(here) == [2]  # gone longer than 5 frames: a new object
     tracker.reset()
     assert tracker.update(here) == [1]
+
+
+def test_tentative_tracks_are_not_reported_until_confirmed() -> None:
+    """A track is reported after min_hits frames; a tentative one that misses a frame dies."""
+    tracker = Tracker(TrackerConfig(min_hits=3))
+    moving = [[_obs(-0.5 + 0.05 * i, 0.0, [1, 0])] for i in range(4)]
+    reported = []
+    for obs in moving:
+        (track_id,) = tracker.update(obs)
+        reported.append(tracker.reportable(track_id))
+    assert reported == [False, False, True, True]
+    (blip,) = tracker.update(moving[-1] + [_obs(0.6, 0.6, [0, 1])])[1:]
+    assert not tracker.reportable(blip)
+    tracker.update([])  # the blip misses a frame: forgotten; the confirmed track coasts
+    assert [t.id for t in tracker.tracks] == [1]
+
+
+def test_a_track_still_since_the_first_frame_is_scene_not_object() -> None:
+    """Present from the stream's first frame and never moving: not reported; once it moves
+    min_travel, or when it arrives later and stays (a parked car), it is."""
+    tracker = Tracker(TrackerConfig(min_hits=2, min_travel=0.05))
+    speck, parked = _obs(0.5, 0.5, [1, 0]), _obs(-0.5, -0.5, [0, 1])
+    for _ in range(20):
+        speck_id = tracker.update([speck])[0]
+        assert not tracker.reportable(speck_id)
+    for _ in range(3):
+        ids = tracker.update([speck, parked])
+    assert not tracker.reportable(ids[0]) and tracker.reportable(ids[1])
+    tracker.update([_obs(0.56, 0.5, [1, 0]), parked])
+    assert tracker.reportable(ids[0])
 
 
 def test_far_jumps_and_different_looks_are_new_objects() -> None:

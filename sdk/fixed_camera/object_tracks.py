@@ -1,0 +1,90 @@
+"""Objects from evidence, tracked as part of segmentation: the fixed-camera pipeline's one
+entry point after fusion (issue 21).
+
+Per frame: blobs that cover two tracks last seen apart are split along the tracks' moved
+masks (sdk.fixed_camera.track_split); the pieces are matched to tracks (sdk.tracker);
+only tracks with the evidence of an object are reported (confirmed over `min_hits`
+frames, and not a still speck present from the stream's first frame: Tracker.reportable);
+the pixels of the rest leave the label map, so the labels stay a partition of the reported
+foreground. Each reported or tentative track's mask is kept for the next frame's split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
+from sdk.fixed_camera.track_split import PredictedMask, split_by_tracks
+from sdk.tracker import Observation, Tracker
+
+
+class ObjectTracks:
+    """Splits, tracks and filters one stream's fused objects; `update` once per frame."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self._masks: dict[int, PredictedMask] = {}  # track ID -> its last mask
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self._masks = {}
+
+    def _predicted(self, width: int, height: int) -> list[PredictedMask]:
+        """Confirmed tracks' last masks, moved by velocity × frames since seen (pixels)."""
+        out = []
+        for track in self.tracker.tracks:
+            mask = self._masks.get(track.id)
+            if (
+                mask is None
+                or not track.confirmed
+                or track.lost >= self.tracker.config.split_memory
+            ):
+                continue
+            shift = track.velocity * (track.lost + 1) * np.array([width / 2.0, height / 2.0])
+            dx, dy = (int(round(float(v))) for v in shift)
+            out.append(PredictedMask(mask.x0 + dx, mask.y0 + dy, mask.mask))
+        return out
+
+    def update(
+        self,
+        fused: FusedLabels,
+        observe: Callable[[FusedObject], Observation],
+    ) -> tuple[FusedLabels, list[int]]:
+        """This frame's reported objects and their IDs; `observe` turns an object into the
+        tracker's observation (position, size, appearance)."""
+        height, width = fused.labels.shape
+        objects = fused.objects
+        boxes = {o.label: o.bbox for o in objects}
+        labels, cut_from = split_by_tracks(
+            fused.labels, boxes, self._predicted(width, height), self.tracker.config.split_share
+        )
+        if cut_from:  # measure the pieces again, inside the boxes of the blobs they came from
+            slot_of = {o.label: o.slot for o in objects}
+            cut = set(cut_from.values())
+            pieces = {new: old for new, old in cut_from.items()} | {b: b for b in cut}
+            remeasured = measure_labels(
+                labels,
+                {p: slot_of.get(b, -1) for p, b in pieces.items()},
+                {p: boxes[b] for p, b in pieces.items()},
+            )
+            objects = [o for o in objects if o.label not in cut] + remeasured
+        ids = self.tracker.update([observe(o) for o in objects])
+        self._remember(labels, objects, ids)
+        keep = [self.tracker.reportable(i) for i in ids]
+        reported = [(o, i) for o, i, k in zip(objects, ids, keep, strict=True) if k]
+        if not all(keep):  # the held-back objects' pixels leave the foreground
+            lut = np.zeros(256, dtype=np.uint8)
+            for obj, _ in reported:
+                lut[obj.label] = obj.label
+            labels = lut[labels]
+        return FusedLabels(labels, [o for o, _ in reported]), [i for _, i in reported]
+
+    def _remember(self, labels: np.ndarray, objects: list[FusedObject], ids: list[int]) -> None:
+        """Every matched track's mask this frame, tentative ones included."""
+        alive = {t.id for t in self.tracker.tracks}
+        self._masks = {k: v for k, v in self._masks.items() if k in alive}
+        for obj, track_id in zip(objects, ids, strict=True):
+            x0, y0, x1, y1 = obj.bbox
+            self._masks[track_id] = PredictedMask(x0, y0, labels[y0:y1, x0:x1] == obj.label)

@@ -1,0 +1,123 @@
+"""Objects from evidence and tracking as part of segmentation (sdk.fixed_camera.object_tracks),
+on hand-drawn label maps: no model, no background graph."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
+from sdk.fixed_camera.object_tracks import ObjectTracks
+from sdk.tracker import Observation, Tracker
+
+H, W = 120, 200
+
+
+def _disc(x: float, y: float, r: float) -> np.ndarray:
+    mask = np.zeros((H, W), np.uint8)
+    cv2.circle(mask, (round(x), round(y)), round(r), 1, -1)
+    return mask.astype(bool)
+
+
+def _fused(*blobs: np.ndarray) -> FusedLabels:
+    """Fusion's output with one unclaimed object per (possibly merged) blob mask."""
+    labels = np.zeros((H, W), np.uint8)
+    for label, blob in enumerate(blobs, start=1):
+        labels[blob] = label
+    return FusedLabels(labels, measure_labels(labels, {}))
+
+
+def _observe(obj: FusedObject) -> Observation:
+    x0, y0, x1, y1 = obj.bbox
+    return Observation(
+        position=np.array(
+            [(obj.centroid[0] + 0.5) / W * 2 - 1, (obj.centroid[1] + 0.5) / H * 2 - 1]
+        ),
+        size=np.array([2.0 * (x1 - x0) / W, 2.0 * (y1 - y0) / H]),
+        appearance=np.zeros(0),
+    )
+
+
+def _step(tracks: ObjectTracks, *blobs: np.ndarray) -> tuple[FusedLabels, list[int]]:
+    fused, ids = tracks.update(_fused(*blobs), _observe)
+    _assert_partition(fused, np.logical_or.reduce([*blobs, np.zeros((H, W), bool)]))
+    return fused, ids
+
+
+def _assert_partition(fused: FusedLabels, foreground: np.ndarray) -> None:
+    """Every reported pixel is foreground and belongs to exactly one reported object."""
+    labels = fused.labels
+    assert not labels[~foreground].any()
+    assert sorted(int(v) for v in np.unique(labels[labels > 0])) == sorted(
+        o.label for o in fused.objects
+    )
+    assert sum(o.area for o in fused.objects) == int((labels > 0).sum())
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum()) / float((a | b).sum())
+
+
+def test_a_blob_over_two_tracked_objects_is_split_along_their_masks() -> None:
+    tracks = ObjectTracks(Tracker())
+    for t in range(6):  # apart and approaching: two confirmed, moving tracks
+        _, ids = _step(tracks, _disc(40 + 5 * t, 60, 14), _disc(160 - 5 * t, 60, 14))
+    assert len(set(ids)) == 2
+    left, right = _disc(82, 60, 14), _disc(118, 60, 14)
+    blob = left | right | _disc(100, 60, 6)  # touching: one component, one fused object
+    fused, merged_ids = _step(tracks, blob)
+    assert sorted(merged_ids) == sorted(ids)
+    masks = {i: fused.labels == o.label for o, i in zip(fused.objects, merged_ids, strict=True)}
+    assert _iou(masks[ids[0]], left) > 0.85 and _iou(masks[ids[1]], right) > 0.85
+    assert np.array_equal(fused.labels > 0, blob)  # the split keeps every blob pixel
+
+
+def test_an_object_hidden_behind_another_for_ten_frames_keeps_its_id() -> None:
+    tracks = ObjectTracks(Tracker())
+    front = _disc(100, 60, 30)  # a larger object arriving from the right, then standing
+    for t in range(6):
+        _, ids = _step(tracks, _disc(20 + 4 * t, 60, 8), _disc(130 - 6 * t, 60, 30))
+    walker, standing = ids
+    hidden = 0
+    for t in range(6, 40):  # the walker goes on at 4 px a frame, behind the standing one
+        walker_disc = _disc(20 + 4 * t, 60, 8)
+        if (walker_disc & front).any():  # touching or behind: one blob
+            _, ids = _step(tracks, walker_disc | front)
+        else:
+            _, ids = _step(tracks, walker_disc, front)
+        if not (walker_disc & ~front).any():
+            hidden += 1
+            assert ids == [standing]  # no piece of the front object is given to the walker
+    assert hidden >= 10
+    assert sorted(ids) == sorted([walker, standing])  # out on the other side: same ID
+
+
+def test_a_speck_fixed_since_the_first_frame_is_never_reported() -> None:
+    tracks = ObjectTracks(Tracker())
+    speck = _disc(20, 100, 3)
+    reported: set[int] = set()
+    for t in range(40):
+        fused, ids = _step(tracks, speck, _disc(40 + 3 * t, 40, 10))
+        assert not (fused.labels[speck]).any()
+        reported |= set(ids)
+    assert len(reported) == 1  # the moving object only
+
+
+def test_a_one_frame_speck_is_never_reported_and_tentative_tracks_wait() -> None:
+    tracks = ObjectTracks(Tracker())
+    for t in range(12):
+        blobs = [_disc(30 + 4 * t, 60, 10)]
+        if t % 3 == 1:  # a speck that lives one frame, somewhere new each time
+            blobs.append(_disc(150, 20 + 10 * t % 80, 3))
+        fused, ids = _step(tracks, *blobs)
+        assert len(ids) == (0 if t < 2 else 1)  # confirmed on its third frame
+        assert all(o.area > 100 for o in fused.objects)
+
+
+def test_an_object_entering_over_the_border_is_reported_on_evidence() -> None:
+    """Touching the image border is no reason to drop an object: it is confirmed like any."""
+    tracks = ObjectTracks(Tracker())
+    for t in range(5):
+        entering = _disc(-6 + 4 * t, 60, 12)  # cut by the left border in every frame
+        fused, ids = _step(tracks, entering)
+    assert len(ids) == 1 and fused.objects[0].bbox[0] == 0
