@@ -46,6 +46,9 @@ class TrackerConfig:
     appearance_momentum: float = 0.8  # weight of the track's past appearance
     min_hits: int = 3  # frames a new track must be seen in a row before it is reported
     min_travel: float = 0.03  # move that makes a track present from the first frame an object
+    # False: a still track from the first frame is reported too (image sets scored object by
+    # object, where frame 1 is not the start of a scene's stream)
+    first_frame_still_is_scene: bool = True
     # fixed-camera splitting (sdk.fixed_camera.track_split): the share of a track's moved
     # mask a blob must hold to be split for it, and for how many frames after it was last
     # seen its mask still splits blobs
@@ -152,7 +155,8 @@ class Tracker:
         """Whether the track has the evidence to be reported (module docstring)."""
         for track in self.tracks:
             if track.id == track_id:
-                return track.confirmed and (track.moved or track.born > 0)
+                scene = self.config.first_frame_still_is_scene
+                return track.confirmed and (track.moved or track.born > 0 or not scene)
         return False
 
     def velocity_of(self, track_id: int) -> np.ndarray:

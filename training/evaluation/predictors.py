@@ -52,10 +52,19 @@ class SegmenterPredictor:
 
     def __init__(self, path: str | Path, masks_from: str | None = None) -> None:
         from sdk import Segmenter
+        from sdk.tracker import TrackerConfig
 
-        # every image gets its own background: an image set need not be one stream
+        # every image gets its own background, and every object found is scored at once (no
+        # confirmation over frames, no still-from-the-first-frame rule): an image set need
+        # not be one stream; IDs are still tracked for the identity scores of a video
+        reported_at_once = TrackerConfig(min_hits=1, first_frame_still_is_scene=False)
         self.segmenter = Segmenter(
-            path, channels="rgb", min_area=1, masks_from=masks_from, background_every=1
+            path,
+            channels="rgb",
+            min_area=1,
+            masks_from=masks_from,
+            background_every=1,
+            tracker=reported_at_once,
         )
         spec = self.segmenter.spec
         self.image_size = (spec.image_height, spec.image_width)
