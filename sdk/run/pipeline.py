@@ -65,6 +65,7 @@ class RunSummary:
     seconds: float = 0.0
     dropped: int = 0
     skipped: int = 0
+    skipped_files: list[str] = field(default_factory=list)  # unreadable images, by name
     interrupted: bool = False
     signal: int | None = None  # the stop signal's number when interrupted by one
     stages_ms: dict[str, float] = field(default_factory=dict)
@@ -85,12 +86,19 @@ class RunSummary:
             text += f", dropped {self.dropped} live frames"
         if self.skipped:
             text += f", skipped {self.skipped} unreadable frames"
+            text += f" ({_named(self.skipped_files)})" if self.skipped_files else ""
         stages = ", ".join(f"{k} {v:.1f}" for k, v in self.stages_ms.items())
         text += f"; ms/frame: {stages}" if stages else ""
         text += f"; {self.objects}" if self.objects else ""
         if self.outputs:
             text += "; wrote " + ", ".join(self.outputs)
         return text
+
+
+def _named(files: list[str], most: int = 3) -> str:
+    """`a.png, b.png, c.png and 4 more`: the summary names what it skipped, briefly."""
+    shown = ", ".join(files[:most])
+    return shown + (f" and {len(files) - most} more" if len(files) > most else "")
 
 
 def _put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
@@ -299,6 +307,7 @@ class Pipeline:
         bar.close()
         summary.dropped = self.frames.dropped
         summary.skipped = self.frames.skipped
+        summary.skipped_files = list(self.frames.skipped_files)
         summary.stages_ms = self.times.means()
         if any(isinstance(e, OutputError) for e in self.errors):
             outputs.abort()
