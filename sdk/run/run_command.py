@@ -11,7 +11,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from sdk.errors import AstsegError
+from sdk.errors import AstsegError, SourceError
 from sdk.fixed_camera.fixed_camera import MASK_SOURCES
 from sdk.outputs.outputs import plan_outputs
 from sdk.run.options import RunOptions
@@ -26,7 +26,7 @@ from sdk.run.run_report import (
 from sdk.run.run_values import cap_threads, check_max_fps, check_timeout
 from sdk.run.stop_signals import Interrupted, raising_signals, signum_of
 from sdk.segmenter import Segmenter
-from sdk.sources.sources import open_source
+from sdk.sources.sources import open_source, parse_source, redact_url_text
 
 
 class _ProgressSafeHandler(logging.Handler):
@@ -72,6 +72,11 @@ def pick_source(
             f"give exactly one of --video, --camera, --source or --images (got {named})."
         )
     flag, value = chosen[0]
+    if flag in ("--camera", "--source"):
+        try:
+            parse_source(value)  # a malformed URL or an absurd index, named with its option
+        except SourceError as err:
+            raise SourceError(f"{flag} {redact_url_text(str(value))}: {err}") from None
     if flag == "--video":
         path = Path(str(value)).expanduser()
         if not path.exists():
