@@ -53,7 +53,7 @@ class MaskWriter:
         ok, encoded = cv2.imencode(".png", wrapped)
         if not ok:
             raise OutputError(f"OpenCV could not encode the mask of frame {result.index} as PNG.")
-        path = self.folder / _mask_name(name, result.index)
+        path = self.folder / mask_file_name(name, result.index)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_output_file(path, encoded.tobytes())
@@ -68,7 +68,7 @@ class MaskWriter:
         return path
 
 
-def _mask_name(name: str | None, index: int) -> Path:
+def mask_file_name(name: str | None, index: int) -> Path:
     """`a/b.jpg` -> `a/b.png`; a name that would leave the folder keeps only its last part."""
     if not name:
         return Path(f"{index:06d}.png")

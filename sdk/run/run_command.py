@@ -16,6 +16,7 @@ from sdk.fixed_camera.fixed_camera import MASK_SOURCES
 from sdk.outputs.outputs import plan_outputs
 from sdk.run.options import RunOptions
 from sdk.run.pipeline import RunSummary, run_pipeline
+from sdk.run.run_claims import check_run_claims
 from sdk.run.run_inputs import input_paths
 from sdk.run.run_report import (
     NO_OUTPUT_HINT,
@@ -115,8 +116,10 @@ def run_command(
     masks_from = segmenter.masks_from
     if masks_from is not None and masks_from not in MASK_SOURCES:
         raise ValueError(f"--masks-from is {masks_from!r}; use fused, slots or background.")
+    # two outputs writing one file (folders included), then outputs that are inputs:
+    # refused before a frame is read
+    check_run_claims(options.outputs, report, chosen, options.stride)
     chosen_outputs = with_report_video(options.outputs, report)
-    # outputs that are inputs, or one file for two outputs: refused before a frame is read
     plan_outputs(chosen_outputs, *input_paths(chosen, model))
     with raising_signals():  # SIGTERM / SIGHUP while loading stop like Ctrl-C
         try:

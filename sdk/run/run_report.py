@@ -26,6 +26,8 @@ from sdk.run.pipeline import RunSummary
 log = logging.getLogger("astseg")
 
 SHEET_FRAMES = 4
+SHEET_NAME = "contact_sheet.png"
+REPORT_VIDEO = "annotated.mp4"  # the report's video when no --out is given
 TILE_WIDTH = 320
 NO_OUTPUT_HINT = (
     "astseg: nothing will be written; add --out annotated.mp4 (video), --json results.jsonl "
@@ -36,7 +38,7 @@ NO_OUTPUT_HINT = (
 def with_report_video(outputs: OutputOptions, report: Path | None) -> OutputOptions:
     """The run's outputs; a report shows a video, written into its folder unless --out."""
     if report is not None and outputs.out is None:
-        return replace(outputs, out=report / "annotated.mp4")
+        return replace(outputs, out=report / REPORT_VIDEO)
     return outputs
 
 
@@ -100,7 +102,7 @@ class RunRecorder:
         images = []
         rows = [row for _, row in self.sheet.chosen()]
         if rows:
-            sheet_path = self.report / "contact_sheet.png"
+            sheet_path = self.report / SHEET_NAME
             ok, png = cv2.imencode(".png", np.concatenate(rows, axis=0))
             if not ok:
                 raise OutputError(f"cannot encode {sheet_path}.")
