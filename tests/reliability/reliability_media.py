@@ -25,6 +25,14 @@ def disc_frames(count: int, height: int = HEIGHT, width: int = WIDTH) -> list[np
     return frames
 
 
+def disc_image_folder(folder: Path, count: int = 3) -> Path:
+    """`folder` with f0.png ... as `disc_frames(count)`, for rows that add a bad file to it."""
+    folder.mkdir(parents=True)
+    for i, frame in enumerate(disc_frames(count)):
+        cv2.imwrite(str(folder / f"f{i}.png"), frame)
+    return folder
+
+
 def write_mp4(path: Path, frames: list[np.ndarray], fps: float = 15.0) -> Path:
     """MPEG-4 Part 2 in MP4: OpenCV writes the index (moov) last, as phones and NVRs do."""
     return _write(path, frames, "mp4v", fps)

@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 import pytest
 from reliability_cli import assert_success, assert_user_error, astseg, tree
-from reliability_media import disc_frames
+from reliability_media import disc_image_folder
 from toy_bundle import write_manifest, zip_bundle
 
 import cli_errors
@@ -129,10 +129,7 @@ def _huge_png(path: Path, width: int = 40_000, height: int = 40_000) -> None:
 def test_an_image_declaring_40000_by_40000_pixels_is_skipped_counted_and_named(
     toy_bundle: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "images"
-    folder.mkdir()
-    for i, frame in enumerate(disc_frames(3)):
-        cv2.imwrite(str(folder / f"f{i}.png"), frame)
+    folder = disc_image_folder(tmp_path / "images")
     _huge_png(folder / "f1b.png")
     masks = tmp_path / "masks"
     outcome = astseg("run", "--images", folder, "--model", toy_bundle, "--masks", masks)
