@@ -37,6 +37,7 @@ class MaskWriter:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.created = not folder.exists()  # removed again by abort() while still empty
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -66,6 +67,13 @@ class MaskWriter:
             ) from err
         self.written += 1
         return path
+
+    def abort(self) -> None:
+        """After a failed run: the masks written are whole and stay; a folder this run
+        created and left empty is removed, so nothing looks like a finished output."""
+        if self.created and self.written == 0:
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()
 
 
 def mask_file_name(name: str | None, index: int) -> Path:

@@ -25,7 +25,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from sdk.errors import OutputError
+from sdk.errors import SourceError
 from sdk.outputs.outputs import RunOutputs
 from sdk.results import FrameResult, PreparedFrames
 from sdk.run.options import RunOptions
@@ -66,6 +66,7 @@ class RunSummary:
     dropped: int = 0
     skipped: int = 0
     skipped_files: list[str] = field(default_factory=list)  # unreadable images, by name
+    ended_early: str | None = None  # a file that ended before the frames it declares
     interrupted: bool = False
     signal: int | None = None  # the stop signal's number when interrupted by one
     stages_ms: dict[str, float] = field(default_factory=dict)
@@ -87,6 +88,7 @@ class RunSummary:
         if self.skipped:
             text += f", skipped {self.skipped} unreadable frames"
             text += f" ({_named(self.skipped_files)})" if self.skipped_files else ""
+        text += f"; the input {self.ended_early}" if self.ended_early else ""
         stages = ", ".join(f"{k} {v:.1f}" for k, v in self.stages_ms.items())
         text += f"; ms/frame: {stages}" if stages else ""
         text += f"; {self.objects}" if self.objects else ""
@@ -308,11 +310,18 @@ class Pipeline:
         summary.dropped = self.frames.dropped
         summary.skipped = self.frames.skipped
         summary.skipped_files = list(self.frames.skipped_files)
+        summary.ended_early = self.frames.ended_early
         summary.stages_ms = self.times.means()
-        if any(isinstance(e, OutputError) for e in self.errors):
-            outputs.abort()
+        if self.errors and not self._stream_lost(summary):
+            outputs.abort()  # a failed run publishes nothing: no video, no JSON, no empty folder
         else:
             summary.outputs = outputs.finish()
+
+    def _stream_lost(self, summary: RunSummary) -> bool:
+        """A live source lost for good after delivering frames is how a live run ends: what
+        it recorded is sound and is finished (the loss is still raised)."""
+        live_loss = all(isinstance(e, SourceError) for e in self.errors)
+        return self.frames.live and live_loss and summary.frames > 0
 
 
 def run_pipeline(seg: Segmenter, source: object, options: RunOptions | None = None) -> RunSummary:

@@ -144,7 +144,11 @@ def run_command(
         if writes_nothing(chosen_outputs):
             logging.getLogger("astseg").warning(NO_OUTPUT_HINT)
         run = replace(options, segmenter=segmenter, outputs=chosen_outputs, on_result=recorder)
-        summary = run_pipeline(seg, frames, run)
+        try:
+            summary = run_pipeline(seg, frames, run)
+        except BaseException:
+            recorder.abort()  # a failed run leaves no empty report folder behind
+            raise
         recorder.finish(summary, chosen_outputs)
         return summary
     finally:

@@ -8,6 +8,7 @@ frames spread over the whole clip (bounded: at most eight small tiles are held).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -59,6 +60,7 @@ class RunRecorder:
 
     def __init__(self, report: Path | None = None, contours: bool = True) -> None:
         self.report = report
+        self.created = report is not None and not report.exists()
         if report is not None:  # an unusable folder is reported before the run, not after it
             ensure_parent(report / "index.html")
         self.contours = contours
@@ -85,6 +87,13 @@ class RunRecorder:
             axis=1,
         )
         self.sheet.add(row)
+
+    def abort(self) -> None:
+        """After a failed run: remove the report folder if this run created it and it is
+        still empty (a report is written only at the end of a run that succeeded)."""
+        if self.report is not None and self.created:
+            with contextlib.suppress(OSError):
+                self.report.rmdir()
 
     def clip_fps(self) -> float | None:
         """Frames per second of the processed frames, from their first and last timestamps."""

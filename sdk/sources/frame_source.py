@@ -31,6 +31,7 @@ class FrameSource(abc.ABC):
     dropped: int = 0  # live frames replaced by a newer one before they were taken
     skipped: int = 0  # undecodable video frames or unreadable image files
     skipped_files: Sequence[str] = ()  # the unreadable image files, by name
+    ended_early: str | None = None  # "ended after N of the M frames ...", for a file cut short
 
     @abc.abstractmethod
     def __iter__(self) -> Iterator[SourceFrame]: ...

@@ -306,6 +306,17 @@ class VideoSource(FrameSource):
             if wanted:
                 yield SourceFrame(index, self._timestamp(index), frame)
             index += 1
+        self._note_end(index - len(bad))
+
+    def _note_end(self, end: int) -> None:
+        """Say so when the file ends well before the frame count its header declares (a
+        copy cut short): the run still ends normally, but not in silence."""
+        declared = self.frame_count
+        if declared and declared - end > max(1, declared // 100):  # counts may be estimates
+            self.ended_early = (
+                f"ended after {end} of the {declared} frames its header declares (cut short?)"
+            )
+            log.warning("astseg: %s %s", self.description, self.ended_early)
 
     def close(self) -> None:
         if self._capture is not None:
