@@ -25,7 +25,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from sdk.errors import SourceError
+from sdk.errors import AstsegError, SourceError
 from sdk.outputs.outputs import RunOutputs
 from sdk.results import FrameResult, PreparedFrames
 from sdk.run.options import RunOptions
@@ -148,6 +148,7 @@ class Pipeline:
         # Live: one waiting result, so what is shown lags the camera by as little as possible.
         self._results: queue.Queue[Any] = queue.Queue(maxsize=1 if self.frames.live else 4)
         self._stops = StopSignals()
+        self._threads: dict[str, threading.Thread] = {}
 
     def _fail(self, err: BaseException) -> None:
         with self._lock:
@@ -169,15 +170,17 @@ class Pipeline:
                 pacer.wait(self.stop)
                 if not _put(self._decoded, (item, prepared), self.stop):
                     return
-        except Exception as err:
+        except BaseException as err:  # any death is passed on: the run must not wait forever
             self._fail(err)
-        _put(self._decoded, _END, self.stop)
+        finally:
+            _put(self._decoded, _END, self.stop)
 
     def _queued_frames(self) -> Iterator[tuple[SourceFrame, PreparedFrames]]:
         while not self.stop.is_set():
             try:
                 item = self._decoded.get(timeout=0.1)
             except queue.Empty:
+                self._watch("astseg-decode")
                 continue
             if item is _END:
                 return
@@ -200,9 +203,19 @@ class Pipeline:
             for item, prepared in frames:
                 if not _put(self._results, (item, self.seg.infer(prepared)), self.stop):
                     return
-        except Exception as err:
+        except BaseException as err:  # any death is passed on: the run must not wait forever
             self._fail(err)
-        _put(self._results, _END, self.stop)
+        finally:
+            _put(self._results, _END, self.stop)
+
+    def _watch(self, name: str) -> None:
+        """The watchdog: a producer thread gone without its end marker (it cannot happen
+        through the loops above, but a run must never wait for it) stops the run."""
+        thread = self._threads.get(name)
+        if thread is not None and not thread.is_alive() and not self.stop.is_set():
+            self._fail(
+                AstsegError(f"astseg's {name} thread stopped without a word; this is a bug.")
+            )
 
     def _consume(self, outputs: RunOutputs, bar: tqdm[Any], summary: RunSummary) -> None:
         started = time.perf_counter()
@@ -213,6 +226,7 @@ class Pipeline:
             except queue.Empty:
                 if self.stop.is_set() or self._stops.requested:
                     return
+                self._watch("astseg-infer")
                 continue
             if item is _END:
                 return
@@ -268,6 +282,7 @@ class Pipeline:
             threads.append(
                 threading.Thread(target=self._decode_loop, name="astseg-decode", daemon=True)
             )
+        self._threads = {thread.name: thread for thread in threads}
         bar = tqdm(
             total=self.frames.total,
             unit="frame",

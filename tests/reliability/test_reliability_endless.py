@@ -1,0 +1,82 @@
+"""Matrix rows: every run ends (issue 23, class 4, the worker threads).
+
+A pipeline thread that dies of a BaseException (not an Exception: a GeneratorExit, a
+SystemExit raised in a library, a test's own kind) used to leave the run waiting for a
+frame that would never come. Each worker now passes any failure on and always sends its
+end marker, and the consumer gives up on a queue whose producer is gone. The rows run the
+pipeline in a thread and wait for it; the wait only guards against a hang.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reliability_cli import tree
+from reliability_media import disc_frames
+
+from sdk import Segmenter
+from sdk.errors import AstsegError
+from sdk.outputs.outputs import OutputOptions
+from sdk.run.options import RunOptions
+from sdk.run.pipeline import run_pipeline
+
+HANG_S = 300.0  # far beyond a 12-frame run on any machine: only a hang gets here
+
+
+class Killed(BaseException):
+    """What kills a worker thread without being an Exception."""
+
+
+def _run_in_thread(seg: Segmenter, options: RunOptions) -> BaseException | None:
+    raised: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            run_pipeline(seg, disc_frames(12), options)
+        except BaseException as err:  # noqa: BLE001 (the row inspects what ended the run)
+            raised.append(err)
+
+    runner = threading.Thread(target=target, daemon=True)
+    runner.start()
+    runner.join(HANG_S)
+    assert not runner.is_alive(), "the run never ended"
+    return raised[0] if raised else None
+
+
+def _dies_on_third_call(original: Any) -> Any:
+    calls = []
+
+    def wrapper(self: Segmenter, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise Killed("a worker died")
+        return original(self, *args, **kwargs)
+
+    return wrapper
+
+
+@pytest.mark.parametrize("stage", ["prepare", "infer", "finish"])
+def test_a_worker_killed_by_a_base_exception_ends_the_run_and_publishes_nothing(
+    stage: str, toy_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """prepare runs on the decode thread, infer on the inference thread, finish on the
+    consumer (the caller's thread)."""
+    monkeypatch.setattr(Segmenter, stage, _dies_on_third_call(getattr(Segmenter, stage)))
+    outputs = OutputOptions(json=tmp_path / "r.jsonl", masks=tmp_path / "masks")
+    with Segmenter(toy_bundle) as seg:
+        raised = _run_in_thread(seg, RunOptions(outputs=outputs, progress=False))
+    assert isinstance(raised, Killed), raised
+    assert "r.jsonl" not in tree(tmp_path)  # a failed run publishes no JSON
+
+
+def test_the_watchdog_ends_a_run_whose_worker_vanished_without_its_end_marker(
+    toy_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sdk.run.pipeline.Pipeline._infer_loop", lambda self: None)
+    with Segmenter(toy_bundle) as seg:
+        raised = _run_in_thread(seg, RunOptions(progress=False))
+    assert isinstance(raised, AstsegError), raised
+    assert "astseg-infer thread stopped without a word" in str(raised)
