@@ -245,15 +245,21 @@ class ImageSource(FrameSource):
 
 
 class VideoSource(FrameSource):
-    """A video file, every frame in order (or every `stride`-th); nothing is dropped."""
+    """A video file, every frame in order (or every `stride`-th); nothing is dropped.
 
-    def __init__(self, path: Path, stride: int = 1) -> None:
+    With `capture`, a file served over http(s) that OpenCV already opened (`path` is then
+    the URL as messages show it): read once to its end, like a file on disk.
+    """
+
+    def __init__(self, path: Path | str, stride: int = 1, capture: Any = None) -> None:
         self.description = str(path)
         self._stride = max(1, stride)
-        if path.stat().st_size == 0:
-            raise SourceError(f"video file {path} is empty (0 bytes).")
+        if capture is None:
+            if Path(path).stat().st_size == 0:
+                raise SourceError(f"video file {path} is empty (0 bytes).")
+            with quiet_native_stderr():
+                capture = cv2.VideoCapture(str(path))
         with quiet_native_stderr():
-            capture = cv2.VideoCapture(str(path))
             opened = capture.isOpened()
             ok, first = capture.read() if opened else (False, None)
         if not opened or not ok or first is None:
@@ -345,13 +351,36 @@ def open_source(
         return ImageSource(files, spec.shown, stride)
     if spec.kind == "video" and not live:
         return VideoSource(spec.value, stride)
+    if spec.kind == "stream" and live is None and spec.value.lower().startswith("http"):
+        return _open_http(spec, stride, timeout_s, reconnect)
+    return _open_live(spec, stride, timeout_s, reconnect)
+
+
+def _stream_params(timeout_s: float) -> list[int]:
+    timeout_ms = int(timeout_s * 1000)
+    return [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+
+
+def _open_http(
+    spec: SourceSpec, stride: int, timeout_s: float, reconnect: Reconnect | None
+) -> FrameSource:
+    """An http(s) URL is a file when it declares a number of frames (an MP4 on a web
+    server): read once to its end. Otherwise (an MJPEG camera, a live feed) it is live,
+    reopened when lost, as before; replaying a file forever never ends a run."""
+    with quiet_native_stderr():
+        capture = cv2.VideoCapture(str(spec.value), cv2.CAP_FFMPEG, _stream_params(timeout_s))
+    if not capture.isOpened():
+        capture.release()
+        raise SourceError(stream_failure(str(spec.value), spec.shown, timeout_s))
+    if capture.get(cv2.CAP_PROP_FRAME_COUNT) > 0:
+        return VideoSource(spec.shown, stride, capture=capture)
+    capture.release()
     return _open_live(spec, stride, timeout_s, reconnect)
 
 
 def _open_live(
     spec: SourceSpec, stride: int, timeout_s: float, reconnect: Reconnect | None
 ) -> LiveSource:
-    timeout_ms = int(timeout_s * 1000)
     if spec.kind == "camera":
         index = int(spec.value)
 
@@ -366,12 +395,7 @@ def _open_live(
         )
         return LiveSource(open_camera, spec.shown, failure, reconnect, stride)
     target = str(spec.value)
-    params = [
-        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
-        timeout_ms,
-        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-        timeout_ms,
-    ]
+    params = _stream_params(timeout_s)
 
     def open_stream() -> Any:
         return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)

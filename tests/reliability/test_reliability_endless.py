@@ -1,20 +1,26 @@
-"""Matrix rows: every run ends (issue 23, class 4, the worker threads).
+"""Matrix rows: every run ends (issue 23, class 4: files over http, the worker threads).
 
-A pipeline thread that dies of a BaseException (not an Exception: a GeneratorExit, a
-SystemExit raised in a library, a test's own kind) used to leave the run waiting for a
-frame that would never come. Each worker now passes any failure on and always sends its
-end marker, and the consumer gives up on a queue whose producer is gone. The rows run the
-pipeline in a thread and wait for it; the wait only guards against a hang.
+A finite file served over http(s) (it declares its frame count) is read once to its end
+like a file, not replayed forever as a live stream. A pipeline thread that dies of a
+BaseException (not an Exception: a GeneratorExit, a SystemExit raised in a library, a
+test's own kind) used to leave the run waiting for a frame that would never come. Each
+worker now passes any failure on and always sends its end marker, and the consumer gives
+up on a queue whose producer is gone. The rows wait for the run in a thread or a child
+process; the wait only guards against a hang.
 """
 
 from __future__ import annotations
 
+import functools
+import http.server
+import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_cli import tree
+from reliability_cli import assert_success, astseg_process, tree
 from reliability_media import disc_frames
 
 from sdk import Segmenter
@@ -80,3 +86,42 @@ def test_the_watchdog_ends_a_run_whose_worker_vanished_without_its_end_marker(
         raised = _run_in_thread(seg, RunOptions(progress=False))
     assert isinstance(raised, AstsegError), raised
     assert "astseg-infer thread stopped without a word" in str(raised)
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+        pass
+
+
+@pytest.fixture
+def served_clip(clip: Path) -> Iterator[str]:
+    """The 30-frame clip on a local web server, as a camera vendor's recording would be."""
+    handler = functools.partial(_QuietFiles, directory=str(clip.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{clip.name}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_file_over_http_is_read_once_to_its_end(
+    served_clip: str, toy_bundle: Path, tmp_path: Path
+) -> None:
+    lines = tmp_path / "r.jsonl"
+    outcome = astseg_process("run", "--source", served_clip, "--model", toy_bundle,
+                             "--json", lines, timeout=HANG_S)  # fmt: skip
+    assert_success(outcome)
+    assert "processed 30 frames" in outcome.stdout and "reconnect" not in outcome.stderr
+    frames = [json.loads(line)["frame"] for line in lines.read_text().splitlines()]
+    assert frames == list(range(30))  # every frame once, in order, none dropped
+    results: list[int] = []
+
+    def stream() -> None:
+        with Segmenter(toy_bundle) as seg:
+            results.extend(r.index for r in seg.stream(served_clip))
+
+    reader = threading.Thread(target=stream, daemon=True)
+    reader.start()
+    reader.join(HANG_S)
+    assert not reader.is_alive(), "Segmenter.stream replayed the file"
+    assert results == list(range(30))
