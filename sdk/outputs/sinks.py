@@ -149,7 +149,10 @@ class JsonLinesWriter:
         """Remove the partial file (after an error that makes its content untrustworthy)."""
         fh, self._fh = self._fh, None
         if fh is not None and fh is not sys.stdout:
-            with contextlib.suppress(OSError):  # a full disk fails the final flush too
+            if self.target.direct:  # a pipe whose reader stopped would block the flush
+                with contextlib.suppress(OSError):
+                    os.close(fh.fileno())
+            with contextlib.suppress(OSError, ValueError):  # a full disk fails the flush too
                 fh.close()
         if self.partial is not None:
             self.partial.unlink(missing_ok=True)

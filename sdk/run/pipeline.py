@@ -29,7 +29,7 @@ from sdk.errors import AstsegError, SourceError
 from sdk.outputs.outputs import RunOutputs
 from sdk.results import FrameResult, PreparedFrames
 from sdk.run.options import RunOptions
-from sdk.run.stop_signals import StopSignals, ignoring_signals, signal_name, signum_of
+from sdk.run.stop_signals import StopSignals, signal_name, signum_of
 from sdk.segmenter import Segmenter
 from sdk.sources.frame_source import FrameSource, SourceFrame
 from sdk.sources.sources import open_source
@@ -149,6 +149,7 @@ class Pipeline:
         self._results: queue.Queue[Any] = queue.Queue(maxsize=1 if self.frames.live else 4)
         self._stops = StopSignals()
         self._threads: dict[str, threading.Thread] = {}
+        self._at_once = False  # a second stop signal: abort the outputs, do not finish them
 
     def _fail(self, err: BaseException) -> None:
         with self._lock:
@@ -296,12 +297,18 @@ class Pipeline:
         try:
             self._consume(outputs, bar, summary)
         except KeyboardInterrupt as err:
+            # after a first signal (checked between frames), the handler raises on the second,
+            # e.g. while a write to a stalled pipe blocks: stop at once, finishing nothing
+            self._at_once = self._stops.requested
             self._stops.request(signum_of(err))
         except BaseException as err:
             self._fail(err)
         finally:
-            with ignoring_signals():  # the outputs are being finished whole
+            try:
                 self._shutdown(threads, outputs, bar, summary)
+            except KeyboardInterrupt as err:  # a second signal while finishing: at once, too
+                self._stops.request(signum_of(err))
+                outputs.abort()
         summary.interrupted = self._stops.requested
         summary.signal = self._stops.signum
         if self.errors:
@@ -327,7 +334,7 @@ class Pipeline:
         summary.skipped_files = list(self.frames.skipped_files)
         summary.ended_early = self.frames.ended_early
         summary.stages_ms = self.times.means()
-        if self.errors and not self._stream_lost(summary):
+        if self._at_once or (self.errors and not self._stream_lost(summary)):
             outputs.abort()  # a failed run publishes nothing: no video, no JSON, no empty folder
         else:
             summary.outputs = outputs.finish()

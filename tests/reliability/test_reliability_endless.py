@@ -11,17 +11,26 @@ process; the wait only guards against a hang.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import http.server
 import json
+import os
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import termios
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_cli import assert_success, astseg_process, tree
-from reliability_media import disc_frames
+from reliability_cli import ROOT, assert_success, astseg_process, cli_env, tree
+from reliability_media import disc_frames, write_mp4
 
 from sdk import Segmenter
 from sdk.errors import AstsegError
@@ -125,3 +134,44 @@ def test_a_file_over_http_is_read_once_to_its_end(
     reader.join(HANG_S)
     assert not reader.is_alive(), "Segmenter.stream replayed the file"
     assert results == list(range(30))
+
+
+def _pending_bytes(fd: int) -> int:
+    return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
+
+
+def test_a_second_signal_ends_a_run_whose_json_pipe_stalled(
+    toy_bundle: Path, tmp_path: Path
+) -> None:
+    """The reader of a --json FIFO stops reading: the run blocks in a write. The first
+    SIGINT is recorded; the second ends the run at once (exit 130), the FIFO stays a FIFO."""
+    clip = write_mp4(tmp_path / "long.mp4", disc_frames(800))
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    reader: list[int] = []  # opened for reading and never read: the pipe fills up
+    opener = threading.Thread(target=lambda: reader.append(os.open(fifo, os.O_RDONLY)))
+    opener.start()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "run", "--video", str(clip), "--model", str(toy_bundle),
+         "--json", str(fifo), "--quiet"],
+        cwd=ROOT, env=cli_env(ASTSEG_CACHE_DIR=str(tmp_path / "cache")),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        opener.join(HANG_S)
+        while _pending_bytes(reader[0]) < 60_000:  # a Linux pipe holds 64 KiB
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        time.sleep(0.3)  # the writer is blocked now
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=HANG_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for fd in reader:
+            os.close(fd)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted by SIGINT" in stderr + stdout
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
