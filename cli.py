@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 
 import typer
 
-from cli_usage import AstsegGroup
+from cli_errors import describe, set_debug
+from cli_usage import CLICK_FLOW, AstsegGroup
+from sdk.errors import AstsegError
 from sdk.options import DEFAULTS as SEGMENTER
 from sdk.run.options import RunOptions
 
@@ -34,17 +36,17 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class UserError(Exception):
+class UserError(AstsegError):
     """A failure the user can fix: printed as one sentence, exit code 2."""
 
 
 def friendly(func: F) -> F:
-    """Turns user-caused failures into one clear line and a non-zero exit, no traceback."""
+    """Turns every failure into one clear line and a non-zero exit (cli_errors), no traceback
+    unless --debug or ASTSEG_DEBUG=1."""
     import functools
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sdk.errors import AstsegError
         from sdk.run.stop_signals import exit_code, raising_signals, signal_name, signum_of
 
         try:
@@ -57,12 +59,12 @@ def friendly(func: F) -> F:
                 err=True,
             )
             raise typer.Exit(code=exit_code(signum)) from None
-        except (UserError, AstsegError, FileNotFoundError, PermissionError) as err:
-            typer.secho(f"astseg: error: {err}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(code=getattr(err, "exit_code", 2)) from None
-        except ValueError as err:  # config and data validation errors
-            typer.secho(f"astseg: error: {err}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(code=2) from None
+        except CLICK_FLOW:
+            raise
+        except Exception as err:
+            line, code = describe(err)
+            typer.secho(f"astseg: error: {line}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(code=code) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -71,8 +73,12 @@ def friendly(func: F) -> F:
 def _root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Print the traceback of an error too (or set ASTSEG_DEBUG=1)."
+    ),
 ) -> None:
     """Unsupervised per-object segmentation for fixed cameras (AST-Seg)."""
+    set_debug(debug)
     if version:
         from sdk import __version__
 

@@ -21,6 +21,8 @@ except ImportError:  # older Typer on plain Click
     from click import exceptions as _errors  # type: ignore[no-redef]
 
 PREFIX = "astseg: error:"
+# Click's own control flow (an exit, an abort, a usage error): passed on, never reworded
+CLICK_FLOW = (_errors.ClickException, typer.Exit, typer.Abort)
 
 
 def usage_line(err: Any) -> str:

@@ -42,7 +42,7 @@ from export.simplify import require_onnxslim, simplify_graph
 from export.spec import BatchPlan, GraphSpec, graph_specs
 from export.tensorrt_build import BuiltEngine, EngineBuilder, TrtOptions
 from export.tensorrt_ops import TARGET_VERSIONS, check_tensorrt_support
-from export.triton import write_triton_repository
+from export.triton import check_triton_repository, write_triton_repository
 from sdk.bundle.manifest import MANIFEST_NAME, EngineSpec
 from sdk.outputs.atomic import atomic_file, publish_dir
 from training.checkpoint import background_untrained_reason, load_model, resolve_checkpoint
@@ -72,7 +72,10 @@ class ExportOptions:
             )
         if self.batch is not None:
             return BatchPlan.fixed(self.batch)
-        return BatchPlan.dynamic_up_to(self.max_batch or DEFAULT_MAX_BATCH)
+        # `or` would turn an explicit --max-batch 0 into the default; only None means unset
+        return BatchPlan.dynamic_up_to(
+            DEFAULT_MAX_BATCH if self.max_batch is None else self.max_batch
+        )
 
 
 @dataclass
@@ -185,6 +188,8 @@ def export_bundle(
         require_onnxslim()
     # Fail before minutes of work when TensorRT or the GPU is missing.
     builder = EngineBuilder(options.trt, log) if options.trt is not None else None
+    if options.triton is not None:  # a file given as --triton is refused before the work
+        check_triton_repository(options.triton)
     out = Path(out).expanduser()
     checkpoint_path = resolve_checkpoint(checkpoint)
     model, config, data = load_model(checkpoint_path)

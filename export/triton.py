@@ -12,6 +12,7 @@ the repository are left alone; ours are replaced whole (staged, then renamed).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -73,12 +74,27 @@ def ensemble_config(name: str, encoder: GraphSpec, renderer: GraphSpec, batch: B
     return "\n".join(lines) + "\n"
 
 
+def check_triton_repository(repo: Path) -> None:
+    """Refuse a repository that cannot become a folder, before any export work is done and
+    without creating anything (a failed export leaves no empty repository behind)."""
+    if repo.exists() and not repo.is_dir():
+        raise ExportError(f"--triton {repo} is a file; give a model repository folder")
+    existing = repo
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ExportError(
+            f"--triton {repo} lies under the file {existing}; give a model repository folder"
+        )
+    if not os.access(existing, os.W_OK):
+        raise ExportError(f"--triton {repo}: the folder {existing} is not writable")
+
+
 def write_triton_repository(
     bundle: Path, repo: Path, specs: list[GraphSpec], batch: BatchPlan
 ) -> list[Path]:
     """Writes our models into `repo` (created if missing); returns their folders."""
-    if repo.exists() and not repo.is_dir():
-        raise ExportError(f"--triton {repo} is a file; give a model repository folder")
+    check_triton_repository(repo)
     repo.mkdir(parents=True, exist_ok=True)
     by_name = {s.name: s for s in specs}
     models: dict[str, tuple[str, str | None]] = {}  # folder -> (config text, onnx file)

@@ -11,12 +11,18 @@ Per frame: resize to the model's size (sdk.preprocess), run the graphs (a
 backend), map the layer weights back to the frame's pixels (sdk.postprocess),
 drop slots under the score/area thresholds, and give every object its track ID
 (sdk.tracker).
+
+Threads: `seg(frame)`, `seg.batch(...)` and each frame of `seg.stream(...)` hold one lock,
+so calls from several threads are safe and run one at a time (IDs follow the order they
+take it); for frames in parallel, use one Segmenter per thread. `prepare`, `infer` and
+`finish` are not locked: each is for one thread of a pipeline (sdk.run.pipeline).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from types import TracebackType
@@ -27,6 +33,7 @@ from sdk.backends import Backend, open_backend
 from sdk.backends.base import BackgroundOutput
 from sdk.bundle.bundle import Bundle, load_bundle
 from sdk.bundle.manifest import ModelSpec
+from sdk.errors import AstsegError
 from sdk.fixed_camera.background_refresh import BackgroundRefresh
 from sdk.fixed_camera.fixed_camera import fixed_camera_result, resolve_masks_from
 from sdk.fixed_camera.foreground import ForegroundDetector
@@ -38,6 +45,17 @@ from sdk.results import DetectedObject, FrameResult, InferredFrames, PreparedFra
 from sdk.sources.live import Reconnect
 from sdk.sources.sources import SOURCE_TIMEOUT_S, open_source
 from sdk.tracker import Observation, Tracker, TrackerConfig
+
+
+def check_threads(threads: object) -> None:
+    """`threads` is None (every usable core) or a whole number of 1 or more."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(
+            f"threads is {threads!r}; it must be a whole number of 1 or more, or None for "
+            "every core this process may use."
+        )
 
 
 class Segmenter:
@@ -78,6 +96,7 @@ class Segmenter:
 
         The same options as one object: `Segmenter.from_options(model, SegmenterOptions(...))`.
         """
+        check_threads(threads)
         options = SegmenterOptions(  # checks channels, min_score and min_area
             backend=backend,
             device=device,
@@ -108,6 +127,8 @@ class Segmenter:
         self._foreground: ForegroundDetector | None = None  # the stream's rule memory
         self._frames_seen = 0
         self._last_background: tuple[np.ndarray, np.ndarray] | None = None
+        self._lock = threading.RLock()  # one call at a time: tracker and background state
+        self._closed = False
 
     @classmethod
     def from_options(
@@ -147,10 +168,18 @@ class Segmenter:
 
     def reset(self) -> None:
         """Forget all tracks (IDs restart at 1) and restart frame numbering."""
-        self._objects.reset()  # resets self.tracker too
-        self._foreground = None
-        self._frames_seen = 0
-        self._refresh.reset()
+        with self._lock:
+            self._objects.reset()  # resets self.tracker too
+            self._foreground = None
+            self._frames_seen = 0
+            self._refresh.reset()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise AstsegError(
+                "this Segmenter was closed (seg.close() or the end of its `with` block); "
+                "create a new Segmenter to segment more frames."
+            )
 
     def __call__(
         self,
@@ -165,11 +194,13 @@ class Segmenter:
 
         index and timestamp default to a running count and the current time.
         """
-        if not persist:
-            self.reset()
-        number = self._frames_seen if index is None else index
-        stamp = time.time() if timestamp is None else timestamp
-        return self._run([frame], [number], [stamp], channels or self.channels, None)[0]
+        with self._lock:
+            self._check_open()
+            if not persist:
+                self.reset()
+            number = self._frames_seen if index is None else index
+            stamp = time.time() if timestamp is None else timestamp
+            return self._run([frame], [number], [stamp], channels or self.channels, None)[0]
 
     def batch(
         self,
@@ -179,14 +210,16 @@ class Segmenter:
         channels: Channels | None = None,
     ) -> list[FrameResult]:
         """Segment consecutive frames in one inference call; IDs follow them in order."""
-        if not persist:
-            self.reset()
-        start = self._frames_seen
-        now = time.time()
-        indices = list(range(start, start + len(frames)))
-        return self._run(
-            list(frames), indices, [now] * len(frames), channels or self.channels, None
-        )
+        with self._lock:
+            self._check_open()
+            if not persist:
+                self.reset()
+            start = self._frames_seen
+            now = time.time()
+            indices = list(range(start, start + len(frames)))
+            return self._run(
+                list(frames), indices, [now] * len(frames), channels or self.channels, None
+            )
 
     def stream(
         self,
@@ -205,6 +238,7 @@ class Segmenter:
         stride: take every stride-th frame. max_fps: at most this many frames a second
         (a file is slowed down; a live source drops more).
         """
+        self._check_open()
         if max_fps is not None and max_fps <= 0:
             raise ValueError(f"max_fps is {max_fps}; it must be positive.")
         if not persist:
@@ -221,9 +255,12 @@ class Segmenter:
                     if wait > 0:
                         time.sleep(wait)
                     next_due = max(next_due, time.perf_counter() - 1.0 / max_fps) + 1.0 / max_fps
-                yield self._run(
-                    [item.image], [item.index], [item.timestamp], order, frames.description
-                )[0]
+                with self._lock:
+                    self._check_open()
+                    result = self._run(
+                        [item.image], [item.index], [item.timestamp], order, frames.description
+                    )[0]
+                yield result
 
     def prepare(
         self, frames: Sequence[np.ndarray], channels: Channels | None = None
@@ -234,6 +271,7 @@ class Segmenter:
         `astseg run` pipeline runs them on three threads so that decoding and
         resizing, the model, and mapping masks back + tracking overlap.
         """
+        self._check_open()
         order = channels or self.channels
         t0 = time.perf_counter()
         checked = [check_frame(f) for f in frames]
@@ -252,6 +290,7 @@ class Segmenter:
 
     def infer(self, prepared: PreparedFrames) -> InferredFrames:
         """Stage 2 of 3: runs the model on a prepared batch (the only backend call)."""
+        self._check_open()
         t0 = time.perf_counter()
         output = None if self.masks_from == "background" else self.backend.run(prepared.inputs)
         t1 = time.perf_counter()
@@ -389,8 +428,11 @@ class Segmenter:
         )
 
     def close(self) -> None:
-        """Free the backend's sessions and GPU memory."""
-        self.backend.close()
+        """Free the backend's sessions and GPU memory (after a call in progress ends);
+        later calls are refused with one sentence. Safe to call twice."""
+        with self._lock:
+            self._closed = True
+            self.backend.close()
 
     def __enter__(self) -> Segmenter:
         return self

@@ -190,6 +190,12 @@ class OnnxRuntimeBackend:
                     f"{file_name} in bundle {self.bundle.source} has no output '{name}', so it "
                     f"does not follow bundle format 1; {REEXPORT}."
                 )
+        if IMAGE_INPUT in inputs and inputs[IMAGE_INPUT].type != "tensor(uint8)":
+            raise BundleError(
+                f"{file_name} in bundle {self.bundle.source} takes '{IMAGE_INPUT}' as "
+                f"{inputs[IMAGE_INPUT].type}, but bundle format 1 feeds it uint8 pixels; "
+                f"{REEXPORT}."
+            )
         if IMAGE_INPUT in inputs:
             shape = inputs[IMAGE_INPUT].shape
             model = self.bundle.manifest.model
@@ -215,13 +221,26 @@ class OnnxRuntimeBackend:
             return batch_dim, True
         return max(1, self.bundle.manifest.batch.max), False
 
+    def _session_run(self, graph: str, names: list[str], feed: dict[str, Any]) -> list[Any]:
+        """One graph call; ONNX Runtime's own failures become a sentence naming the graph."""
+        try:
+            return list(self.sessions[graph].run(names, feed))
+        except Exception as err:  # onnxruntime's error types are not importable stably
+            if not type(err).__module__.startswith("onnxruntime"):
+                raise
+            reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else "error"
+            raise BundleError(
+                f"onnxruntime could not run {graph}.onnx of bundle {self.bundle.source} "
+                f"({reason}); {REEXPORT}."
+            ) from err
+
     def _run_one(self, images: np.ndarray) -> dict[str, np.ndarray]:
         if self.fused:
-            values = self.sessions["segmenter"].run(list(OUTPUT_NAMES), {IMAGE_INPUT: images})
+            values = self._session_run("segmenter", list(OUTPUT_NAMES), {IMAGE_INPUT: images})
             return dict(zip(OUTPUT_NAMES, values, strict=True))
-        latents = self.sessions["encoder"].run(list(LATENT_NAMES), {IMAGE_INPUT: images})
+        latents = self._session_run("encoder", list(LATENT_NAMES), {IMAGE_INPUT: images})
         feed = dict(zip(LATENT_NAMES, latents, strict=True))
-        rendered = self.sessions["renderer"].run(list(RENDER_NAMES), feed)
+        rendered = self._session_run("renderer", list(RENDER_NAMES), feed)
         return {**feed, **dict(zip(RENDER_NAMES, rendered, strict=True))}
 
     def run(self, images: np.ndarray) -> ModelOutput:
@@ -229,15 +248,14 @@ class OnnxRuntimeBackend:
 
     def run_background(self, images: np.ndarray) -> BackgroundOutput:
         """background.onnx on frames already resized to its own size (uint8 RGB NCHW)."""
-        session = self.sessions.get("background")
-        if session is None:
+        if "background" not in self.sessions:
             raise BundleError(
                 f"bundle {self.bundle.source} has no background graph; run it with "
                 "masks_from='slots' or export a model trained with a background."
             )
 
         def one(chunk: np.ndarray) -> dict[str, np.ndarray]:
-            values = session.run(list(BACKGROUND_NAMES), {IMAGE_INPUT: chunk})
+            values = self._session_run("background", list(BACKGROUND_NAMES), {IMAGE_INPUT: chunk})
             return dict(zip(BACKGROUND_NAMES, values, strict=True))
 
         return run_background_in_chunks(one, images, *self._bg_batch)

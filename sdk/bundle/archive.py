@@ -9,9 +9,11 @@ header that lies about sizes cannot get more bytes onto the disk.
 
 from __future__ import annotations
 
+import errno
 import shutil
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from sdk.errors import BundleError
@@ -81,11 +83,13 @@ def extract_archive(
 ) -> None:
     """Extract ``zip_path`` into the empty directory ``dest`` after `check_archive`."""
     shown = str(zip_path)
+    entry = ""  # the entry being written, for the sentence when it fails
     try:
         with zipfile.ZipFile(zip_path) as zf:
             check_archive(zf, shown, zip_path.stat().st_size, max_total_bytes, max_members)
             root = dest.resolve()
             for info in zf.infolist():
+                entry = info.filename
                 target = (dest / info.filename.replace("\\", "/")).resolve()
                 if root != target and root not in target.parents:
                     raise BundleError(f"{shown} entry {info.filename!r} escapes the bundle.")
@@ -97,6 +101,23 @@ def extract_archive(
     except zipfile.BadZipFile as err:
         raise BundleError(
             f"{shown} is not a readable zip archive ({err}); download it again."
+        ) from err
+    # zlib and zipfile raise these for a damaged stream or a method such as Deflate64
+    except (zlib.error, EOFError, NotImplementedError) as err:
+        raise BundleError(
+            f"{shown} cannot be unpacked at entry {entry!r} ({err}); the archive is damaged or "
+            "compressed with a method Python cannot read; download it again or zip it with "
+            "plain Deflate."
+        ) from err
+    except OSError as err:
+        if err.errno in (errno.EEXIST, errno.ENOTDIR, errno.EISDIR):  # entries `a` and `a/b`
+            raise BundleError(
+                f"{shown} holds {entry!r} under a name that is also a file of the archive; "
+                "a bundle is a flat folder of files, so it is refused. Export it again."
+            ) from err
+        raise BundleError(
+            f"cannot unpack {shown} into {dest} ({err.strerror or err}); free space there or "
+            "set ASTSEG_CACHE_DIR to another folder."
         ) from err
 
 

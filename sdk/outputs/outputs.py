@@ -144,8 +144,11 @@ class RunOutputs:
         return written
 
     def abort(self) -> None:
-        """Remove partial files; mask PNGs already written stay (each one is complete)."""
+        """Remove partial files; mask PNGs already written stay (each one is complete), and
+        a mask folder the run created and left empty is removed."""
         if self.video is not None:
             self.video.abort()
         if self.json is not None:
             self.json.abort()
+        if self.masks is not None:
+            self.masks.abort()

@@ -37,6 +37,7 @@ class MaskWriter:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.created = not folder.exists()  # removed again by abort() while still empty
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -53,7 +54,7 @@ class MaskWriter:
         ok, encoded = cv2.imencode(".png", wrapped)
         if not ok:
             raise OutputError(f"OpenCV could not encode the mask of frame {result.index} as PNG.")
-        path = self.folder / _mask_name(name, result.index)
+        path = self.folder / mask_file_name(name, result.index)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_output_file(path, encoded.tobytes())
@@ -67,8 +68,15 @@ class MaskWriter:
         self.written += 1
         return path
 
+    def abort(self) -> None:
+        """After a failed run: the masks written are whole and stay; a folder this run
+        created and left empty is removed, so nothing looks like a finished output."""
+        if self.created and self.written == 0:
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()
 
-def _mask_name(name: str | None, index: int) -> Path:
+
+def mask_file_name(name: str | None, index: int) -> Path:
     """`a/b.jpg` -> `a/b.png`; a name that would leave the folder keeps only its last part."""
     if not name:
         return Path(f"{index:06d}.png")
@@ -141,7 +149,10 @@ class JsonLinesWriter:
         """Remove the partial file (after an error that makes its content untrustworthy)."""
         fh, self._fh = self._fh, None
         if fh is not None and fh is not sys.stdout:
-            with contextlib.suppress(OSError):  # a full disk fails the final flush too
+            if self.target.direct:  # a pipe whose reader stopped would block the flush
+                with contextlib.suppress(OSError):
+                    os.close(fh.fileno())
+            with contextlib.suppress(OSError, ValueError):  # a full disk fails the flush too
                 fh.close()
         if self.partial is not None:
             self.partial.unlink(missing_ok=True)

@@ -25,12 +25,12 @@ from typing import Any
 
 from tqdm import tqdm
 
-from sdk.errors import OutputError
+from sdk.errors import AstsegError, SourceError
 from sdk.fixed_camera.fit_monitor import FitMonitor
 from sdk.outputs.outputs import RunOutputs
 from sdk.results import FrameResult, PreparedFrames
 from sdk.run.options import RunOptions
-from sdk.run.stop_signals import StopSignals, ignoring_signals, signal_name, signum_of
+from sdk.run.stop_signals import StopSignals, signal_name, signum_of
 from sdk.segmenter import Segmenter
 from sdk.sources.frame_source import FrameSource, SourceFrame
 from sdk.sources.sources import open_source
@@ -66,6 +66,8 @@ class RunSummary:
     seconds: float = 0.0
     dropped: int = 0
     skipped: int = 0
+    skipped_files: list[str] = field(default_factory=list)  # unreadable images, by name
+    ended_early: str | None = None  # a file that ended before the frames it declares
     interrupted: bool = False
     signal: int | None = None  # the stop signal's number when interrupted by one
     stages_ms: dict[str, float] = field(default_factory=dict)
@@ -86,12 +88,20 @@ class RunSummary:
             text += f", dropped {self.dropped} live frames"
         if self.skipped:
             text += f", skipped {self.skipped} unreadable frames"
+            text += f" ({_named(self.skipped_files)})" if self.skipped_files else ""
+        text += f"; the input {self.ended_early}" if self.ended_early else ""
         stages = ", ".join(f"{k} {v:.1f}" for k, v in self.stages_ms.items())
         text += f"; ms/frame: {stages}" if stages else ""
         text += f"; {self.objects}" if self.objects else ""
         if self.outputs:
             text += "; wrote " + ", ".join(self.outputs)
         return text
+
+
+def _named(files: list[str], most: int = 3) -> str:
+    """`a.png, b.png, c.png and 4 more`: the summary names what it skipped, briefly."""
+    shown = ", ".join(files[:most])
+    return shown + (f" and {len(files) - most} more" if len(files) > most else "")
 
 
 def _put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
@@ -140,6 +150,8 @@ class Pipeline:
         # Live: one waiting result, so what is shown lags the camera by as little as possible.
         self._results: queue.Queue[Any] = queue.Queue(maxsize=1 if self.frames.live else 4)
         self._stops = StopSignals()
+        self._threads: dict[str, threading.Thread] = {}
+        self._at_once = False  # a second stop signal: abort the outputs, do not finish them
 
     def _fail(self, err: BaseException) -> None:
         with self._lock:
@@ -161,15 +173,17 @@ class Pipeline:
                 pacer.wait(self.stop)
                 if not _put(self._decoded, (item, prepared), self.stop):
                     return
-        except Exception as err:
+        except BaseException as err:  # any death is passed on: the run must not wait forever
             self._fail(err)
-        _put(self._decoded, _END, self.stop)
+        finally:
+            _put(self._decoded, _END, self.stop)
 
     def _queued_frames(self) -> Iterator[tuple[SourceFrame, PreparedFrames]]:
         while not self.stop.is_set():
             try:
                 item = self._decoded.get(timeout=0.1)
             except queue.Empty:
+                self._watch("astseg-decode")
                 continue
             if item is _END:
                 return
@@ -192,9 +206,19 @@ class Pipeline:
             for item, prepared in frames:
                 if not _put(self._results, (item, self.seg.infer(prepared)), self.stop):
                     return
-        except Exception as err:
+        except BaseException as err:  # any death is passed on: the run must not wait forever
             self._fail(err)
-        _put(self._results, _END, self.stop)
+        finally:
+            _put(self._results, _END, self.stop)
+
+    def _watch(self, name: str) -> None:
+        """The watchdog: a producer thread gone without its end marker (it cannot happen
+        through the loops above, but a run must never wait for it) stops the run."""
+        thread = self._threads.get(name)
+        if thread is not None and not thread.is_alive() and not self.stop.is_set():
+            self._fail(
+                AstsegError(f"astseg's {name} thread stopped without a word; this is a bug.")
+            )
 
     def _consume(self, outputs: RunOutputs, bar: tqdm[Any], summary: RunSummary) -> None:
         started = time.perf_counter()
@@ -205,6 +229,7 @@ class Pipeline:
             except queue.Empty:
                 if self.stop.is_set() or self._stops.requested:
                     return
+                self._watch("astseg-infer")
                 continue
             if item is _END:
                 return
@@ -263,6 +288,7 @@ class Pipeline:
             threads.append(
                 threading.Thread(target=self._decode_loop, name="astseg-decode", daemon=True)
             )
+        self._threads = {thread.name: thread for thread in threads}
         bar = tqdm(
             total=self.frames.total,
             unit="frame",
@@ -276,12 +302,18 @@ class Pipeline:
         try:
             self._consume(outputs, bar, summary)
         except KeyboardInterrupt as err:
+            # after a first signal (checked between frames), the handler raises on the second,
+            # e.g. while a write to a stalled pipe blocks: stop at once, finishing nothing
+            self._at_once = self._stops.requested
             self._stops.request(signum_of(err))
         except BaseException as err:
             self._fail(err)
         finally:
-            with ignoring_signals():  # the outputs are being finished whole
+            try:
                 self._shutdown(threads, outputs, bar, summary)
+            except KeyboardInterrupt as err:  # a second signal while finishing: at once, too
+                self._stops.request(signum_of(err))
+                outputs.abort()
         summary.interrupted = self._stops.requested
         summary.signal = self._stops.signum
         if self.errors:
@@ -304,11 +336,19 @@ class Pipeline:
         bar.close()
         summary.dropped = self.frames.dropped
         summary.skipped = self.frames.skipped
+        summary.skipped_files = list(self.frames.skipped_files)
+        summary.ended_early = self.frames.ended_early
         summary.stages_ms = self.times.means()
-        if any(isinstance(e, OutputError) for e in self.errors):
-            outputs.abort()
+        if self._at_once or (self.errors and not self._stream_lost(summary)):
+            outputs.abort()  # a failed run publishes nothing: no video, no JSON, no empty folder
         else:
             summary.outputs = outputs.finish()
+
+    def _stream_lost(self, summary: RunSummary) -> bool:
+        """A live source lost for good after delivering frames is how a live run ends: what
+        it recorded is sound and is finished (the loss is still raised)."""
+        live_loss = all(isinstance(e, SourceError) for e in self.errors)
+        return self.frames.live and live_loss and summary.frames > 0
 
 
 def run_pipeline(seg: Segmenter, source: object, options: RunOptions | None = None) -> RunSummary:

@@ -11,11 +11,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from sdk.errors import AstsegError
+from sdk.errors import AstsegError, SourceError
 from sdk.fixed_camera.fixed_camera import MASK_SOURCES
 from sdk.outputs.outputs import plan_outputs
 from sdk.run.options import RunOptions
 from sdk.run.pipeline import RunSummary, run_pipeline
+from sdk.run.run_claims import check_run_claims
 from sdk.run.run_inputs import input_paths
 from sdk.run.run_report import (
     NO_OUTPUT_HINT,
@@ -26,7 +27,7 @@ from sdk.run.run_report import (
 from sdk.run.run_values import cap_threads, check_max_fps, check_timeout
 from sdk.run.stop_signals import Interrupted, raising_signals, signum_of
 from sdk.segmenter import Segmenter
-from sdk.sources.sources import open_source
+from sdk.sources.sources import open_source, parse_source, redact_url_text
 
 
 class _ProgressSafeHandler(logging.Handler):
@@ -72,6 +73,11 @@ def pick_source(
             f"give exactly one of --video, --camera, --source or --images (got {named})."
         )
     flag, value = chosen[0]
+    if flag in ("--camera", "--source"):
+        try:
+            parse_source(value)  # a malformed URL or an absurd index, named with its option
+        except SourceError as err:
+            raise SourceError(f"{flag} {redact_url_text(str(value))}: {err}") from None
     if flag == "--video":
         path = Path(str(value)).expanduser()
         if not path.exists():
@@ -110,8 +116,10 @@ def run_command(
     masks_from = segmenter.masks_from
     if masks_from is not None and masks_from not in MASK_SOURCES:
         raise ValueError(f"--masks-from is {masks_from!r}; use fused, slots or background.")
+    # two outputs writing one file (folders included), then outputs that are inputs:
+    # refused before a frame is read
+    check_run_claims(options.outputs, report, chosen, options.stride)
     chosen_outputs = with_report_video(options.outputs, report)
-    # outputs that are inputs, or one file for two outputs: refused before a frame is read
     plan_outputs(chosen_outputs, *input_paths(chosen, model))
     with raising_signals():  # SIGTERM / SIGHUP while loading stop like Ctrl-C
         try:
@@ -136,7 +144,11 @@ def run_command(
         if writes_nothing(chosen_outputs):
             logging.getLogger("astseg").warning(NO_OUTPUT_HINT)
         run = replace(options, segmenter=segmenter, outputs=chosen_outputs, on_result=recorder)
-        summary = run_pipeline(seg, frames, run)
+        try:
+            summary = run_pipeline(seg, frames, run)
+        except BaseException:
+            recorder.abort()  # a failed run leaves no empty report folder behind
+            raise
         recorder.finish(summary, chosen_outputs)
         return summary
     finally:

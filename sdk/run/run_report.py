@@ -8,6 +8,7 @@ frames spread over the whole clip (bounded: at most eight small tiles are held).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,8 @@ from sdk.run.pipeline import RunSummary
 log = logging.getLogger("astseg")
 
 SHEET_FRAMES = 4
+SHEET_NAME = "contact_sheet.png"
+REPORT_VIDEO = "annotated.mp4"  # the report's video when no --out is given
 TILE_WIDTH = 320
 NO_OUTPUT_HINT = (
     "astseg: nothing will be written; add --out annotated.mp4 (video), --json results.jsonl "
@@ -36,7 +39,7 @@ NO_OUTPUT_HINT = (
 def with_report_video(outputs: OutputOptions, report: Path | None) -> OutputOptions:
     """The run's outputs; a report shows a video, written into its folder unless --out."""
     if report is not None and outputs.out is None:
-        return replace(outputs, out=report / "annotated.mp4")
+        return replace(outputs, out=report / REPORT_VIDEO)
     return outputs
 
 
@@ -57,6 +60,7 @@ class RunRecorder:
 
     def __init__(self, report: Path | None = None, contours: bool = True) -> None:
         self.report = report
+        self.created = report is not None and not report.exists()
         if report is not None:  # an unusable folder is reported before the run, not after it
             ensure_parent(report / "index.html")
         self.contours = contours
@@ -84,6 +88,13 @@ class RunRecorder:
         )
         self.sheet.add(row)
 
+    def abort(self) -> None:
+        """After a failed run: remove the report folder if this run created it and it is
+        still empty (a report is written only at the end of a run that succeeded)."""
+        if self.report is not None and self.created:
+            with contextlib.suppress(OSError):
+                self.report.rmdir()
+
     def clip_fps(self) -> float | None:
         """Frames per second of the processed frames, from their first and last timestamps."""
         frames = self.timeline.frames
@@ -100,7 +111,7 @@ class RunRecorder:
         images = []
         rows = [row for _, row in self.sheet.chosen()]
         if rows:
-            sheet_path = self.report / "contact_sheet.png"
+            sheet_path = self.report / SHEET_NAME
             ok, png = cv2.imencode(".png", np.concatenate(rows, axis=0))
             if not ok:
                 raise OutputError(f"cannot encode {sheet_path}.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -30,6 +30,8 @@ class FrameSource(abc.ABC):
     total: int | None = None  # frames the iteration will yield, when known in advance
     dropped: int = 0  # live frames replaced by a newer one before they were taken
     skipped: int = 0  # undecodable video frames or unreadable image files
+    skipped_files: Sequence[str] = ()  # the unreadable image files, by name
+    ended_early: str | None = None  # "ended after N of the M frames ...", for a file cut short
 
     @abc.abstractmethod
     def __iter__(self) -> Iterator[SourceFrame]: ...

@@ -26,6 +26,7 @@ import numpy as np
 
 from sdk.errors import SourceError
 from sdk.sources.frame_source import FrameSource, SourceFrame
+from sdk.sources.image_decode import UnreadableImage, decode_image
 from sdk.sources.live import LiveSource, Reconnect
 from sdk.sources.quiet import quiet_native_stderr
 from sdk.sources.stream_probe import stream_failure
@@ -37,6 +38,7 @@ IMAGE_SUFFIXES = frozenset(
 )
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https")
 SOURCE_TIMEOUT_S = 10.0  # how long a camera or stream may take to open (--timeout)
+MAX_CAMERA_INDEX = 9_999  # far beyond any machine; OpenCV takes the index as a 32-bit int
 _MAX_BAD_READS = 30  # consecutive undecodable frames before a video counts as ended
 
 SourceKind = Literal["camera", "stream", "video", "image", "images", "arrays"]
@@ -63,6 +65,25 @@ def redact_url(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
+def redact_url_text(text: str) -> str:
+    """A URL that may not parse, with anything between `://` and `@` hidden."""
+    scheme, sep, rest = text.partition("://")
+    if "@" in rest.split("/", 1)[0]:
+        rest = "***@" + rest.split("@", 1)[1]
+    return scheme + sep + rest
+
+
+def _camera(index: int) -> SourceSpec:
+    if index < 0:
+        raise SourceError(f"camera index {index} is negative; cameras are numbered from 0.")
+    if index > MAX_CAMERA_INDEX:
+        raise SourceError(
+            f"camera index {index} is too large; cameras are numbered from 0 (the first) "
+            f"up to {MAX_CAMERA_INDEX}."
+        )
+    return SourceSpec("camera", index, f"camera {index}")
+
+
 def _image_files(paths: Iterable[str | Path]) -> list[Path]:
     return sorted(
         Path(p) for p in paths if Path(p).suffix.lower() in IMAGE_SUFFIXES and Path(p).is_file()
@@ -74,9 +95,7 @@ def parse_source(source: object) -> SourceSpec:
     if isinstance(source, bool):
         raise SourceError(f"{source!r} is not a source; pass a path, camera index, URL or frames.")
     if isinstance(source, int):
-        if source < 0:
-            raise SourceError(f"camera index {source} is negative; cameras are numbered from 0.")
-        return SourceSpec("camera", source, f"camera {source}")
+        return _camera(source)
     if isinstance(source, np.ndarray):
         return SourceSpec("arrays", [source], "1 frame")
     if isinstance(source, (str, os.PathLike)):
@@ -91,9 +110,16 @@ def parse_source(source: object) -> SourceSpec:
 def _parse_text(text: str) -> SourceSpec:
     stripped = text.strip()
     if stripped.isdigit():
-        return SourceSpec("camera", int(stripped), f"camera {int(stripped)}")
+        return _camera(int(stripped))
     if "://" in stripped:
         scheme = stripped.split("://", 1)[0].lower()
+        try:  # OpenCV and the probe split it again; a malformed one is named here, once
+            urllib.parse.urlsplit(stripped).port  # noqa: B018 (the check is the access)
+        except ValueError as err:
+            raise SourceError(
+                f"{redact_url_text(stripped)} is not a valid URL ({err}); check the address, "
+                "e.g. rtsp://[::1]:8554/live for an IPv6 host."
+            ) from None
         if scheme == "file":
             return _parse_path(urllib.parse.unquote(urllib.parse.urlsplit(stripped).path))
         if scheme not in STREAM_SCHEMES:
@@ -149,13 +175,18 @@ class ArraySource(FrameSource):
 def read_image(path: Path) -> np.ndarray | None:
     """Decode an image file (16-bit kept, EXIF orientation applied); None when it is not one."""
     try:
+        return load_image(path)
+    except UnreadableImage:
+        return None
+
+
+def load_image(path: Path) -> np.ndarray:
+    """`read_image`, raising UnreadableImage with the reason instead of returning None."""
+    try:
         data = np.fromfile(path, dtype=np.uint8)  # works for non-ASCII names on every OS
-    except OSError:
-        return None
-    if data.size == 0:
-        return None
-    image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
-    return image if image is not None and image.size else None
+    except OSError as err:
+        raise UnreadableImage(f"cannot read it: {err.strerror or err}") from None
+    return decode_image(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
 
 
 def mask_names(files: list[Path]) -> list[str]:
@@ -174,13 +205,20 @@ def mask_names(files: list[Path]) -> list[str]:
     return [f"{r}.png" if stems.count(stem) > 1 else str(r) for r, stem in pairs]
 
 
+def image_names(files: list[Path], stride: int = 1) -> list[str]:
+    """The names `ImageSource` gives the frames of `files` at `stride` (see mask_names)."""
+    return mask_names(files[:: max(1, stride)])
+
+
 class ImageSource(FrameSource):
-    """Images in name order; unreadable files are skipped with a warning and counted."""
+    """Images in name order; unreadable files (corrupt, or declaring an absurd size) are
+    skipped with a warning, counted and named in `skipped_files`."""
 
     def __init__(self, files: list[Path], shown: str, stride: int = 1) -> None:
         self.description = shown
         self._files = files[:: max(1, stride)]
-        self._names = mask_names(self._files)
+        self._names = image_names(files, stride)
+        self.skipped_files: list[str] = []
         self._stride = max(1, stride)
         self.total = len(self._files)
         first = read_image(self._files[0]) if self._files else None
@@ -190,10 +228,12 @@ class ImageSource(FrameSource):
     def __iter__(self) -> Iterator[SourceFrame]:
         yielded = 0
         for position, path in enumerate(self._files):
-            image = read_image(path)
-            if image is None:
+            try:
+                image = load_image(path)
+            except UnreadableImage as why:
                 self.skipped += 1
-                log.warning("astseg: skipped %s: not a readable image", path)
+                self.skipped_files.append(str(path))
+                log.warning("astseg: skipped %s: not a readable image (%s)", path, why)
                 continue
             yielded += 1
             name = self._names[position]
@@ -205,15 +245,21 @@ class ImageSource(FrameSource):
 
 
 class VideoSource(FrameSource):
-    """A video file, every frame in order (or every `stride`-th); nothing is dropped."""
+    """A video file, every frame in order (or every `stride`-th); nothing is dropped.
 
-    def __init__(self, path: Path, stride: int = 1) -> None:
+    With `capture`, a file served over http(s) that OpenCV already opened (`path` is then
+    the URL as messages show it): read once to its end, like a file on disk.
+    """
+
+    def __init__(self, path: Path | str, stride: int = 1, capture: Any = None) -> None:
         self.description = str(path)
         self._stride = max(1, stride)
-        if path.stat().st_size == 0:
-            raise SourceError(f"video file {path} is empty (0 bytes).")
+        if capture is None:
+            if Path(path).stat().st_size == 0:
+                raise SourceError(f"video file {path} is empty (0 bytes).")
+            with quiet_native_stderr():
+                capture = cv2.VideoCapture(str(path))
         with quiet_native_stderr():
-            capture = cv2.VideoCapture(str(path))
             opened = capture.isOpened()
             ok, first = capture.read() if opened else (False, None)
         if not opened or not ok or first is None:
@@ -266,6 +312,17 @@ class VideoSource(FrameSource):
             if wanted:
                 yield SourceFrame(index, self._timestamp(index), frame)
             index += 1
+        self._note_end(index - len(bad))
+
+    def _note_end(self, end: int) -> None:
+        """Say so when the file ends well before the frame count its header declares (a
+        copy cut short): the run still ends normally, but not in silence."""
+        declared = self.frame_count
+        if declared and declared - end > max(1, declared // 100):  # counts may be estimates
+            self.ended_early = (
+                f"ended after {end} of the {declared} frames its header declares (cut short?)"
+            )
+            log.warning("astseg: %s %s", self.description, self.ended_early)
 
     def close(self) -> None:
         if self._capture is not None:
@@ -294,13 +351,36 @@ def open_source(
         return ImageSource(files, spec.shown, stride)
     if spec.kind == "video" and not live:
         return VideoSource(spec.value, stride)
+    if spec.kind == "stream" and live is None and spec.value.lower().startswith("http"):
+        return _open_http(spec, stride, timeout_s, reconnect)
+    return _open_live(spec, stride, timeout_s, reconnect)
+
+
+def _stream_params(timeout_s: float) -> list[int]:
+    timeout_ms = int(timeout_s * 1000)
+    return [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+
+
+def _open_http(
+    spec: SourceSpec, stride: int, timeout_s: float, reconnect: Reconnect | None
+) -> FrameSource:
+    """An http(s) URL is a file when it declares a number of frames (an MP4 on a web
+    server): read once to its end. Otherwise (an MJPEG camera, a live feed) it is live,
+    reopened when lost, as before; replaying a file forever never ends a run."""
+    with quiet_native_stderr():
+        capture = cv2.VideoCapture(str(spec.value), cv2.CAP_FFMPEG, _stream_params(timeout_s))
+    if not capture.isOpened():
+        capture.release()
+        raise SourceError(stream_failure(str(spec.value), spec.shown, timeout_s))
+    if capture.get(cv2.CAP_PROP_FRAME_COUNT) > 0:
+        return VideoSource(spec.shown, stride, capture=capture)
+    capture.release()
     return _open_live(spec, stride, timeout_s, reconnect)
 
 
 def _open_live(
     spec: SourceSpec, stride: int, timeout_s: float, reconnect: Reconnect | None
 ) -> LiveSource:
-    timeout_ms = int(timeout_s * 1000)
     if spec.kind == "camera":
         index = int(spec.value)
 
@@ -315,12 +395,7 @@ def _open_live(
         )
         return LiveSource(open_camera, spec.shown, failure, reconnect, stride)
     target = str(spec.value)
-    params = [
-        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
-        timeout_ms,
-        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-        timeout_ms,
-    ]
+    params = _stream_params(timeout_s)
 
     def open_stream() -> Any:
         return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)

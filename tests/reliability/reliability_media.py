@@ -25,6 +25,14 @@ def disc_frames(count: int, height: int = HEIGHT, width: int = WIDTH) -> list[np
     return frames
 
 
+def disc_image_folder(folder: Path, count: int = 3) -> Path:
+    """`folder` with f0.png ... as `disc_frames(count)`, for rows that add a bad file to it."""
+    folder.mkdir(parents=True)
+    for i, frame in enumerate(disc_frames(count)):
+        cv2.imwrite(str(folder / f"f{i}.png"), frame)
+    return folder
+
+
 def write_mp4(path: Path, frames: list[np.ndarray], fps: float = 15.0) -> Path:
     """MPEG-4 Part 2 in MP4: OpenCV writes the index (moov) last, as phones and NVRs do."""
     return _write(path, frames, "mp4v", fps)
@@ -40,13 +48,18 @@ def _write(path: Path, frames: list[np.ndarray], fourcc: str, fps: float) -> Pat
     return path
 
 
+def write_mjpeg(path: Path, frames: list[np.ndarray], fps: float = 15.0) -> Path:
+    """Motion-JPEG in AVI: each frame its own JPEG, the frame count in the header."""
+    return _write(path, frames, "MJPG", fps)
+
+
 def corrupt_frame_video(path: Path, count: int, bad: int) -> Path:
     """A Motion-JPEG AVI whose frame `bad` has its JPEG data zeroed (container intact).
 
     Every MJPEG frame is an independent JPEG, so exactly that frame fails to decode and
     the frames after it decode again, as after a bit flip on a disk or a network.
     """
-    _write(path, disc_frames(count), "MJPG", 15.0)
+    write_mjpeg(path, disc_frames(count))
     data = bytearray(path.read_bytes())
     starts = [m.start() for m in re.finditer(rb"\xff\xd8\xff", bytes(data))]
     assert len(starts) == count, f"expected {count} JPEG frames, found {len(starts)}"

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from reliability_cli import assert_success, assert_user_error, astseg, tree
-from reliability_media import count_frames, disc_frames, disc_image
+from reliability_media import count_frames, disc_frames, disc_image, disc_image_folder
 from trainer_fixtures import DATA_SPEC
 
 # ------------------------------------------------------------------ broken video files
@@ -245,10 +245,7 @@ def test_eval_and_train_read_gray_bgra_16bit_and_changing_sizes(
 def test_run_skips_and_counts_unreadable_files_in_an_image_folder(
     toy_bundle: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "images"
-    folder.mkdir()
-    for i, frame in enumerate(disc_frames(3)):
-        cv2.imwrite(str(folder / f"f{i}.png"), frame)
+    folder = disc_image_folder(tmp_path / "images")
     (folder / "f1b.png").write_bytes(b"")  # an image name, zero bytes
     (folder / "readme.txt").write_text("not an image")
     masks = tmp_path / "masks"
@@ -266,10 +263,7 @@ def test_run_skips_and_counts_unreadable_files_in_an_image_folder(
 
 
 def test_eval_names_an_unreadable_image_in_a_data_folder(toy_bundle: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "images"
-    folder.mkdir()
-    for i, frame in enumerate(disc_frames(3)):
-        cv2.imwrite(str(folder / f"f{i}.png"), frame)
+    folder = disc_image_folder(tmp_path / "images")
     (folder / "f1b.png").write_text("not a png")
     scores = tmp_path / "scores.json"
     outcome = astseg("eval", "--model", toy_bundle, "--data", f"folder:{folder}", "--json", scores)

@@ -139,9 +139,9 @@ def test_an_output_that_is_an_input_is_refused_before_a_frame_is_read(
 def test_one_file_for_two_outputs_is_refused(toy_bundle: Path, clip: Path, tmp_path: Path) -> None:
     both = tmp_path / "both.mp4"
     outcome = astseg("run", "--video", clip, "--model", toy_bundle, "--out", both, "--json", both)
-    assert_user_error(outcome, "--out and --json name the same file", "give each its own name")
+    assert_user_error(outcome, f"--out {both} and --json {both} would both write", "its own name")
     outcome = astseg("run", "--video", clip, "--model", toy_bundle, "--json", both, "--masks", both)
-    assert_user_error(outcome, "--masks and --json name the same path")
+    assert_user_error(outcome, f"--json {both} and --masks {both} would both write")
     assert tree(tmp_path) == set()
 
 
@@ -282,7 +282,7 @@ def test_eval_writes_a_device_in_place_and_refuses_to_overwrite_its_model(
     outcome = astseg(
         "eval", "--model", bundle_copy, "--data", DATA_SPEC, "--json", scores, "--grid", scores
     )
-    assert_user_error(outcome, "--json and --grid name the same file")
+    assert_user_error(outcome, f"--json {scores} and --grid {scores} would both write")
     outcome = astseg("eval", "--model", bundle_copy, "--data", DATA_SPEC, "--json", tmp_path)
     assert_user_error(outcome, f"--json {tmp_path} is a folder")
     assert tree(tmp_path) == {

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from sdk.outputs.output_paths import write_output
+from sdk.sources.image_decode import UnreadableImage, decode_image
 from training.data.errors import DataError
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -30,10 +31,10 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _decode(path: Path, data: bytes, flags: int) -> np.ndarray:
-    array = cv2.imdecode(np.frombuffer(data, np.uint8), flags) if data else None
-    if array is None:
-        raise DataError(f"{path} is not a readable image (corrupt or unsupported format)")
-    return array
+    try:
+        return decode_image(data, flags)
+    except UnreadableImage as why:
+        raise DataError(f"{path} is not a readable image ({why})") from None
 
 
 def read_image(path: str | Path) -> np.ndarray:

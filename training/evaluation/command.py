@@ -12,7 +12,7 @@ from pathlib import Path
 
 from training.data.errors import DataError
 from training.evaluation.predictors import load_predictor
-from training.evaluation.report import write_eval_report
+from training.evaluation.report import GRID_NAME, METRICS_NAME, write_eval_report
 from training.evaluation.scoring import evaluate
 from training.evaluation.types import EvalReport
 
@@ -48,6 +48,24 @@ def _check_outputs_spare_inputs(
         raise DataError(str(err).rstrip(".")) from None
 
 
+def _check_claims(
+    json_path: str | Path | None, grid_path: str | Path | None, report_dir: str | Path | None
+) -> None:
+    """`--report rep --grid rep/index.html` and the like: refused before the evaluation."""
+    from sdk.errors import OutputError
+    from sdk.outputs.claims import folder_claim, output_claims, refuse_overlaps
+    from sdk.outputs.report import REPORT_NAME
+
+    try:
+        claims = output_claims("--json", json_path) + output_claims("--grid", grid_path)
+        if report_dir is not None:
+            names = [REPORT_NAME, METRICS_NAME] + ([GRID_NAME] if grid_path is None else [])
+            claims.append(folder_claim("--report", Path(report_dir), names))
+        refuse_overlaps(claims)
+    except OutputError as err:
+        raise DataError(str(err).rstrip(".")) from None
+
+
 def run_eval(
     model: str | Path,
     data: str,
@@ -63,6 +81,7 @@ def run_eval(
 
     if limit is not None and limit < 1:
         raise DataError(f"--limit must be at least 1, got {limit}")
+    _check_claims(json_path, grid_path, report_dir)
     report_page = Path(report_dir) / "index.html" if report_dir is not None else None
     for target in (json_path, grid_path, report_page):
         if target is not None:

@@ -13,6 +13,9 @@ from pathlib import Path
 from sdk.outputs.report import Report, write_report
 from training.evaluation.types import EvalReport
 
+GRID_NAME = "grid.png"  # the report's grid when no --grid is given
+METRICS_NAME = "metrics.json"
+
 
 def table_rows(report: EvalReport) -> list[tuple[str, str]]:
     """The rows `astseg eval` prints, as (name, shown value)."""
@@ -28,11 +31,11 @@ def write_eval_report(report: EvalReport, folder: Path, grid_path: Path | None =
     folder.mkdir(parents=True, exist_ok=True)
     images = []
     if report.grid is not None:
-        grid = grid_path if grid_path is not None else folder / "grid.png"
+        grid = grid_path if grid_path is not None else folder / GRID_NAME
         if grid_path is None:
             report.write_grid(grid)
         images.append(("input | reconstruction | segmentation | ground truth", grid))
-    report.write_json(folder / "metrics.json")
+    report.write_json(folder / METRICS_NAME)
     model, data = report.metrics.get("model", "?"), report.metrics.get("data", "?")
     page = Report(
         title=f"astseg eval: {model} on {data}",
