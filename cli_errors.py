@@ -84,6 +84,8 @@ def sentence(err: BaseException) -> tuple[str, int]:
             "check the files you gave.",
             USER_ERROR_EXIT,
         )
+    # zipfile raises NotImplementedError for a method it lacks (Deflate64): the archive's
+    # fault, not a missing feature of ours
     if isinstance(err, (zipfile.BadZipFile, zlib.error, EOFError)) or (
         isinstance(err, NotImplementedError) and "compression" in str(err)
     ):

@@ -105,3 +105,9 @@ def shift_planes(planes_chw: np.ndarray, shift: Shift) -> np.ndarray:
         borderMode=cv2.BORDER_REPLICATE,
     )
     return moved.reshape(height, width, channels).transpose(2, 0, 1)
+
+
+def moved_onto(frame_chw: np.ndarray, planes_chw: np.ndarray, max_shift: float) -> np.ndarray:
+    """Background `planes` ([C, H, W]) moved onto `frame`'s view by the shift measured
+    between them (unchanged when none is believed)."""
+    return shift_planes(planes_chw, ShiftEstimator(planes_chw, max_shift).measure(frame_chw))

@@ -73,11 +73,13 @@ class ForegroundDetector:
             self._background = fingerprint
             self._estimator = ShiftEstimator(background, rule.shake) if rule.shake > 0 else None
         shift = self._estimator.measure(image) if self._estimator is not None else NO_SHIFT
-        levels = noise.reshape(image.shape[1:]).astype(np.float32) * np.float32(rule.noise_scale)
-        if rule.adapt:
-            if self.noise is None or self.noise.map.shape != levels.shape:
+        size = image.shape[1:]
+        if rule.adapt and self.noise is not None and self.noise.map.shape == size:
+            levels = self.noise.map  # the running map; the graph's only seeds it
+        else:
+            levels = noise.reshape(size).astype(np.float32) * np.float32(rule.noise_scale)
+            if rule.adapt:
                 self.noise = ResidualNoise(levels)
-            levels = self.noise.map
         b = background.astype(np.float32, copy=False) * np.float32(255.0)
         if shift.moved:
             moved = shift_planes(np.concatenate([b, levels[None]]), shift)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sdk.fixed_camera.camera_shift import ShiftEstimator, shift_planes
+from sdk.fixed_camera.camera_shift import ShiftEstimator, moved_onto, shift_planes
 from sdk.fixed_camera.illumination import match_illumination
 from training.model.background import BackgroundModel
 
@@ -58,9 +58,7 @@ def residual_noise(
         backgrounds = model(batch)[0].float().clamp(0, 1).mul(255).cpu().numpy()
         for frame, background in zip(frames[start : start + 16], backgrounds, strict=True):
             if max_shift > 0:
-                background = shift_planes(
-                    background, ShiftEstimator(background, max_shift).measure(frame)
-                )
+                background = moved_onto(frame, background, max_shift)
             if relight:
                 background = match_illumination(frame, background)
             differences.append(np.abs(frame.astype(np.float32) - background).mean(axis=0))
@@ -74,8 +72,5 @@ def align_backgrounds(
     the runtime moves them before the rule (sdk.fixed_camera.camera_shift)."""
     frames = _uint8_frames(images)
     planes = backgrounds.detach().float().cpu().numpy()
-    moved = [
-        shift_planes(b, ShiftEstimator(b, max_shift).measure(f))
-        for f, b in zip(frames, planes, strict=True)
-    ]
+    moved = [moved_onto(f, b, max_shift) for f, b in zip(frames, planes, strict=True)]
     return torch.from_numpy(np.stack(moved)).to(backgrounds.device, backgrounds.dtype)
