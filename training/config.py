@@ -67,6 +67,10 @@ class ModelConfig:
     slot_activation_init: float = 0.0
     # Glimpse side in pixels; None picks it from the image size (Table 7).
     glimpse_size: int | None = None
+    # Where z_what comes from (issue 22; "pooled" = the paper): "crop" adds a code computed
+    # from the input under the slot's own glimpse window (training.model.glimpse_encoder),
+    # so the glimpse generator is trained as an autoencoder of the object it sits on.
+    glimpse_encoder: Literal["pooled", "crop"] = "pooled"
     background_latent_dim: int = 16
     # The background autoencoder's own input size (fixed-camera mode, DESIGN §3). 0 = auto:
     # a new run takes the data's frame size, scaled down (aspect kept) so the long side is at

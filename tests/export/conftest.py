@@ -105,7 +105,19 @@ def unet_fixed(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     return Exported(checkpoint, result, triton)
 
 
-@pytest.fixture(params=["segformer_dynamic", "unet_fixed"])
+@pytest.fixture(scope="session")
+def crop_encoder(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    """The issue-22 crop glimpse encoder (a second GridSample, in the encoder graph):
+    Segformer, dynamic batch up to 4, so parity is checked at batch sizes 1 and 3."""
+    root = tmp_path_factory.mktemp("crop")
+    checkpoint = write_checkpoint(root / "crop.pt", tiny_model(glimpse_encoder="crop"), seed=2)
+    triton = root / "triton"
+    options = ExportOptions(dynamic=True, max_batch=4, triton=triton)
+    result = export_bundle(checkpoint, root / "bundle", options, log=lambda _: None)
+    return Exported(checkpoint, result, triton)
+
+
+@pytest.fixture(params=["segformer_dynamic", "unet_fixed", "crop_encoder"])
 def exported(request: pytest.FixtureRequest) -> Exported:
     return request.getfixturevalue(request.param)
 

@@ -6,6 +6,8 @@ import torch
 from torch import nn
 
 from training.config import ModelConfig
+from training.model.glimpse_encoder import GlimpseEncoder
+from training.model.glimpse_generator import glimpse_size_for
 from training.model.latents import SlotLatents
 from training.model.segformer_generator import SegformerGenerator
 from training.model.soft_argmax import normalised_coordinates, soft_argmax_and_pool
@@ -52,6 +54,14 @@ class SlotEncoder(nn.Module):
         self.config = config
         self.map_generator = build_map_generator(config)
         self.refiner = SlotRefiner(config) if config.use_transformer else None
+        self.glimpse_encoder = (
+            GlimpseEncoder(
+                config.z_what_dim,
+                config.glimpse_size or glimpse_size_for(config.image_height, config.image_width),
+            )
+            if config.glimpse_encoder == "crop"
+            else None
+        )
         self.register_buffer(
             "input_mean", torch.tensor(config.input_mean).view(1, 3, 1, 1), persistent=False
         )
@@ -70,7 +80,8 @@ class SlotEncoder(nn.Module):
         """images: [N, 3, H, W] RGB in [0, 1]."""
         cfg = self.config
         k = cfg.num_slots
-        maps = self.map_generator((images - self.input_mean) / self.input_std)
+        normalised = (images - self.input_mean) / self.input_std
+        maps = self.map_generator(normalised)
         attention, features = maps[:, :k], maps[:, k:]
         coords = self.coordinates(maps.shape[-2], maps.shape[-1], maps)
         positions, pooled = soft_argmax_and_pool(attention, features, coords)
@@ -84,4 +95,6 @@ class SlotEncoder(nn.Module):
         log_activation = slots[..., 2 + s_dim] + cfg.slot_activation_init
         z_what = slots[..., 3 + s_dim :]
         scale = cfg.s_min + (cfg.s_max - cfg.s_min) * torch.sigmoid(scale_logit)
+        if self.glimpse_encoder is not None:
+            z_what = z_what + self.glimpse_encoder(normalised, position, scale)
         return SlotLatents(position, scale, log_activation, z_what)
