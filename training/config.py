@@ -91,6 +91,9 @@ class ModelConfig:
     # Presets for a user's footage: a new run keeps the long side of image_height/width and
     # takes the footage's aspect ratio (training.input_sizes); the saved config says False.
     slot_size_from_data: bool = False
+    # Presets for a user's footage: a new run picks K (and grows the slot input for small
+    # objects) from the objects its footage shows (training.trainer.footage_objects).
+    slots_from_data: bool = False
     input_mean: tuple[float, float, float] = IMAGENET_MEAN
     input_std: tuple[float, float, float] = IMAGENET_STD
 

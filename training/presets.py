@@ -49,6 +49,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "num_slots": 10,
             "scaling": "anisotropic",
             "slot_size_from_data": True,
+            "slots_from_data": True,
         },
         "train": {"background_steps": 2_500, "background_steps_if_complex": 10_000},
     },
@@ -70,8 +71,10 @@ PRESETS: dict[str, dict[str, Any]] = {
             # random-init model never left the background-only minimum (docs/cpu-recipe.md).
             "s_max": 8.0,
             "slot_activation_init": 11.0,
-            # 64 on the long side, the footage's aspect (square data stays 64x64).
+            # 64 on the long side, the footage's aspect (square data stays 64x64); K from
+            # the objects the footage shows at once, and a larger input for small objects.
             "slot_size_from_data": True,
+            "slots_from_data": True,
             # Real cameras (docs/cpu-recipe.md §8): texture from the footage's median frame,
             # noise measured as the per-pixel median residual and tolerated 3 times over
             # (the paper's 7 is for its head's error estimate). The prior's autoencoder

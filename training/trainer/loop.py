@@ -10,6 +10,7 @@ checkpoints. Only rank 0 writes files.
 from __future__ import annotations
 
 import math
+import os
 import shlex
 import sys
 import time
@@ -26,6 +27,11 @@ from training.config import Config
 from training.data.sample import SampleDataset
 from training.data.torch_dataset import TorchSampleDataset
 from training.input_sizes import resolve_input_sizes
+from training.trainer.footage_objects import (
+    measure_footage_objects,
+    sample_frames,
+    slots_from_footage,
+)
 from training.losses import background_is_complex
 from training.model import ASTSeg
 from training.trainer import checkpoints
@@ -102,7 +108,7 @@ def train(
     spec = data if isinstance(data, str) else None
     if not resume and config is not None and data is not None:
         data = open_source(data)  # once: its first frame sizes the background model
-        config = _sized(config, data, background_from)
+        config = _sized(config, data, background_from, echo)
     dist = start(device)
     try:
         return _Run(
@@ -112,11 +118,23 @@ def train(
         dist.close()
 
 
-def _sized(config: Config, data: SampleDataset, background_from: str | Path | None) -> Config:
-    """A new run's automatic input sizes from its first frame (`training.input_sizes`); a
+def _sized(
+    config: Config,
+    data: SampleDataset,
+    background_from: str | Path | None,
+    echo: Callable[[str], None],
+) -> Config:
+    """A new run's K from its footage (`model.slots_from_data`, footage_objects) and its
+    automatic input sizes from its first frame (`training.input_sizes`); a
     `--background-from` model brings its own background size."""
     if len(data) == 0:
         return config  # prepare_data names the empty dataset
+    if config.model.slots_from_data:
+        shake = float(config.model.foreground_rule.get("shake", 0))
+        found = measure_footage_objects(sample_frames(data), shake)
+        config, line = slots_from_footage(config, found)
+        if os.environ.get("RANK", "0") == "0":  # every DDP rank measures the same
+            echo(line)
     background = None
     if background_from is not None and config.model.background_size_is_auto:
         background = checkpoints.background_size_of(background_from)

@@ -89,7 +89,8 @@ def resolve_config(
     size: str | None = None,
 ) -> Config:
     """Paper defaults <- preset <- YAML file <- `--set` items <- `--scenario`, `--slots`,
-    `--size` (the slot model's input, H or HxW; it turns `slot_size_from_data` off)."""
+    `--size` (the slot model's input, H or HxW; it turns `slot_size_from_data` off). A stated
+    K (`--slots`, or `model.num_slots` in the file or a `--set`) turns `slots_from_data` off."""
     try:
         config = preset_config(preset)
     except ValueError as err:
@@ -100,10 +101,13 @@ def resolve_config(
     if config_file is not None:
         overrides.update(read_config_file(config_file))
     overrides.update(parse_set_options(sets or []))
+    if "model.num_slots" in overrides:  # a K the user states is kept
+        overrides.setdefault("model.slots_from_data", False)
     if scenario is not None:
         overrides["train.scenario"] = scenario
     if slots is not None:
         overrides["model.num_slots"] = slots
+        overrides["model.slots_from_data"] = False
     if size is not None:
         height, width = parse_slot_size(size)
         overrides.update(

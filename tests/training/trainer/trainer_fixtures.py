@@ -23,6 +23,7 @@ TINY_MODEL: dict[str, Any] = {
     "image_height": 32,
     "image_width": 32,
     "num_slots": 2,
+    "slots_from_data": False,  # tests state K
     "segformer_overrides": TINY_SEGFORMER,
     "transformer_dim": 32,
     "transformer_heads": 2,
