@@ -54,7 +54,7 @@ def split_by_tracks(
     cut_from: dict[int, int] = {}
     if len(predicted) < 2:
         return labels, cut_from
-    areas = np.array([float(p.mask.sum()) for p in predicted])
+    areas = np.array([float(np.count_nonzero(p.mask)) for p in predicted])
     candidates = _candidates(labels, boxes, predicted, areas, min_share)
     free = [v for v in range(MAX_LABEL, 0, -1) if v not in boxes]
     for blob, ks in candidates.items():

@@ -111,3 +111,22 @@ def test_tracker_costs_and_motion_equal_the_per_track_computation():
     for track in tracker.tracks:  # moved is set once travel reaches min_travel, and stays
         travel = np.linalg.norm(track.position - track.origin)
         assert track.moved or travel < tracker.config.min_travel
+
+
+def test_assignment_equals_the_per_column_steps_ties_included():
+    from reference_assignment import reference_linear_sum_assignment
+
+    from sdk.assignment import linear_sum_assignment
+
+    rng = np.random.default_rng(11)
+    for i in range(240):
+        n, m = (int(v) for v in rng.integers(1, 24 if i % 8 else 45, 2))
+        if i % 3 == 0:
+            cost = rng.random((n, m))
+        elif i % 3 == 1:
+            cost = rng.integers(0, 4, (n, m)).astype(float)  # many ties
+        else:  # gated, as the tracker's: most pairs forbidden
+            cost = rng.random((n, m)) * 1.5
+            cost[rng.random((n, m)) > 0.15] = _FORBIDDEN
+        fast, slow = linear_sum_assignment(cost), reference_linear_sum_assignment(cost)
+        assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
