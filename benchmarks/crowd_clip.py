@@ -14,6 +14,7 @@ with the reason, and the summary keys are null.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +60,8 @@ def one_run(
     crowded = [ms for n, ms in zip(counts, track_ms, strict=True) if n >= CROWDED]
     print(f"crowd clip: {summary.line()}")
     return {
+        # other work on the cores slows every stage: the load says how much there was
+        "load_average_after": round(os.getloadavg()[0], 2),
         "end_to_end_fps": round(summary.fps, 2),
         "frames": summary.frames,
         "seconds": round(summary.seconds, 3),

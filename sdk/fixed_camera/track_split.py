@@ -138,5 +138,6 @@ def _nearest(owner: np.ndarray, tracks: list[int]) -> np.ndarray:
     for j, k in enumerate(tracks[1:], start=1):
         d = distance(k)
         nearest[d < best] = j
-        np.minimum(best, d, out=best)
+        if j < len(tracks) - 1:  # the last map needs no running minimum after it
+            np.minimum(best, d, out=best)
     return nearest
