@@ -241,6 +241,8 @@ def pipeline_crowd(d: dict[str, Any]) -> Lines:
         return [f"Real crowd clip: skipped ({crowd['skipped']}).", ""]
     t = d["targets"]
     stages = ", ".join(f"{k} {fmt(v)}" for k, v in crowd["stages_ms_median"].items())
+    loads = [r["load_average_after"] for r in crowd["runs"] if "load_average_after" in r]
+    load = f" Load average after each run: {', '.join(fmt(v) for v in loads)}." if loads else ""
     return [
         f"Real crowd clip (`{crowd['command']}`; 1280x720, {crowd['frames']} frames, "
         f"{crowd['codec']}): {fmt(crowd['end_to_end_fps']['median'])} FPS end to end "
@@ -250,7 +252,7 @@ def pipeline_crowd(d: dict[str, Any]) -> Lines:
         f"{t['crowd_tracking_ms_at_crowded_frames']['target'].split(' at ')[1]}: "
         f"{fmt(crowd['track_ms_crowded_median'])} ms "
         f"({t['crowd_tracking_ms_at_crowded_frames']['target']}: "
-        f"{met(t['crowd_tracking_ms_at_crowded_frames'])}).",
+        f"{met(t['crowd_tracking_ms_at_crowded_frames'])}).{load}",
         "",
     ]
 
