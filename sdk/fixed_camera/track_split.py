@@ -90,9 +90,10 @@ def _candidates(
     """{blob: the predicted masks (in order) of which it holds at least `min_share`}, for
     the blobs that may hold two, keyed in order of the first mask that finds each blob.
 
-    Only a blob whose box meets the boxes of two or more masks can hold two, so only those
-    blobs and the masks that meet them are counted, in one histogram of (mask, label)
-    pairs: at 40 tracks a histogram per mask cost more than the rest of the split."""
+    Only a blob whose box overlaps the boxes of two or more masks by their share can hold
+    two, so only those blobs and the masks that overlap them are counted, in one histogram
+    of (mask, label) pairs: at 40 tracks a histogram per mask cost more than the rest of
+    the split."""
     height, width = labels.shape
     clips = [_clip(p, (0, 0, width, height)) for p in predicted]
     blobs = np.array(sorted(boxes), dtype=np.int64)
@@ -101,12 +102,16 @@ def _candidates(
     # x0, y0, x1, y1 of each mask's part in the frame, and of each blob
     spans = np.array([(c.start, r.start, c.stop, r.stop) for r, c, _ in clips]).reshape(-1, 4)
     blob_boxes = np.array([boxes[b] for b in blobs.tolist()]).reshape(-1, 4)
-    meet = (
-        (spans[:, None, 0] < blob_boxes[None, :, 2])
-        & (blob_boxes[None, :, 0] < spans[:, None, 2])
-        & (spans[:, None, 1] < blob_boxes[None, :, 3])
-        & (blob_boxes[None, :, 1] < spans[:, None, 3])
+    # a blob holds no more of a mask than the overlap of their boxes
+    overlap_w = np.minimum(spans[:, None, 2], blob_boxes[None, :, 2]) - np.maximum(
+        spans[:, None, 0], blob_boxes[None, :, 0]
     )
+    overlap_h = np.minimum(spans[:, None, 3], blob_boxes[None, :, 3]) - np.maximum(
+        spans[:, None, 1], blob_boxes[None, :, 1]
+    )
+    needed = min_share * np.maximum(areas, 1.0)
+    overlap = np.maximum(overlap_w, 0) * np.maximum(overlap_h, 0)
+    meet = (overlap > 0) & (overlap >= needed[:, None])
     shared = meet.sum(axis=0) >= 2
     masks = np.flatnonzero(meet[:, shared].any(axis=1))
     if len(masks) < 2:
@@ -116,7 +121,7 @@ def _candidates(
     owner = np.repeat(np.arange(len(masks)), [len(v) for v in values])
     pairs = owner * bins + np.concatenate(values).astype(np.int64)
     counts = np.bincount(pairs, minlength=len(masks) * bins).reshape(len(masks), bins)
-    held = counts >= (min_share * np.maximum(areas[masks], 1.0))[:, None]
+    held = counts >= needed[masks][:, None]
     wanted = np.zeros(bins, dtype=bool)
     wanted[blobs[shared]] = True  # the background (0) is never in boxes
     held &= wanted[None, :]
