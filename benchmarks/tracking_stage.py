@@ -6,7 +6,8 @@ thread, so that other work on the cores (a training next door) barely moves it.
 tracks' moved masks, match, evidence rule, masks kept: the bulk of the pipeline's track
 stage) is timed with time.thread_time and time.perf_counter. Printed: mean and median
 ms per frame over all frames and over the frames reporting at least 35 objects (issue 21:
-<= 3 ms a frame at 40 objects). Run it on two checkouts to compare them.
+<= 3 ms a frame at 40 objects). It times the sdk beside it: to compare two checkouts, run
+each one's copy.
 
     python benchmarks/tracking_stage.py [--clip PATH] [--json out.json]
 """
