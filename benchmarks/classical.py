@@ -31,7 +31,8 @@ scored pixels; ARI-FG and foreground mIoU per scored frame with objects, average
 from the median time per frame at the clip's resolution (frames already decoded). A group
 scores the mean of its clips; the summary (`astseg_f_measure`, `astseg_slots_ari_fg`,
 `knn_miou_fg`, ...) is the mean over groups, each group counted once, with every group's
-own figures under `summary.groups`. Tracking, with the field's metrics (tracking_metrics:
+own figures under `summary.groups`. Tracking, with the field's metrics
+(training.evaluation.tracking_metrics, shared with `astseg eval`:
 TrackEval's HOTA, IDF1, MOTA, ID switches on mask IoU) on every synthetic clip's scored
 frames: astseg's reported objects and track IDs, and the baseline KNN + connected
 components + supervision's ByteTrack (tracking_baseline); summary keys `astseg_hota`,

@@ -229,7 +229,32 @@ def pipeline_sizes(d: dict[str, Any]) -> Lines:
             f"`{key}`).",
             "",
         ]
-    return out
+    return out + pipeline_crowd(d)
+
+
+def pipeline_crowd(d: dict[str, Any]) -> Lines:
+    """The real crowd clip (benchmarks/crowd_clip.py), or why it was skipped."""
+    crowd = d.get("crowd")
+    if not crowd:
+        return []
+    if "skipped" in crowd:
+        return [f"Real crowd clip: skipped ({crowd['skipped']}).", ""]
+    t = d["targets"]
+    stages = ", ".join(f"{k} {fmt(v)}" for k, v in crowd["stages_ms_median"].items())
+    loads = [r["load_average_after"] for r in crowd["runs"] if "load_average_after" in r]
+    load = f" Load average after each run: {', '.join(fmt(v) for v in loads)}." if loads else ""
+    return [
+        f"Real crowd clip (`{crowd['command']}`; 1280x720, {crowd['frames']} frames, "
+        f"{crowd['codec']}): {fmt(crowd['end_to_end_fps']['median'])} FPS end to end "
+        f"({t['fps_720p_crowd']['target']}: {met(t['fps_720p_crowd'])}), "
+        f"{fmt(crowd['objects_per_frame'])} objects per frame (at most {crowd['objects_max']}); "
+        f"mean ms per frame per stage: {stages}. The track stage on the frames with "
+        f"{t['crowd_tracking_ms_at_crowded_frames']['target'].split(' at ')[1]}: "
+        f"{fmt(crowd['track_ms_crowded_median'])} ms "
+        f"({t['crowd_tracking_ms_at_crowded_frames']['target']}: "
+        f"{met(t['crowd_tracking_ms_at_crowded_frames'])}).{load}",
+        "",
+    ]
 
 
 def pipeline_one_thread(d: dict[str, Any]) -> Lines:
@@ -590,6 +615,15 @@ def headline(results: dict[str, dict[str, Any]]) -> Lines:
             ">= 30 on 2 cores",
         ),
         ("pipeline", "streams_720p_25fps", "1280x720 cameras at 25 FPS per box", str, ""),
+        (
+            "pipeline",
+            "fps_720p_crowd",
+            "`astseg run` end-to-end FPS, real crowd clip 1280x720",
+            fmt,
+            ">= 50 on 2 cores",
+        ),
+        ("pipeline", "crowd_objects_per_frame", "... objects per frame on it", fmt, ""),
+        ("pipeline", "crowd_tracking_ms", "... track stage, ms per frame", fmt, "<= 3 at 40"),
         ("classical", "astseg_f_measure", "foreground F: astseg", fmt, ">= 0.95, >= KNN, MOG2"),
         ("classical", "knn_f_measure", "foreground F: KNN", fmt, ""),
         ("classical", "mog2_f_measure", "foreground F: MOG2", fmt, ""),

@@ -16,6 +16,12 @@ the runtime reads a camera; benchmarks/camera_streams.py) run at once through
 sdk.run.multi_stream, each writing its annotated video and JSON lines; `streams_720p_25fps`
 is the largest number for which no stream dropped a frame.
 
+The real crowd clip (benchmarks/crowd_clip.py): `../shared/data/crowd-overhead-1280x720.avi`
+(1280x720, 20-40 people, 341 readable frames) end to end with H.264 + JSON and the shipped
+bundle: `fps_720p_crowd`, `crowd_objects_per_frame`, `crowd_tracking_ms` (track stage, ms
+per frame). A missing clip is reported and the case skipped; `--crowd none` skips it too
+(quick mode skips it unless `--crowd PATH` is given).
+
 End-to-end FPS counts from the first frame entering the pipeline to the last written
 (model load excluded). Targets on 2 CPU cores with the default bundle: >= 30 FPS at
 640x480 (and end to end >= 85 % of inference only there), >= 60 FPS at 1280x720,
@@ -26,6 +32,7 @@ End-to-end FPS counts from the first frame entering the pipeline to the last wri
     python benchmarks/pipeline.py --sizes 1280x720 --max-streams 0   # one size, no cameras
     python benchmarks/pipeline.py --threads 1          # the pipeline's model on one thread
     python benchmarks/pipeline.py --encoder mp4v       # only mp4v (default: H.264 and mp4v)
+    python benchmarks/pipeline.py --crowd none         # without the real crowd clip
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ from common import (  # noqa: E402
     time_call,
     work_dir,
 )
+from crowd_clip import CROWD_CLIP, crowd_summary, crowd_targets, measure_crowd  # noqa: E402
 from encoders import add_encoder_arg, main_codec, record_pair, summarise_encoders  # noqa: E402
 from subjects import runtime_bundle, scene_for, write_clip  # noqa: E402
 
@@ -106,8 +114,17 @@ def parse_args(argv: list[str] | None) -> Any:
     parser.add_argument(
         "--max-streams", type=int, help="most cameras tried at once (12; 0: no camera trials)"
     )
+    parser.add_argument(
+        "--crowd",
+        help=f"the real crowd clip, or 'none' ({CROWD_CLIP.relative_to(CROWD_CLIP.parents[2])}; "
+        "quick mode: none)",
+    )
     add_encoder_arg(parser)
     args = parser.parse_args(argv)
+    if args.crowd is None:
+        args.crowd_clip = None if args.quick else CROWD_CLIP
+    else:
+        args.crowd_clip = None if args.crowd.lower() == "none" else path_arg(args.crowd)
     args.frames = args.frames or (20 if args.quick else 300)
     args.repeats = args.repeats or (1 if args.quick else 3)
     args.infer_calls = args.infer_calls or (10 if args.quick else 200)
@@ -343,6 +360,10 @@ def summarise(report: dict[str, Any]) -> None:
     if streams is not None:
         height, fps = streams["size"].split("x")[1], f"{streams['fps']:g}"
         report["summary"][f"streams_{height}p_{fps}fps"] = streams["sustained"]
+    crowd = report.get("crowd")
+    if crowd is not None:
+        report["summary"].update(crowd_summary(crowd))
+        report["targets"].update(crowd_targets(crowd, cores, TARGET_CORES))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -365,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             report["sizes"][size_name(width, height)] = entry
         seg.close()
+        report["crowd"] = measure_crowd(run_once, args.crowd_clip, work, args.repeats, args.threads)
         if args.max_streams:
             width, height = args.stream_wh
             clip = clips.get((width, height)) or write_clip(

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 from tracking_baseline import ByteTrackBaseline
-from tracking_metrics import SIMILARITY, TrackingAccumulator
+
+from training.evaluation.tracking_metrics import SIMILARITY, TrackingAccumulator
 
 TRACKERS = ("astseg", "astseg_slots", "baseline")
 FIGURES = ("hota", "idf1", "mota", "id_switches_per_100", "objects_per_frame")

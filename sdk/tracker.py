@@ -135,8 +135,13 @@ class Tracker:
         """[tracks, observations] matching costs, _FORBIDDEN outside the gate or max_cost."""
         c = self.config
         tracks = self.tracks
-        predicted = np.array([t.predicted() for t in tracks], dtype=np.float64)
-        radius = c.gate_distance * np.array([t.lost + 1 for t in tracks], dtype=np.float64)
+        # every track's predicted position at once (Track.predicted, vectorised)
+        gaps = np.array([t.lost + 1 for t in tracks], dtype=np.float64)
+        predicted = (
+            _stack([t.position for t in tracks])
+            + _stack([t.velocity for t in tracks]) * gaps[:, None]
+        )
+        radius = c.gate_distance * gaps
         positions = np.array([o.position for o in observations], dtype=np.float64)
         distance = np.linalg.norm(predicted[:, None] - positions[None], axis=2) / radius[:, None]
         sizes = _stack([t.size for t in tracks] + [o.size for o in observations])
@@ -222,5 +227,6 @@ class Tracker:
         track.lost = 0
         track.hits += 1
         track.confirmed = track.confirmed or track.hits >= c.min_hits
-        travel = float(np.linalg.norm(track.position - track.origin))
-        track.moved = track.moved or travel >= c.min_travel
+        if not track.moved:  # once moved, always moved: no distance to measure
+            travel = float(np.linalg.norm(track.position - track.origin))
+            track.moved = travel >= c.min_travel

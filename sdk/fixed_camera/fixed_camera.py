@@ -105,11 +105,16 @@ def fixed_camera_result(
         fused = fuse_labels(fg, None, None, height, width, min_area)
     t1 = time.perf_counter()
     z_dim = spec.z_what_dim
+    slot_z: dict[int, np.ndarray] = {}  # z depends on the slot only: one copy per slot
 
     def z_of(obj: FusedObject) -> np.ndarray:
-        if output is not None and obj.slot >= 0:
-            return output.z_what[i, obj.slot].astype(np.float64)
-        return np.zeros(z_dim)
+        slot = obj.slot if output is not None and obj.slot >= 0 else -1
+        if slot not in slot_z:
+            if output is not None and slot >= 0:
+                slot_z[slot] = output.z_what[i, slot].astype(np.float64)
+            else:
+                slot_z[slot] = np.zeros(z_dim)
+        return slot_z[slot]
 
     if tracks is not None:
         fused, ids = tracks.update(fused, lambda o: _observation(o, width, height, z_of(o)))

@@ -54,16 +54,8 @@ def split_by_tracks(
     cut_from: dict[int, int] = {}
     if len(predicted) < 2:
         return labels, cut_from
-    height, width = labels.shape
-    frame = (0, 0, width, height)
-    areas = np.array([float(p.mask.sum()) for p in predicted])
-    candidates: dict[int, list[int]] = {}  # blob -> predicted masks it may hold
-    for k, p in enumerate(predicted):
-        rows, cols, part = _clip(p, frame)
-        counts = np.bincount(labels[rows, cols][part], minlength=MAX_LABEL + 1)
-        for found in np.flatnonzero(counts >= min_share * max(areas[k], 1.0)):
-            if found:
-                candidates.setdefault(int(found), []).append(k)
+    areas = np.array([float(np.count_nonzero(p.mask)) for p in predicted])
+    candidates = _candidates(labels, boxes, predicted, areas, min_share)
     free = [v for v in range(MAX_LABEL, 0, -1) if v not in boxes]
     for blob, ks in candidates.items():
         if len(ks) < 2 or blob not in boxes:
@@ -79,14 +71,78 @@ def split_by_tracks(
         tracks = [k + 1 for k in ks if seen[k + 1] >= min_share * max(areas[k], 1.0)]
         if len(tracks) < 2 or len(free) < len(tracks) - 1:
             continue  # one object hidden behind another, or no labels left: kept whole
-        # distance from each blob pixel to each track's predicted mask, inside the box
-        distance = np.stack(
-            [cv2.distanceTransform((owner != k).view(np.uint8), cv2.DIST_L2, 3) for k in tracks]
-        )
         values = np.array([blob] + [free.pop() for _ in tracks[1:]], dtype=np.uint8)
         for v in values[1:]:
             cut_from[int(v)] = blob
         if len(cut_from) == len(values) - 1:
             labels = labels.copy()  # the first split: the caller's map stays as it was
-        np.copyto(labels[y0:y1, x0:x1], values[np.argmin(distance, axis=0)], where=mine)
+        np.copyto(labels[y0:y1, x0:x1], values[_nearest(owner, tracks)], where=mine)
     return labels, cut_from
+
+
+def _candidates(
+    labels: np.ndarray,
+    boxes: dict[int, tuple[int, int, int, int]],
+    predicted: list[PredictedMask],
+    areas: np.ndarray,
+    min_share: float,
+) -> dict[int, list[int]]:
+    """{blob: the predicted masks (in order) of which it holds at least `min_share`}, for
+    the blobs that may hold two, keyed in order of the first mask that finds each blob.
+
+    Only a blob whose box overlaps the boxes of two or more masks by their share can hold
+    two, so only those blobs and the masks that overlap them are counted, in one histogram
+    of (mask, label) pairs: at 40 tracks a histogram per mask cost more than the rest of
+    the split."""
+    height, width = labels.shape
+    clips = [_clip(p, (0, 0, width, height)) for p in predicted]
+    blobs = np.array(sorted(boxes), dtype=np.int64)
+    if not len(blobs):
+        return {}
+    # x0, y0, x1, y1 of each mask's part in the frame, and of each blob
+    spans = np.array([(c.start, r.start, c.stop, r.stop) for r, c, _ in clips]).reshape(-1, 4)
+    blob_boxes = np.array([boxes[b] for b in blobs.tolist()]).reshape(-1, 4)
+    # a blob holds no more of a mask than the overlap of their boxes
+    overlap_w = np.minimum(spans[:, None, 2], blob_boxes[None, :, 2]) - np.maximum(
+        spans[:, None, 0], blob_boxes[None, :, 0]
+    )
+    overlap_h = np.minimum(spans[:, None, 3], blob_boxes[None, :, 3]) - np.maximum(
+        spans[:, None, 1], blob_boxes[None, :, 1]
+    )
+    needed = min_share * np.maximum(areas, 1.0)
+    overlap = np.maximum(overlap_w, 0) * np.maximum(overlap_h, 0)
+    meet = (overlap > 0) & (overlap >= needed[:, None])
+    shared = meet.sum(axis=0) >= 2
+    masks = np.flatnonzero(meet[:, shared].any(axis=1))
+    if len(masks) < 2:
+        return {}
+    values = [labels[clips[k][0], clips[k][1]][clips[k][2]] for k in masks.tolist()]
+    bins = MAX_LABEL + 1
+    owner = np.repeat(np.arange(len(masks)), [len(v) for v in values])
+    pairs = owner * bins + np.concatenate(values).astype(np.int64)
+    counts = np.bincount(pairs, minlength=len(masks) * bins).reshape(len(masks), bins)
+    held = counts >= needed[masks][:, None]
+    wanted = np.zeros(bins, dtype=bool)
+    wanted[blobs[shared]] = True  # the background (0) is never in boxes
+    held &= wanted[None, :]
+    candidates: dict[int, list[int]] = {}
+    for row, blob in zip(*(i.tolist() for i in np.nonzero(held)), strict=True):
+        candidates.setdefault(blob, []).append(int(masks[row]))
+    return candidates
+
+
+def _nearest(owner: np.ndarray, tracks: list[int]) -> np.ndarray:
+    """Per pixel of the box, the index into `tracks` of the nearest predicted mask (the
+    first on a tie, as argmin): a running minimum, not a stack of every distance map."""
+
+    def distance(k: int) -> np.ndarray:
+        return cv2.distanceTransform((owner != k).view(np.uint8), cv2.DIST_L2, 3)
+
+    best = distance(tracks[0])
+    nearest = np.zeros(owner.shape, dtype=np.intp)
+    for j, k in enumerate(tracks[1:], start=1):
+        d = distance(k)
+        nearest[d < best] = j
+        if j < len(tracks) - 1:  # the last map needs no running minimum after it
+            np.minimum(best, d, out=best)
+    return nearest

@@ -8,7 +8,10 @@ Each module does one job, and its imports point one way only, down this list:
     report                the HTML page of `astseg eval --report` -> types
     predictors            load_predictor(): a checkpoint or a bundle -> checkpoint_predictor
     checkpoint_predictor  a training checkpoint as a Predictor (imports torch) -> types
-    scoring               Evaluator and evaluate(): the metrics of one run -> grid, types
+    scoring               Evaluator and evaluate(): the metrics of one run -> grid,
+                          tracking_metrics, types
+    tracking_metrics      HOTA, IDF1, MOTA, ID switches by TrackEval (also the classical
+                          benchmark's) -> nothing of this package
     grid                  the input | reconstruction | segmentation | truth picture -> types
     types                 Prediction, Predictor, EvalReport: imports nothing of this package
 

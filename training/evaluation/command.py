@@ -88,7 +88,9 @@ def run_eval(
             _prepare_output(Path(target))
     _check_outputs_spare_inputs(model, json_path, grid_path)
     dataset = open_dataset(data)
-    predictor = load_predictor(model, masks_from)
+    # frames of videos are scored as a stream (tracks carried from frame to frame)
+    video = len(dataset) > 0 and dataset[0].sequence is not None
+    predictor = load_predictor(model, masks_from, video=video)
     report = evaluate(predictor, dataset, limit=limit, batch_size=batch_size)
     mode = getattr(getattr(predictor, "segmenter", None), "masks_from", None)
     report.metrics = {"model": str(model), "data": data, **report.metrics}

@@ -15,17 +15,20 @@ def is_bundle(path: Path) -> bool:
     return (path.is_dir() and (path / "astseg.json").is_file()) or path.suffix.lower() == ".zip"
 
 
-def load_predictor(path: str | Path, masks_from: str | None = None) -> Predictor:
+def load_predictor(
+    path: str | Path, masks_from: str | None = None, video: bool = False
+) -> Predictor:
     """A checkpoint (`.pt` file or run folder) or a model bundle (folder or `.zip`).
 
     masks_from ("fused", "slots", "background") is the runtime's mode (sdk.Segmenter);
-    None takes the bundle's default.
+    None takes the bundle's default. video: the data are frames of videos, so a bundle
+    runs as `astseg run` streams them (see SegmenterPredictor).
     """
     path = Path(path)
     if not path.exists():
         raise DataError(f"model {path} does not exist")
     if is_bundle(path):
-        return _bundle_predictor(path, masks_from)
+        return SegmenterPredictor(path, masks_from, video)
     if masks_from is not None:
         raise DataError(
             f"--masks-from is for model bundles and {path} is a checkpoint; export it with "
@@ -50,22 +53,30 @@ class SegmenterPredictor:
     segmentation is the runtime's slot map, `tracks` its track IDs (reported objects only);
     bundles render no reconstruction, so MSE is left undefined."""
 
-    def __init__(self, path: str | Path, masks_from: str | None = None) -> None:
+    def __init__(
+        self, path: str | Path, masks_from: str | None = None, video: bool = False
+    ) -> None:
         from sdk import Segmenter
         from sdk.tracker import TrackerConfig
 
-        # every image gets its own background, and every object found is scored at once (no
-        # confirmation over frames, no still-from-the-first-frame rule): an image set need
-        # not be one stream; IDs are still tracked for the identity scores of a video
-        reported_at_once = TrackerConfig(min_hits=1, first_frame_still_is_scene=False)
-        self.segmenter = Segmenter(
-            path,
-            channels="rgb",
-            min_area=1,
-            masks_from=masks_from,
-            background_every=1,
-            tracker=reported_at_once,
-        )
+        if video:
+            # frames of a video are scored as `astseg run` reports them (the runtime's own
+            # defaults: confirmation, coasting, background refresh), so the tracking
+            # metrics measure what a user gets; `reset()` starts each video afresh
+            self.segmenter = Segmenter(path, channels="rgb", masks_from=masks_from)
+        else:
+            # every image gets its own background, and every object found is scored at once
+            # (no confirmation over frames, no still-from-the-first-frame rule): an image set
+            # need not be one stream
+            reported_at_once = TrackerConfig(min_hits=1, first_frame_still_is_scene=False)
+            self.segmenter = Segmenter(
+                path,
+                channels="rgb",
+                min_area=1,
+                masks_from=masks_from,
+                background_every=1,
+                tracker=reported_at_once,
+            )
         spec = self.segmenter.spec
         self.image_size = (spec.image_height, spec.image_width)
         background = self.segmenter.bundle.manifest.background
@@ -74,6 +85,10 @@ class SegmenterPredictor:
             self.image_size = (background.image_height, background.image_width)
         self.num_slots = spec.num_slots
 
+    def reset(self) -> None:
+        """A new video begins: forget the tracks, background and noise of the last one."""
+        self.segmenter.reset()
+
     def predict(self, images: np.ndarray) -> Prediction:
         results = self.segmenter.batch(list(images))
         return Prediction(
@@ -81,8 +96,3 @@ class SegmenterPredictor:
             reconstruction=None,
             tracks=np.stack([r.label_map for r in results]),
         )
-
-
-def _bundle_predictor(path: Path, masks_from: str | None = None) -> Predictor:
-    """A deployed bundle, scored through the same `sdk.Segmenter` code path `astseg run` uses."""
-    return SegmenterPredictor(path, masks_from)

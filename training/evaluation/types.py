@@ -22,6 +22,15 @@ from training.data.imageio import encode_png
 GridRow = tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]
 
 
+# the headline figures of a section that `table()` prints (the JSON has them all)
+_TABLE_KEYS = {
+    "tracking": (
+        *("hota", "idf1", "mota", "id_switches_per_100"),
+        *("objects_per_frame", "true_objects_per_frame"),
+    )
+}
+
+
 class PredictionLike(Protocol):
     segmentation: np.ndarray  # int [N, H, W], 0 = background, k = slot k
     reconstruction: np.ndarray | None  # float32 [N, H, W, 3] in [0, 1]
@@ -70,9 +79,14 @@ class EvalReport:
     def table(self) -> str:
         """A plain-text table of the headline numbers, one metric per line."""
         rows = [(key, value) for key, value in self.metrics.items() if not isinstance(value, dict)]
-        for section in ("cdnet", "identity"):
-            for key, value in self.metrics.get(section, {}).get("mean", {}).items():
-                rows.append((f"{section}.{key}", value))
+        for section in ("cdnet", "identity", "tracking"):
+            part = self.metrics.get(section, {})
+            shown = _TABLE_KEYS.get(section)
+            for key, value in part.get("mean", {}).items():
+                if shown is None or key in shown:
+                    rows.append((f"{section}.{key}", value))
+            if "skipped" in part:
+                rows.append((section, part["skipped"]))
         width = max(len(k) for k, _ in rows)
         lines = []
         for key, value in rows:

@@ -44,7 +44,7 @@ def test_cli_eval_report_on_images(tmp_path, monkeypatch):
     monkeypatch.setattr(
         training.evaluation.command,
         "load_predictor",
-        lambda path, masks_from=None: Oracle(data, (32, 32)),
+        lambda *_, **__: Oracle(data, (32, 32)),
     )
     folder = tmp_path / "rep"
     result = CliRunner().invoke(

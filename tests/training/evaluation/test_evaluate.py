@@ -199,7 +199,7 @@ def test_cli_eval_and_synth(tmp_path, monkeypatch, scenes):
     monkeypatch.setattr(
         training.evaluation.command,
         "load_predictor",
-        lambda path, masks_from=None: LookupPredictor(data, (32, 40), lambda s: s.mask),
+        lambda *_, **__: LookupPredictor(data, (32, 40), lambda s: s.mask),
     )
     args = ["eval", "--model", "m.pt", "--data", f"folder:{out}", "--limit", "4"]
     result = runner.invoke(

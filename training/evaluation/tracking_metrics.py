@@ -6,11 +6,15 @@ predicted object is their mask IoU (HOTA's similarity for segmentation, as in
 TrackEval's MOTS evaluation), exact from the joint histogram of the two maps. CLEAR
 (MOTA, ID switches) and Identity (IDF1) match at IoU >= 0.5; HOTA averages
 sqrt(DetA * AssA) over IoU thresholds 0.05 .. 0.95 (Luiten et al. 2021).
+
+`astseg eval` on labelled video and the classical benchmark both score with this module.
+TrackEval comes with the optional `bench` extra; `trackeval_missing()` says how to get it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from typing import Any
 
 import numpy as np
@@ -20,6 +24,17 @@ RESULT_KEYS = (
     *("hota", "deta", "assa", "idf1", "mota", "id_switches", "id_switches_per_100", "frames"),
     *("objects_per_frame", "true_objects_per_frame", "track_ids", "true_ids"),
 )
+
+
+INSTALL_HINT = (
+    "tracking metrics (HOTA, IDF1, MOTA) need TrackEval: "
+    'pip install "astseg[bench]" (or pip install "trackeval>=1.3,<2")'
+)
+
+
+def trackeval_missing() -> str | None:
+    """The one sentence saying how to install TrackEval, or None when it is installed."""
+    return None if find_spec("trackeval") is not None else INSTALL_HINT
 
 
 def mask_ious(

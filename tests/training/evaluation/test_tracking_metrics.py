@@ -1,11 +1,12 @@
-"""Tracking metrics and the ByteTrack baseline on tiny sequences with answers worked by hand."""
+"""Tracking metrics (HOTA, CLEAR, Identity by TrackEval, on mask IoU) on tiny sequences
+with answers worked by hand."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from tracking_baseline import ByteTrackBaseline, component_boxes
-from tracking_metrics import TrackingAccumulator, mask_ious
+
+from training.evaluation.tracking_metrics import TrackingAccumulator, mask_ious
 
 
 def square(labels: dict[int, tuple[int, int]], size: int = 4) -> np.ndarray:
@@ -88,26 +89,3 @@ def test_false_positives_count_on_frames_without_objects():
     assert r["mota"] == pytest.approx((1 - 1) / 1)
     assert r["objects_per_frame"] == 1.0 and r["true_objects_per_frame"] == 0.5
     assert TrackingAccumulator().result()["hota"] is None
-
-
-def test_component_boxes():
-    labels, boxes = component_boxes(square({3: (1, 2), 7: (10, 30)}, size=3))
-    assert labels.tolist() == [3, 7]
-    assert boxes.tolist() == [[2, 1, 5, 4], [30, 10, 33, 13]]
-
-
-def test_bytetrack_baseline_keeps_ids_of_separate_components():
-    tracker = ByteTrackBaseline()
-    seen = []
-    for t in range(12):
-        # component numbers swap every frame (connected components carry no identity)
-        a, b = (1, 2) if t % 2 else (2, 1)
-        out = tracker(square({a: (2, 2 * t), b: (12, 30 - 2 * t)}))
-        assert out.dtype == np.int32 and out.shape == (20, 40)
-        seen.append((out[3, 2 * t + 1], out[13, 31 - 2 * t]))
-    # tracks are confirmed on the second frame, then each square keeps one ID
-    confirmed = seen[1:]
-    assert all(pair[0] and pair[1] for pair in confirmed)
-    assert len({p[0] for p in confirmed}) == 1 and len({p[1] for p in confirmed}) == 1
-    assert confirmed[0][0] != confirmed[0][1]
-    assert not tracker(np.zeros((20, 40), np.int32)).any()
