@@ -4,9 +4,9 @@ A road shows six cars at once, a concourse forty people: one preset K fits neith
 the model is built, frames spread over the footage are compared with their median (a fixed
 camera's empty scene, as for the background prior), each after the runtime's own shift and
 light matching; what differs by more than the pixel's typical difference, in object-sized
-blobs, counts as an object. Touching objects make one blob, so K is a quarter above the
-95th percentile of the per-frame count (one slot per object of a busy frame, not of the
-busiest), and never below the preset's K. The slot input grows until the typical object
+blobs, counts as an object. Where the 95th percentile of the per-frame count (a busy
+frame, not the busiest) exceeds the preset's K, K is a quarter above it (touching objects
+make one blob); otherwise the preset's K stays (a spare slot splits objects). The slot input grows until the typical object
 spans MIN_OBJECT_SIDE pixels, within MAX_SIDE_FACTOR of the preset's side. Footage whose
 frames do not share one scene (a folder of unrelated images) keeps the preset's values, and
 the run says so. Thresholds: docs/cpu-recipe.md §9 (measured on our clips and the real ones).
@@ -119,8 +119,11 @@ def slots_from_footage(config: Config, found: FootageObjects) -> tuple[Config, s
             f"{100 * found.changed_share:.0f} % of each differs from their median), so K stays "
             f"the preset's {model.num_slots}"
         )
-    wanted = math.ceil(TOUCHING_MARGIN * found.objects_p95)
-    slots = min(MAX_SLOTS, max(model.num_slots, wanted))
+    # No spare slots where the preset's K already suffices (a spare slot splits objects,
+    # docs/cpu-recipe.md §4.1); above it, a quarter more for touching objects.
+    crowded = found.objects_p95 > model.num_slots
+    wanted = math.ceil(TOUCHING_MARGIN * found.objects_p95) if crowded else model.num_slots
+    slots = min(MAX_SLOTS, wanted)
     changes: dict[str, object] = {"num_slots": slots, "slots_from_data": False}
     outcome = f"K = {slots}" if slots > model.num_slots else f"K stays the preset's {slots}"
     line = (
