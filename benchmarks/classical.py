@@ -37,6 +37,9 @@ TrackEval's HOTA, IDF1, MOTA, ID switches on mask IoU) on every synthetic clip's
 frames: astseg's reported objects and track IDs, and the baseline KNN + connected
 components + supervision's ByteTrack (tracking_baseline); summary keys `astseg_hota`,
 `baseline_idf1`, `astseg_objects_per_frame`, `true_objects_per_frame`, ...
+Merges (benchmarks/merge_causes.py): touching true objects the fused output reports as one,
+by cause per clip (`merges_per_frame`); `astseg_merges_per_frame` counts those the slot
+model caused (an object in its background layer, or one slot owning both; issue 22).
 `targets` checks issue 12's bar: astseg >= KNN and >=
 MOG2 on each figure in every group, F >= 0.95, ARI-FG >= 0.85, mIoU-FG >= 0.75; and
 issue 21's tracking bar: IDF1 >= 0.85 and HOTA >= 0.75 (mean over groups), astseg above
@@ -67,6 +70,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -95,6 +99,7 @@ from common import (  # noqa: E402
     usable_cores,
     work_dir,
 )
+from merge_causes import merges_in_frame, slot_merges  # noqa: E402
 from subjects import MANIFEST, manifest, runtime_bundle, scene_for  # noqa: E402
 from tracking_summary import (  # noqa: E402
     BASELINE_LABEL,
@@ -218,6 +223,7 @@ class AstsegMethod:
             options["masks_from"] = masks_from
         self.seg = Segmenter(bundle, **options)
         self.masks_from = masks_from or "slots"
+        self.slot_labels: np.ndarray | None = None  # the last frame's, for merge causes
 
     def reset(self) -> None:
         self.seg.reset()
@@ -235,6 +241,7 @@ class AstsegMethod:
 
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         result = self.seg(frame)
+        self.slot_labels = result.slot_labels
         # A fixed-camera runtime gives no `foreground` in slot mode: there it is every
         # pixel a slot owns, as the older runtime's `foreground` was.
         foreground = result.foreground
@@ -533,6 +540,8 @@ class Score:
     miou: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     identity: IdentityCounter | None = None  # astseg's track IDs against the true ids
+    merges: Counter | None = None  # fused: touching objects reported as one, by cause
+    merge_frames: int = 0
 
     def result(self) -> dict[str, Any]:
         timing = stats_ms(self.seconds)
@@ -550,6 +559,12 @@ class Score:
             "ms_per_frame": timing,
             "fps": round(1000.0 / timing["median_ms"], 1),
         }
+        if self.merges is not None and self.merge_frames:
+            out["merges_per_frame"] = {
+                cause: round(self.merges[cause] / self.merge_frames, 4)
+                for cause in ("background", "one_slot", "fusion")
+            }
+            out["slot_merges_per_frame"] = round(slot_merges(self.merges) / self.merge_frames, 4)
         if self.identity is not None and self.identity.frames:
             ident = self.identity.result()
             out["identity"] = {
@@ -575,6 +590,8 @@ def evaluate_clip(
     if clip.has_instances:
         for name in ours:
             scores[name].identity = IdentityCounter()
+        if "astseg" in methods and methods["astseg"].masks_from == "fused":
+            scores["astseg"].merges = Counter()
     example: dict[str, Any] = {"objects": -1}
     names = list(methods)
     for t, (image, ids, labels) in enumerate(clip.frames()):
@@ -600,6 +617,9 @@ def evaluate_clip(
                     score.miou.append(miou_fg)
             if score.identity is not None:
                 score.identity.update(ids, instances)
+            if score.merges is not None and ids is not None:
+                score.merges += merges_in_frame(ids, instances, methods[name].slot_labels)
+                score.merge_frames += 1
         wanted = clip.shown is None or t in clip.shown
         if wanted and objects >= example["objects"]:  # the latest frame with the most objects
             example = {
@@ -626,12 +646,16 @@ def mean_of(values: list[Any]) -> float | None:
 
 
 def group_figures(clips: dict[str, dict[str, Any]], names: list[str]) -> dict[str, Any]:
-    """`{method}_{metric}`: the mean over the named clips (CDnet's mean over videos)."""
-    return {
+    """`{method}_{metric}`: the mean over the named clips (CDnet's mean over videos);
+    `astseg_merges_per_frame`: touching objects the slot model merged (merge_causes)."""
+    figures = {
         f"{method}_{metric}": mean_of([clips[c][method].get(metric) for c in names])
         for method in METHODS
         for metric in (*QUALITY, "fps")
     }
+    merges = [clips[c]["astseg"].get("slot_merges_per_frame") for c in names]
+    figures["astseg_merges_per_frame"] = mean_of(merges)
+    return figures
 
 
 def grouped(clips: dict[str, dict[str, Any]], order: list[str]) -> dict[str, list[str]]:
@@ -645,6 +669,7 @@ def grouped(clips: dict[str, dict[str, Any]], order: list[str]) -> dict[str, lis
 def summarise(groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Each headline figure as the mean over groups, and every group's own figures."""
     keys = [f"{m}_{q}" for m in METHODS for q in (*QUALITY, "fps")]
+    keys.append("astseg_merges_per_frame")
     out: dict[str, Any] = {k: mean_of([g[k] for g in groups.values()]) for k in keys}
     out.update(summary_figures(groups))
     keys += TRACKING_KEYS

@@ -193,6 +193,16 @@ def test_classical_scores_every_clip_group(quick_run):
         assert r["fused"] == {"available": True} and r["aliases"] == {}
         assert r["methods"]["astseg"]["masks_from"] == "fused"
         assert r["methods"]["astseg_slots"]["masks_from"] == "slots"
+        # merges by cause on every synthetic clip; the slot model's share is summarised
+        for name in r["synthetic_clips"]:
+            causes = clips[name]["astseg"]["merges_per_frame"]
+            assert set(causes) == {"background", "one_slot", "fusion"}
+            slot_caused = causes["background"] + causes["one_slot"]
+            assert clips[name]["astseg"]["slot_merges_per_frame"] == pytest.approx(
+                slot_caused, abs=2e-4
+            )
+        assert s["astseg_merges_per_frame"] >= 0
+        assert "astseg_merges_per_frame" in s["groups"]["crowded"]
     else:
         assert r["astseg_masks_from"] == s["astseg_masks_from"] == "slots"
         assert r["fused"]["available"] is False
