@@ -9,6 +9,9 @@ apart or too costly are never matched: the slot starts a new track instead.
 A track that finds no slot is kept, coasting on its velocity, for
 `max_lost_frames` frames, so an object that is briefly occluded or missed keeps
 its ID; after that it is forgotten, and an object that comes back gets a new ID.
+A coasting track's gate stays `gate_distance` around its prediction (it does not widen
+with time), and a track predicted wholly outside the view is forgotten at once: an object
+that left the scene must not hand its ID to the next one that enters.
 
 Evidence for reporting (`Tracker.reportable`, used by fixed-camera mode): a track is
 tentative until seen in `min_hits` frames, and a tentative track that misses a frame is
@@ -116,6 +119,13 @@ def _stack(rows: list[np.ndarray]) -> np.ndarray:
     return np.array([[float(np.mean(r))] for r in rows])
 
 
+def _left_view(track: Track) -> bool:
+    """Whether a coasting track's predicted box lies wholly outside the frame (-1..1)."""
+    centre = track.position + track.velocity * track.lost
+    half = np.resize(track.size, 2) / 2.0
+    return bool(np.any(np.abs(centre) - half > 1.0))
+
+
 class Tracker:
     """Assigns an ID to every observation of every frame; call `update` once per frame."""
 
@@ -141,7 +151,9 @@ class Tracker:
             _stack([t.position for t in tracks])
             + _stack([t.velocity for t in tracks]) * gaps[:, None]
         )
-        radius = c.gate_distance * gaps
+        # the gate does not widen while a track coasts: its prediction already carries the
+        # motion, and a wider gate hands a departed object's ID to any newcomer in view
+        radius = np.full(len(tracks), c.gate_distance, dtype=np.float64)
         positions = np.array([o.position for o in observations], dtype=np.float64)
         distance = np.linalg.norm(predicted[:, None] - positions[None], axis=2) / radius[:, None]
         sizes = _stack([t.size for t in tracks] + [o.size for o in observations])
@@ -188,8 +200,9 @@ class Tracker:
         for index, track in enumerate(self.tracks):
             if index not in matched_tracks:
                 track.lost += 1
-                # a tentative track that misses a frame was never an object
-                if track.lost > c.max_lost_frames or not track.confirmed:
+                # a tentative track that misses a frame was never an object; one whose
+                # prediction has left the view has left the scene
+                if track.lost > c.max_lost_frames or not track.confirmed or _left_view(track):
                     continue
             survivors.append(track)
         self.tracks = survivors

@@ -38,7 +38,10 @@ from sdk.fixed_camera.foreground import to_frame_size
 
 TOUCH_SHARE = 0.15  # of min(component, slot region): less is a slot's edge grazing a neighbour
 MAX_OBJECTS = 255  # the label map is uint8
-NECK = 1.6  # cut length / √(smaller piece's area) from which two slots are one object
+# cut length / √(smaller piece's area) from which two slots are one object: a straight cut
+# through the middle of a disc measures about 1.6 in 4-neighbour pairs, so 1.6 left many
+# two-glimpse objects in two pieces, each with its own track ID (issue 21, docs/runtime.md)
+NECK = 1.0
 
 
 @dataclass(frozen=True)

@@ -186,29 +186,48 @@ def test_foreground_rule_numbers() -> None:
         assert opened.sum() == 81 and opened[15:24, 15:24].all()
 
 
-def test_fuse_labels_splits_a_shared_component_by_weight() -> None:
+def _touching_squares() -> tuple[np.ndarray, np.ndarray]:
+    """Two 20x20 squares meeting at a 6-pixel neck (one component), a 24-pixel speck, and
+    the weights of a slot on each square."""
     fg = np.zeros((40, 60), np.uint8)
-    fg[10:30, 5:45] = 1  # one component: two touching objects
+    fg[10:30, 5:45] = 1
+    fg[10:17, 24:26] = fg[23:30, 24:26] = 0  # notches: the squares touch at rows 17..22
     fg[5:9, 52:58] = 1  # a small one no slot touches (24 pixels)
     weights = np.zeros((3, 40, 60), np.float32)
     weights[0] = 1.0
     weights[:, 10:30, 5:25] = np.array([0.2, 0.8, 0.0])[:, None, None]  # slot 0 on the left
     weights[:, 10:30, 25:45] = np.array([0.2, 0.0, 0.8])[:, None, None]  # slot 1 on the right
+    return fg, weights
+
+
+def test_fuse_labels_splits_a_shared_component_by_weight() -> None:
+    fg, weights = _touching_squares()
+    square = 20 * 20 - 2 * 7  # each square less its notch column
     fused = fuse_labels(fg, weights, np.array([True, True]), 80, 120, min_area=16)
     by_slot = {o.slot: o for o in fused.objects}
     assert set(by_slot) == {0, 1, -1}
-    assert by_slot[0].area == by_slot[1].area == 20 * 20 * 4  # split at column 25 (x2 upscale)
+    assert by_slot[0].area == by_slot[1].area == square * 4  # split at column 25 (x2 upscale)
     assert by_slot[0].bbox == (10, 20, 50, 60) and by_slot[1].bbox == (50, 20, 90, 60)
     assert by_slot[-1].area == 24 * 4 and by_slot[-1].unclaimed
     assert (fused.labels != 0).sum() == sum(o.area for o in fused.objects)
     # a slot under min_score claims nothing: its half joins no object but stays foreground
     weak = fuse_labels(fg, weights, np.array([True, False]), 80, 120, min_area=16)
     assert {o.slot for o in weak.objects} == {0, -1}
-    assert [o.area for o in weak.objects if o.slot == 0] == [40 * 20 * 4]  # the whole component
+    assert [o.area for o in weak.objects if o.slot == 0] == [2 * square * 4]  # the component
     # components under min_area frame pixels leave the foreground
     strict = fuse_labels(fg, weights, np.array([True, True]), 80, 120, min_area=200)
     assert {o.slot for o in strict.objects} == {0, 1}
-    assert (strict.labels != 0).sum() == 40 * 20 * 4
+    assert (strict.labels != 0).sum() == 2 * square * 4
+
+
+def test_fuse_labels_keeps_one_object_cut_across_by_two_glimpses() -> None:
+    """Two slots whose cut runs right across a component (here 20 pixels next to a
+    400-pixel piece) cover one object, not two that touch: one object, the larger slot's."""
+    fg, weights = _touching_squares()
+    fg[10:30, 24:26] = 1  # no notches: one 20x40 block
+    fused = fuse_labels(fg, weights, np.array([True, True]), 80, 120, min_area=16)
+    claimed = [o for o in fused.objects if not o.unclaimed]
+    assert len(claimed) == 1 and claimed[0].area == 20 * 40 * 4
 
 
 def test_cli_masks_from(camera_bundle_dir: Path, tmp_path: Path) -> None:

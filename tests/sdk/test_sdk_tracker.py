@@ -142,3 +142,30 @@ def test_segmenter_keeps_ids_when_objects_swap_slots(toy_bundle_dir: Path) -> No
         "green": {1},
     }
     assert len(slots_by_colour["red"]) == 2  # the model did swap slots; the IDs did not follow
+
+
+def test_an_object_that_left_the_view_does_not_hand_its_id_to_a_newcomer() -> None:
+    """A track predicted wholly outside the frame is forgotten: the next object to enter,
+    wherever it enters, is a new object."""
+    tracker = Tracker()
+    for i in range(8):  # leaves over the right border at 0.1 a frame
+        (leaving,) = tracker.update([_obs(0.3 + 0.1 * i, 0.0, [1, 0], size=0.1)])
+    for _ in range(3):
+        tracker.update([])
+    assert tracker.tracks == []  # its prediction is past x = 1: gone, not coasting
+    (newcomer,) = tracker.update([_obs(0.8, 0.1, [1, 0], size=0.1)])
+    assert newcomer != leaving
+
+
+def test_a_coasting_track_keeps_its_gate_around_its_prediction() -> None:
+    """The gate does not widen while a track coasts: a newcomer far from where the lost
+    object should be is a new object, the lost object coming back where it should be is not."""
+    tracker = Tracker(TrackerConfig(max_lost_frames=30))
+    for i in range(5):
+        (hidden,) = tracker.update([_obs(-0.5 + 0.02 * i, 0.0, [1, 0])])
+    for _ in range(10):
+        tracker.update([])
+    (far,) = tracker.update([_obs(0.3, 0.6, [1, 0])])  # 0.8 from the prediction
+    assert far != hidden
+    ids = tracker.update([_obs(-0.5 + 0.02 * 16, 0.0, [1, 0]), _obs(0.3, 0.6, [1, 0])])
+    assert ids == [hidden, far]

@@ -75,7 +75,7 @@ def reference_costs(tracker: Tracker, observations: list[Observation]) -> np.nda
     c = tracker.config
     tracks = tracker.tracks
     predicted = np.array([t.predicted() for t in tracks], dtype=np.float64)
-    radius = c.gate_distance * np.array([t.lost + 1 for t in tracks], dtype=np.float64)
+    radius = np.full(len(tracks), c.gate_distance, dtype=np.float64)  # no widening while lost
     positions = np.array([o.position for o in observations], dtype=np.float64)
     distance = np.linalg.norm(predicted[:, None] - positions[None], axis=2) / radius[:, None]
     ts = np.maximum(np.array([t.size for t in tracks]), 1e-6)
