@@ -590,7 +590,8 @@ def evaluate_clip(
     if clip.has_instances:
         for name in ours:
             scores[name].identity = IdentityCounter()
-        if "astseg" in methods and methods["astseg"].masks_from == "fused":
+        fused = "astseg" in methods and methods["astseg"].masks_from == "fused"
+        if fused and "astseg_slots" in methods:
             scores["astseg"].merges = Counter()
     example: dict[str, Any] = {"objects": -1}
     names = list(methods)
@@ -618,7 +619,10 @@ def evaluate_clip(
             if score.identity is not None:
                 score.identity.update(ids, instances)
             if score.merges is not None and ids is not None:
-                score.merges += merges_in_frame(ids, instances, methods[name].slot_labels)
+                # causes from the slot model's own labels on this frame (its slot-mode run):
+                # the fused output's slot_labels are its objects, not the slots
+                slots = methods["astseg_slots"].slot_labels
+                score.merges += merges_in_frame(ids, instances, slots)
                 score.merge_frames += 1
         wanted = clip.shown is None or t in clip.shown
         if wanted and objects >= example["objects"]:  # the latest frame with the most objects

@@ -49,3 +49,41 @@ def test_three_objects_in_one_are_two_merges_and_slot_labels_are_resized():
     one = np.where(truth > 0, 1, 0)
     slots = truth[::2, ::2]  # at half the size, as a slot model's map can be
     assert merges_in_frame(truth, one, slots) == {"fusion": 2}
+
+
+class StandIn:
+    """A method of the classical benchmark that answers the same maps on every frame."""
+
+    def __init__(self, masks_from: str, instances: np.ndarray, slot_labels: np.ndarray) -> None:
+        self.masks_from = masks_from
+        self.instances, self.slot_labels = instances, slot_labels
+
+    def reset(self) -> None:
+        pass
+
+    def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.instances > 0, self.instances
+
+
+def test_the_benchmark_takes_causes_from_the_slot_model_not_the_fused_objects():
+    """The fused run's own slot_labels are its objects (one label over a merge); the causes
+    come from the slot-mode run of the same frame."""
+    from classical import Clip, evaluate_clip
+
+    truth = two_touching()
+    one = np.where(truth > 0, 1, 0)
+    labels = np.where(truth > 0, 255, 0).astype(np.uint8)
+    frames = [(np.zeros((*truth.shape, 3), np.uint8), truth, labels)] * 4
+    clip = Clip("pair", "static", "two touching squares", lambda: iter(frames), 4, True)
+    for slots, cause in ((truth, "fusion"), (np.where(truth > 0, 2, 0), "one_slot")):
+        methods = {
+            "astseg": StandIn("fused", one, one),  # slot_labels = its one object
+            "astseg_slots": StandIn("slots", slots, slots),
+            "knn": StandIn("knn", truth, truth),  # the tracking baseline's input
+        }
+        results, _ = evaluate_clip(clip, methods, {})
+        fused = results["astseg"]
+        assert fused["merges_per_frame"][cause] == 1.0
+        assert sum(fused["merges_per_frame"].values()) == 1.0
+        assert fused["slot_merges_per_frame"] == (0.0 if cause == "fusion" else 1.0)
+        assert "merges_per_frame" not in results["astseg_slots"]
