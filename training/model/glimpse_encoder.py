@@ -63,15 +63,18 @@ class GlimpseEncoder(nn.Module):
                 at_least_float32(position.reshape(n * k, 2)),
                 at_least_float32(scale.reshape(n * k, -1)),
             )
-            coords = torch.matmul(self.grid, theta).view(n * k, c, c, 2)
-            repeated = at_least_float32(images)[:, None].expand(-1, k, -1, -1, -1)
-            return F.grid_sample(
-                repeated.reshape(n * k, *images.shape[1:]),
+            # all K windows of an image in one grid [N, K*C, C, 2]: each image is sampled
+            # once, not copied K times (memory in training, where grid_sample keeps its input)
+            coords = torch.matmul(self.grid, theta).view(n, k * c, c, 2)
+            sampled = F.grid_sample(
+                at_least_float32(images),
                 coords,
                 mode="bilinear",
                 padding_mode="zeros",
                 align_corners=False,
-            )
+            )  # [N, 3, K*C, C]
+        channels = images.shape[1]
+        return sampled.view(n, channels, k, c, c).transpose(1, 2).reshape(n * k, channels, c, c)
 
     def forward(
         self, images: torch.Tensor, position: torch.Tensor, scale: torch.Tensor

@@ -6,10 +6,11 @@ camera's empty scene, as for the background prior), each after the runtime's own
 light matching; what differs by more than the pixel's typical difference, in object-sized
 blobs, counts as an object. Where the 95th percentile of the per-frame count (a busy
 frame, not the busiest) exceeds the preset's K, K is a quarter above it (touching objects
-make one blob); otherwise the preset's K stays (a spare slot splits objects). The slot input grows until the typical object
-spans MIN_OBJECT_SIDE pixels, within MAX_SIDE_FACTOR of the preset's side. Footage whose
-frames do not share one scene (a folder of unrelated images) keeps the preset's values, and
-the run says so. Thresholds: docs/cpu-recipe.md §9 (measured on our clips and the real ones).
+make one blob); otherwise the preset's K stays (a spare slot splits objects). A small slot
+input (the `cpu` preset's 64) grows until the typical object spans MIN_OBJECT_SIDE pixels,
+to at most MAX_GROWN_SIDE. Footage with too few frames of one size, or whose frames do not
+share one scene (a folder of unrelated images), keeps the preset's values, and the run
+says so. Thresholds: docs/cpu-recipe.md §9.1 (measured on our clips and the real ones).
 """
 
 from __future__ import annotations
@@ -31,14 +32,16 @@ from training.trainer.background_statistics import footage_median
 
 SAMPLE_FRAMES = 60
 WORKING_SIDE = 320  # frames are measured at most this long on their long side
-MIN_LEVEL = 20.0  # 0-255 l1 over channels: below this a difference is never an object
+MIN_LEVEL = 20.0  # 0-255, mean over channels: below this a difference is never an object
 NOISE_FACTOR = 3.0  # ... nor below 3x the pixel's typical difference to the median
 MIN_AREA_SHARE = 1e-3  # blobs smaller than this share of the frame are not objects
 MAX_CHANGED_SHARE = 0.2  # a median frame that explains less than 80 % is no fixed scene
 TOUCHING_MARGIN = 1.25  # slots per counted blob: touching objects make one blob
 MAX_SLOTS = 48
 MIN_OBJECT_SIDE = 8  # pixels the typical object should span at the slot model's input
-MAX_SIDE_FACTOR = 2  # the slot input grows at most to twice the preset's long side
+MAX_SIDE_FACTOR = 2  # the slot input grows at most to twice the preset's long side ...
+MAX_GROWN_SIDE = 128  # ... and never past this by growing: the CPU preset's 64 grows, not 224
+MIN_FRAMES = 10  # fewer frames of one size cannot show a fixed scene
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class FootageObjects:
 
     @property
     def fixed_scene(self) -> bool:
-        return self.changed_share <= MAX_CHANGED_SHARE
+        return self.frames >= MIN_FRAMES and self.changed_share <= MAX_CHANGED_SHARE
 
 
 def measure_footage_objects(frames: np.ndarray, max_shift: float = 0.0) -> FootageObjects:
@@ -61,7 +64,7 @@ def measure_footage_objects(frames: np.ndarray, max_shift: float = 0.0) -> Foota
     planes = np.ascontiguousarray(frames.transpose(0, 3, 1, 2))
     scene = torch.from_numpy(planes).float().div_(255.0)
     median = footage_median(scene, max_shift).numpy() * np.float32(255.0)
-    differences = np.stack([_difference(frame, median, max_shift) for frame in planes])
+    differences = np.stack([_difference(f, median, max_shift) for f in planes])
     typical = np.median(differences, axis=0)
     threshold = np.maximum(MIN_LEVEL, NOISE_FACTOR * typical)
     height, width = frames.shape[1:3]
@@ -88,8 +91,10 @@ def measure_footage_objects(frames: np.ndarray, max_shift: float = 0.0) -> Foota
 
 
 def _difference(frame: np.ndarray, median: np.ndarray, max_shift: float) -> np.ndarray:
-    """[H, W] l1 over channels of a [3, H, W] frame against the median moved and relit to it,
-    as the runtime compares a frame with its background."""
+    """[H, W] mean over channels of |frame - median|, the median moved onto the [3, H, W]
+    frame as the runtime moves its background, and relit to it: one median frame has one
+    light, where the trained background model follows each frame's (whatever the rule's
+    `relight`)."""
     background = moved_onto(frame, median, max_shift) if max_shift > 0 else median
     background = match_illumination(frame, background)
     return np.abs(frame.astype(np.float32) - background).mean(axis=0)
@@ -113,6 +118,11 @@ def slots_from_footage(config: Config, found: FootageObjects) -> tuple[Config, s
     """`config` with K (and, when the slot size follows the data, its long side) chosen
     from `found`, and the line that says what was chosen."""
     model = config.model
+    if found.frames < MIN_FRAMES:
+        return _settled(config), (
+            f"slots: only {found.frames} frames of one size, too few to count objects, so K "
+            f"stays the preset's {model.num_slots}"
+        )
     if not found.fixed_scene:
         return _settled(config), (
             f"slots: the frames do not share one fixed scene (a median "
@@ -133,7 +143,8 @@ def slots_from_footage(config: Config, found: FootageObjects) -> tuple[Config, s
     preset_side = max(model.image_height, model.image_width)
     if model.slot_size_from_data and found.object_side_share > 0:
         wanted = MIN_OBJECT_SIDE / found.object_side_share
-        side = min(MAX_SIDE_FACTOR * preset_side, max(preset_side, wanted))
+        cap = max(preset_side, min(MAX_SIDE_FACTOR * preset_side, MAX_GROWN_SIDE))
+        side = min(cap, max(preset_side, wanted))
         side = SLOT_SIDE_MULTIPLE * math.ceil(side / SLOT_SIDE_MULTIPLE)
         if side != preset_side:
             height, width = slot_size_like((model.image_height, model.image_width), side)

@@ -27,11 +27,6 @@ from training.config import Config
 from training.data.sample import SampleDataset
 from training.data.torch_dataset import TorchSampleDataset
 from training.input_sizes import resolve_input_sizes
-from training.trainer.footage_objects import (
-    measure_footage_objects,
-    sample_frames,
-    slots_from_footage,
-)
 from training.losses import background_is_complex
 from training.model import ASTSeg
 from training.trainer import checkpoints
@@ -54,6 +49,11 @@ from training.trainer.data import (
 from training.trainer.device import Precision, choose_precision, resolve_device
 from training.trainer.distributed import Distributed, start
 from training.trainer.errors import TrainingError
+from training.trainer.footage_objects import (
+    measure_footage_objects,
+    sample_frames,
+    slots_from_footage,
+)
 from training.trainer.frozen_background import FrozenBackgrounds
 from training.trainer.optim import (
     apply_learning_rate,

@@ -94,3 +94,20 @@ def test_an_unknown_encoder_is_one_clear_config_error(tiny_config, bad):
         from training.config import Config
 
         Config.from_dict({"model": {"glimpse_encoder": bad}})
+
+
+def test_isotropic_windows_and_one_sampling_per_image_give_each_slot_its_own_crop():
+    """Scale [N, K, 1] (isotropic) and several images: slot k of image n reads image n."""
+    encoder = GlimpseEncoder(z_what_dim=8, glimpse_size=16)
+    images = torch.stack([ramp(24, 24)[0], 2.0 * ramp(24, 24)[0]])
+    position = torch.tensor([[[0.1, 0.2], [-0.3, 0.0]], [[0.1, 0.2], [0.5, -0.5]]])
+    scale = torch.tensor([[[2.0], [3.0]], [[2.0], [3.0]]])  # windows inside the image
+    crops = encoder.crops(images, position, scale).view(2, 2, 3, 16, 16)
+    assert torch.allclose(crops[1, 0], 2.0 * crops[0, 0], atol=LINEAR_TOLERANCE)
+    g = base_grid(16, 16)
+    for n in range(2):
+        for slot in range(2):
+            (x, y), s = position[n, slot], scale[n, slot, 0]
+            u, v = x + g[:, 0] / s, y + g[:, 1] / s
+            expected = (n + 1.0) * (0.3 * u - 0.7 * v + 0.1)
+            assert (crops[n, slot, 0].reshape(-1) - expected).abs().max() <= 4 * LINEAR_TOLERANCE

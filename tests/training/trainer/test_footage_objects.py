@@ -95,3 +95,21 @@ def test_a_stated_k_is_kept():
     assert not resolve_config("cpu", sets=["model.num_slots=5"]).model.slots_from_data
     assert resolve_config("cpu").model.slots_from_data
     assert not resolve_config("clevrtex").model.slots_from_data  # paper presets: never
+
+
+def test_a_few_frames_cannot_show_a_fixed_scene():
+    found = measure_footage_objects(camera(3, frames=2))
+    assert not found.fixed_scene
+    chosen, line = slots_from_footage(preset_config("cpu"), found)
+    assert chosen.model.num_slots == 4 and "only 2 frames" in line
+
+
+def test_a_large_slot_input_does_not_grow():
+    """The `video` preset's 224 px input already shows small objects: no growth there."""
+    config = preset_config("video")
+    found = measure_footage_objects(camera(3, side=10, size=(240, 320)))
+    chosen, _ = slots_from_footage(config, found)
+    assert (chosen.model.image_height, chosen.model.image_width) == (
+        config.model.image_height,
+        config.model.image_width,
+    )
