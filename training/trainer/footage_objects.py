@@ -144,8 +144,8 @@ def slots_from_footage(config: Config, found: FootageObjects) -> tuple[Config, s
     if model.slot_size_from_data and found.object_side_share > 0:
         wanted = MIN_OBJECT_SIDE / found.object_side_share
         cap = max(preset_side, min(MAX_SIDE_FACTOR * preset_side, MAX_GROWN_SIDE))
-        side = min(cap, max(preset_side, wanted))
-        side = SLOT_SIDE_MULTIPLE * math.ceil(side / SLOT_SIDE_MULTIPLE)
+        grown = min(cap, max(preset_side, wanted))
+        side = SLOT_SIDE_MULTIPLE * math.ceil(grown / SLOT_SIDE_MULTIPLE)
         if side != preset_side:
             height, width = slot_size_like((model.image_height, model.image_width), side)
             changes.update(image_height=height, image_width=width)
