@@ -16,8 +16,9 @@ time budget covers training only (`train(..., time_limit_s=...)`); evaluation co
 Targets (issue 22): the exported bundle's default output (fused with the background model)
 ARI-FG >= 0.90 and foreground mIoU >= 0.70 on the test scenes; the slots alone (argmax of the
 layer weights, the paper's output) ARI-FG >= 0.80 and mIoU-FG >= 0.60. Crowded scenes:
-`--objects 8 --set model.num_slots=10 --json results/train_quality_crowded.json
---merge-into results/train_quality.json` adds `crowded_*` keys to the main report.
+`--objects 8 --set model.num_slots=10 --json benchmarks/results/train_quality_crowded.json
+--merge-into benchmarks/results/train_quality.json` adds `crowded_*` keys to the main report
+(its sample sheet and curve go beside its JSON).
 """
 
 from __future__ import annotations
@@ -65,15 +66,39 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--run", type=Path, help="run folder to keep (default: a temp folder)")
     parser.add_argument("--json", type=Path, default=RESULTS / "train_quality.json")
-    parser.add_argument("--png", type=Path, default=RESULTS / "train_quality.png")
-    parser.add_argument("--curve-png", type=Path, default=ROOT / "docs" / "bench-train-quality.png")
+    parser.add_argument("--png", type=Path, help="sample sheet (default: beside --json)")
+    parser.add_argument(
+        "--curve-png",
+        type=Path,
+        help="validation curve (default: docs/bench-train-quality.png for the main report, "
+        "beside --json otherwise)",
+    )
     parser.add_argument(
         "--merge-into",
         type=Path,
         help="also add this run's summary, keys prefixed by --prefix, to that report's summary",
     )
     parser.add_argument("--prefix", default="crowded", help="key prefix for --merge-into")
-    return parser.parse_args()
+    args = parser.parse_args()
+    main_report = args.json.resolve() == (RESULTS / "train_quality.json").resolve()
+    if args.png is None:
+        args.png = args.json.with_suffix(".png")
+    if args.curve_png is None:
+        beside = args.json.with_name(args.json.stem + "-curve.png")
+        args.curve_png = ROOT / "docs" / "bench-train-quality.png" if main_report else beside
+    if args.merge_into is not None:
+        _check_merge_target(parser, args.merge_into)
+    return args
+
+
+def _check_merge_target(parser: argparse.ArgumentParser, path: Path) -> None:
+    """--merge-into must name a report with a summary now, not after an hour of training."""
+    try:
+        summary = json.loads(path.read_text()).get("summary")
+    except (OSError, ValueError, AttributeError) as err:
+        parser.error(f"--merge-into {path}: not a readable JSON report ({err})")
+    if not isinstance(summary, dict):
+        parser.error(f"--merge-into {path}: the report has no summary to add keys to")
 
 
 class Curves:
@@ -117,11 +142,15 @@ def _score_deployed(checkpoint: Path, test: Any, folder: Path) -> dict[str, dict
     default output (fused with the background model where the bundle has one) and the
     slots alone (argmax of the layer weights, the paper's output)."""
     from export.bundle import ExportOptions, export_bundle
+    from export.errors import ExportError
     from training.evaluation.predictors import SegmenterPredictor
     from training.evaluation.scoring import evaluate
 
-    bundle = export_bundle(checkpoint, folder, ExportOptions(), log=lambda _: None).bundle
-    scores = {}
+    try:
+        bundle = export_bundle(checkpoint, folder, ExportOptions(), log=lambda _: None).bundle
+    except ExportError as err:  # the report still gets the checkpoint's own scores
+        return {"error": {"export": str(err)}}
+    scores: dict[str, dict[str, Any]] = {}
     for mode, masks_from in (("default", None), ("slots", "slots")):
         predictor = SegmenterPredictor(bundle, masks_from)
         report = evaluate(predictor, test, batch_size=50, progress=False)
@@ -159,6 +188,9 @@ def _write_sheet(checkpoint: Path, test: Any, path: Path, title: str) -> None:
 
 def main() -> None:
     args = _args()
+    import onnxruntime  # noqa: F401
+
+    import export.bundle  # noqa: F401  scoring exports the model: fail now, not after training
     from training.data.sample import Subset
     from training.data.synthetic import SceneConfig, SyntheticScenes
     from training.trainer import resolve_config, train
@@ -194,7 +226,9 @@ def main() -> None:
     evaluation = {name: _score(path, test_set) for name, path in checkpoints.items()}
     reported = "best" if "best" in evaluation else "final"
     deployed = _score_deployed(checkpoints[reported], test_set, run_dir / "bundle")
-    metrics, slots = deployed["default"], deployed["slots"]
+    # without a bundle (the export failed, said in `deployed`), the checkpoint's slot argmax
+    metrics = deployed.get("default", {**evaluation[reported], "masks_from": "checkpoint"})
+    slots = deployed.get("slots", evaluation[reported])
     args.png.parent.mkdir(parents=True, exist_ok=True)
     _write_sheet(
         checkpoints[reported],

@@ -58,3 +58,20 @@ def test_quality_benchmark_trains_within_budget_and_scores_unseen_scenes(tmp_pat
     points = report["validation_curve"]
     assert len(points) >= 2 and all(0 <= p["ari_fg"] <= 1 for p in points)
     assert report["curve_png"] == str(curve.resolve()) and cv2.imread(str(curve)).shape[1] > 400
+
+
+def test_a_bad_merge_target_is_refused_before_any_training(tmp_path):
+    for target, why in ((tmp_path / "missing.json", "not a readable JSON report"),
+                        (tmp_path / "bare.json", "has no summary")):  # fmt: skip
+        if target.name == "bare.json":
+            target.write_text(json.dumps({"benchmark": "train_quality"}))
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks/train_quality.py"), "--minutes", "0.01",
+             "--json", str(tmp_path / "q.json"), "--merge-into", str(target)],  # fmt: skip
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 2 and why in proc.stderr
+        assert "Traceback" not in proc.stderr and not (tmp_path / "q.json").exists()
