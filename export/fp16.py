@@ -21,6 +21,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 FLOAT, HALF = TensorProto.FLOAT, TensorProto.FLOAT16
+_LEARNED = {"Conv", "ConvTranspose", "MatMul", "Gemm"}  # ops that carry weights
 _HALF_STR = "tensor(float16)"
 
 
@@ -56,20 +57,30 @@ def _closure(
 
 
 def placement_block(model: onnx.ModelProto) -> set[str]:
-    """Names of the nodes that must stay FP32 (empty when the graph has no GridSample)."""
+    """Names of the nodes that must stay FP32 (empty when the graph has no GridSample): the
+    placement block, and a crop encoder's window sampling (its grid and GridSample)."""
     g = model.graph
     producer: dict[str, list[onnx.NodeProto]] = {o: [n] for n in g.node for o in n.output}
     consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
     for n in g.node:
         for i in n.input:
             consumers[i].append(n)
-    samplers = [n for n in g.node if n.op_type == "GridSample"]
-    if not samplers:
-        return set()
     # The latents are the block's boundary: graph inputs (renderer) or outputs (segmenter).
     stop = {v.name for v in [*g.input, *g.output]} | {i.name for i in g.initializer}
+    nodes = {n.name: n for n in g.node}
+    crops, samplers = [], []
+    for sampler in (n for n in g.node if n.op_type == "GridSample"):
+        # A crop (model.glimpse_encoder: crop) samples the input image itself, with nothing
+        # learned in between: only its window's grid needs FP32, not the CNN that follows.
+        source = _closure([sampler.input[0]], producer, stop, set())
+        reads_image = not any(nodes[n].op_type in _LEARNED for n in source)
+        (crops if reads_image else samplers).append(sampler)
+    block = {s.name for s in crops}
+    block |= _closure([s.input[1] for s in crops], producer, stop, set())
+    if not samplers:
+        return block
     glimpses = _closure([s.input[0] for s in samplers], producer, stop, set())
-    block = {s.name for s in samplers}
+    block |= {s.name for s in samplers}
     block |= _closure([s.input[1] for s in samplers], producer, stop, glimpses)
     downstream = _closure(
         [o for s in samplers for o in s.output], consumers, set(), set(), backward=False

@@ -82,3 +82,23 @@ def test_fp16_graph_types_and_results(segformer_dynamic: Exported, graph: str) -
     else:
         assert np.abs(half[0] - ref[0]).max() < 1e-2  # positions from the FP16 encoder
         assert np.abs(weights_half - weights_ref).mean() < 2e-3
+
+
+def test_a_crop_encoder_keeps_only_its_window_sampling_in_fp32(crop_encoder: Exported) -> None:
+    """The crop's GridSample reads the image: its grid stays FP32, the CNN after it does not."""
+    encoder = _load(crop_encoder, "encoder")
+    block = placement_block(encoder)
+    ops = Counter(n.op_type for n in encoder.graph.node if n.name in block)
+    assert ops["GridSample"] == 1 and ops["MatMul"] >= 1  # the sampler and its grid
+    assert not {"Conv", "ConvTranspose", "Gemm", "Celu", "InstanceNormalization"} & set(ops)
+    converted = convert_fp16_keep_placement(encoder)
+    types = _types(converted)
+    nodes = {n.name: n for n in converted.graph.node}
+    sampler = next(n for n in nodes.values() if n.op_type == "GridSample")
+    assert types[sampler.input[1]] == TensorProto.FLOAT  # the window's coordinates
+    convs = [n for n in nodes.values() if n.op_type == "Conv"]
+    assert convs and all(types[c.output[0]] == TensorProto.FLOAT16 for c in convs)
+    # the renderer's placement block is the paper model's
+    renderer = _load(crop_encoder, "renderer")
+    kept = Counter(n.op_type for n in renderer.graph.node if n.name in placement_block(renderer))
+    assert kept["GridSample"] == 1 and "ConvTranspose" not in kept
