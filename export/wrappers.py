@@ -50,7 +50,7 @@ class RendererGraph(nn.Module):
         masks = r.glimpses(z_what.reshape(n * k, -1))[:, 3:]
         placed = r.placer(masks, position.reshape(n * k, 2), scale.reshape(n * k, -1))
         placed = placed.reshape(n, k, r.placer.height, r.placer.width)
-        weights = composite_weights(log_activation, r.log_background_activation, placed)
+        weights = r.merged(composite_weights(log_activation, r.log_background_activation, placed))
         return weights, weights.argmax(dim=1)
 
 

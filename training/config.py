@@ -71,6 +71,9 @@ class ModelConfig:
     # from the input under the slot's own glimpse window (training.model.glimpse_encoder),
     # so the glimpse generator is trained as an autoencoder of the object it sits on.
     glimpse_encoder: Literal["pooled", "crop"] = "pooled"
+    # At inference, two slots whose presences overlap by more than this share become one
+    # (training.model.duplicate_slots); 0 = never (the paper).
+    duplicate_slot_overlap: float = 0.0
     background_latent_dim: int = 16
     # The background autoencoder's own input size (fixed-camera mode, DESIGN §3). 0 = auto:
     # a new run takes the data's frame size, scaled down (aspect kept) so the long side is at
@@ -153,6 +156,11 @@ class ModelConfig:
             raise ConfigError(
                 f"{prefix}.s_min",
                 f"must be positive and below s_max ({self.s_max}), got {self.s_min}",
+            )
+        if not 0 <= self.duplicate_slot_overlap < 1:
+            raise ConfigError(
+                f"{prefix}.duplicate_slot_overlap",
+                f"must be in [0, 1) (0 = off), got {self.duplicate_slot_overlap}",
             )
         if self.z_what_dim < 1:
             raise ConfigError(f"{prefix}.z_what_dim", f"must be at least 1, got {self.z_what_dim}")

@@ -1,10 +1,8 @@
 """Research probe (issue 22): how much of the slots' error is two slots drawing one object?
 
 Loads a checkpoint, renders held-out scenes (benchmarks/research/scenes.py), and scores the
-slots' argmax (the paper's output) against the same map after merging slots whose claims
-overlap: slot k's presence p_k = w_k / (w_0 + w_k) is its weight against the background
-alone (computable from the exported weights), and two slots merge when
-sum(p_a p_b) / min(sum p_a, sum p_b) > tau. Prints JSON.
+slots' argmax (the paper's output) against the argmax after the inference-time merge of
+`model.duplicate_slot_overlap` (training/model/duplicate_slots.py) at each tau. Prints JSON.
 
     python benchmarks/research/slot_duplicates.py CHECKPOINT [--tau 0.3 0.5 0.7]
 """
@@ -16,7 +14,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,36 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scenes import eval_scenes, scene_config, score  # noqa: E402
 
 from training.checkpoint import load_model  # noqa: E402
-
-
-def presence_overlap(weights: np.ndarray) -> np.ndarray:
-    """weights [K+1, H, W] -> [K, K] overlap of the slots' presences."""
-    background, slots = weights[:1], weights[1:]
-    presence = slots / np.maximum(background + slots, 1e-12)
-    flat = presence.reshape(len(presence), -1)
-    shared = flat @ flat.T
-    mass = flat.sum(axis=1)
-    return shared / np.maximum(np.minimum(mass[:, None], mass[None, :]), 1e-12)
-
-
-def merged_labels(weights: np.ndarray, tau: float) -> np.ndarray:
-    """The argmax map with slots whose presences overlap above `tau` given one label."""
-    labels = weights.argmax(axis=0)
-    overlap = presence_overlap(weights)
-    k = len(overlap)
-    parent = list(range(k))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
-    for a in range(k):
-        for b in range(a + 1, k):
-            if overlap[a, b] > tau:
-                parent[root(b)] = root(a)
-    lookup = np.array([0] + [root(i) + 1 for i in range(k)])
-    return lookup[labels]
+from training.model.duplicate_slots import merge_duplicate_slots  # noqa: E402
 
 
 def main() -> None:
@@ -69,17 +37,18 @@ def main() -> None:
     model.eval()
     scenes = scene_config(args.max_objects, config.model.image_height)
     images, masks = eval_scenes(scenes, args.scenes)
+    model.renderer.duplicate_slot_overlap = 0.0  # the raw weights; each tau applied below
     weights = []
     with torch.no_grad():
         for start in range(0, len(images), 100):
             x = torch.from_numpy(images[start : start + 100]).permute(0, 3, 1, 2).float() / 255
-            weights.append(model(x).weights.numpy())
-    all_weights = np.concatenate(weights)
+            weights.append(model(x).weights)
+    all_weights = torch.cat(weights)
     k = config.model.num_slots
     result = {"checkpoint": str(args.checkpoint), "scenes": args.scenes}
-    result["argmax"] = score(masks, all_weights.argmax(axis=1), k + 1)
+    result["argmax"] = score(masks, all_weights.argmax(dim=1).numpy(), k + 1)
     for tau in args.tau:
-        merged = np.stack([merged_labels(w, tau) for w in all_weights])
+        merged = merge_duplicate_slots(all_weights, tau).argmax(dim=1).numpy()
         result[f"merged_tau_{tau}"] = score(masks, merged, k + 1)
     print(json.dumps(result, indent=1))
 

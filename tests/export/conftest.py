@@ -110,7 +110,8 @@ def crop_encoder(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     """The issue-22 crop glimpse encoder (a second GridSample, in the encoder graph):
     Segformer, dynamic batch up to 4, so parity is checked at batch sizes 1 and 3."""
     root = tmp_path_factory.mktemp("crop")
-    checkpoint = write_checkpoint(root / "crop.pt", tiny_model(glimpse_encoder="crop"), seed=2)
+    model = tiny_model(glimpse_encoder="crop", duplicate_slot_overlap=0.3)  # both issue-22 parts
+    checkpoint = write_checkpoint(root / "crop.pt", model, seed=2)
     triton = root / "triton"
     options = ExportOptions(dynamic=True, max_batch=4, triton=triton)
     result = export_bundle(checkpoint, root / "bundle", options, log=lambda _: None)

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from training.config import ModelConfig
+from training.model.duplicate_slots import merge_duplicate_slots
 from training.model.glimpse_generator import GlimpseGenerator, glimpse_size_for
 from training.model.latents import SlotLatents
 from training.model.spatial_transformer import GlimpsePlacer, at_least_float32
@@ -50,6 +51,7 @@ class Renderer(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         size = config.glimpse_size or glimpse_size_for(config.image_height, config.image_width)
+        self.duplicate_slot_overlap = config.duplicate_slot_overlap
         self.glimpses = GlimpseGenerator(config.z_what_dim, size)
         self.placer = GlimpsePlacer(config.image_height, config.image_width)
         # α_0: the background's learned activation, e^11 at initialisation (Table 6).
@@ -71,4 +73,12 @@ class Renderer(nn.Module):
                 self.log_background_activation,
                 at_least_float32(masks),
             )
+            weights = self.merged(weights)
         return Rendering(weights=weights, layers=layers, masks=masks)
+
+    def merged(self, weights: torch.Tensor) -> torch.Tensor:
+        """Duplicate slots merged at inference (`model.duplicate_slot_overlap` > 0); the
+        training loss sees every slot."""
+        if self.training or self.duplicate_slot_overlap <= 0:
+            return weights
+        return merge_duplicate_slots(weights, self.duplicate_slot_overlap)
