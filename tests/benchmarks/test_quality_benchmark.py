@@ -66,8 +66,16 @@ def test_a_bad_merge_target_is_refused_before_any_training(tmp_path):
         if target.name == "bare.json":
             target.write_text(json.dumps({"benchmark": "train_quality"}))
         proc = subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks/train_quality.py"), "--minutes", "0.01",
-             "--json", str(tmp_path / "q.json"), "--merge-into", str(target)],  # fmt: skip
+            [
+                sys.executable,
+                str(ROOT / "benchmarks/train_quality.py"),
+                "--minutes",
+                "0.01",
+                "--json",
+                str(tmp_path / "q.json"),
+                "--merge-into",
+                str(target),
+            ],  # fmt: skip
             cwd=ROOT,
             capture_output=True,
             text=True,
