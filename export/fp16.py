@@ -20,8 +20,11 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from export.spec import IMAGE
+
 FLOAT, HALF = TensorProto.FLOAT, TensorProto.FLOAT16
 _LEARNED = {"Conv", "ConvTranspose", "MatMul", "Gemm"}  # ops that carry weights
+
 _HALF_STR = "tensor(float16)"
 
 
@@ -73,7 +76,8 @@ def placement_block(model: onnx.ModelProto) -> set[str]:
         # A crop (model.glimpse_encoder: crop) samples the input image itself, with nothing
         # learned in between: only its window's grid needs FP32, not the CNN that follows.
         source = _closure([sampler.input[0]], producer, stop, set())
-        reads_image = not any(nodes[n].op_type in _LEARNED for n in source)
+        from_image = any(IMAGE in nodes[n].input for n in source)
+        reads_image = from_image and not any(nodes[n].op_type in _LEARNED for n in source)
         (crops if reads_image else samplers).append(sampler)
     block = {s.name for s in crops}
     block |= _closure([s.input[1] for s in crops], producer, stop, set())
