@@ -190,6 +190,15 @@ def test_ctrl_c_finishes_a_playable_video(toy_bundle_dir: Path, tmp_path: Path) 
 
 def test_pipeline_on_a_live_source_drops_but_keeps_up(toy_bundle_dir: Path, tmp_path: Path) -> None:
     seg = Segmenter(toy_bundle_dir)
+    # Inference takes at least 5 ms a frame while the camera delivers one every 1 ms: the
+    # source must drop frames on any machine (a fast one would otherwise keep up with a toy).
+    infer = seg.infer
+
+    def slow_infer(prepared):  # type: ignore[no-untyped-def]
+        time.sleep(0.005)
+        return infer(prepared)
+
+    seg.infer = slow_infer  # type: ignore[method-assign]
     cameras = iter([FakeCamera(300, (120, 160), delay=0.001)])
     camera = LiveSource(
         lambda: next(cameras, ClosedCamera(0, (1, 1))),
