@@ -22,6 +22,22 @@ def glimpse_size_for(height: int, width: int) -> int:
     return 128
 
 
+class TailExactSigmoid(nn.Module):
+    """A sigmoid whose exported graph keeps its relative accuracy far below 1e-6.
+
+    A trained slot's α_k/α_0 reaches e^9 and more, so a mask of 1e-8 at a glimpse's border
+    still takes a share of the pixel's weight. ONNX Runtime's Sigmoid is accurate only in
+    absolute terms (off by 50 % at -16, and 0 below -18), so the export spells the same
+    function with Exp, which is accurate relatively: e^min(x, 0) / (1 + e^-|x|). PyTorch's
+    own sigmoid is already accurate there and stays the training path.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            return torch.exp(torch.clamp(x, max=0.0)) / (1.0 + torch.exp(-torch.abs(x)))
+        return torch.sigmoid(x)
+
+
 class GlimpseGenerator(nn.Module):
     def __init__(self, z_what_dim: int, glimpse_size: int) -> None:
         super().__init__()
@@ -32,7 +48,7 @@ class GlimpseGenerator(nn.Module):
             layers += [nn.GroupNorm(max(1, cin // 16), cin), nn.CELU()]
             last = cout == widths[-1]
             layers.append(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=last))
-        layers.append(nn.Sigmoid())
+        layers.append(TailExactSigmoid())
         self.net = nn.Sequential(*layers)
         self.glimpse_size = glimpse_size
 
