@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 
 from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
@@ -75,10 +74,8 @@ class ObjectTracks:
         keep = [self.tracker.reportable(i) for i in ids]
         reported = [(o, i) for o, i, k in zip(objects, ids, keep, strict=True) if k]
         if not all(keep):  # the held-back objects' pixels leave the foreground
-            lut = np.zeros(256, dtype=np.uint8)
-            for obj, _ in reported:
-                lut[obj.label] = obj.label
-            labels = cv2.LUT(labels, lut)  # as lut[labels], at a quarter of the time
+            held = [o for o, k in zip(objects, keep, strict=True) if not k]
+            labels = _erase(labels, held, copy=labels is fused.labels)
         return FusedLabels(labels, [o for o, _ in reported]), [i for _, i in reported]
 
     def _remember(self, labels: np.ndarray, objects: list[FusedObject], ids: list[int]) -> None:
@@ -88,3 +85,15 @@ class ObjectTracks:
         for obj, track_id in zip(objects, ids, strict=True):
             x0, y0, x1, y1 = obj.bbox
             self._masks[track_id] = PredictedMask(x0, y0, labels[y0:y1, x0:x1] == obj.label)
+
+
+def _erase(labels: np.ndarray, objects: list[FusedObject], copy: bool) -> np.ndarray:
+    """The map without these objects' pixels, each cleared inside its own box (a fused map's
+    labels are its objects', each within its box: FusedLabels), not by a lookup over the
+    whole frame; `copy`: leave the given map as it was."""
+    out = labels.copy() if copy else labels
+    for obj in objects:
+        x0, y0, x1, y1 = obj.bbox
+        box = out[y0:y1, x0:x1]
+        box[box == obj.label] = 0
+    return out

@@ -62,8 +62,9 @@ def split_by_tracks(
             continue
         x0, y0, x1, y1 = boxes[blob]
         mine = labels[y0:y1, x0:x1] == blob
-        # larger masks last: where two overlap, the larger is in front and owns the pixels
-        owner = np.zeros(mine.shape, dtype=np.min_scalar_type(len(predicted)))  # uint8 at 40
+        # larger masks last: where two overlap, the larger is in front and owns the pixels;
+        # the narrowest type that numbers every mask (uint8 below 256: cheaper to count)
+        owner = np.zeros(mine.shape, dtype=np.min_scalar_type(len(predicted)))
         for k in sorted(ks, key=lambda k: areas[k]):
             rows, cols, part = _clip(predicted[k], boxes[blob])
             np.copyto(owner[rows, cols], k + 1, where=part)
