@@ -38,34 +38,62 @@ def linear_sum_assignment(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     owner = np.zeros(m + 1, dtype=np.int64)  # owner[j]: 1-based row matched to column j
     way = np.zeros(m + 1, dtype=np.int64)
     for row in range(1, n + 1):
+        # the search's first step, in a few calls: every column is free and unseen, so the
+        # row reaches its cheapest one; when that column is free too (most rows of a
+        # tracker's gated costs) the row is matched without the general search
+        reduced = padded[row] - u[row] - v
+        j1 = int(reduced[1:].argmin()) + 1
+        delta = reduced[j1]
+        u[row] += delta
+        v[0] -= delta
+        if owner[j1] == 0:
+            owner[j1] = row
+            continue
+        minv = reduced - delta
+        minv[0] = np.inf
+        way[1:] = 0
         owner[0] = row
-        j0 = 0
-        minv = np.full(m + 1, np.inf)
-        used = np.zeros(m + 1, dtype=bool)
-        while True:
-            used[j0] = True
-            i0 = owner[j0]
-            reduced = padded[i0] - u[i0] - v
-            free = ~used
-            better = free & (reduced < minv)
-            np.copyto(minv, reduced, where=better)
-            np.copyto(way, j0, where=better)
-            candidates = np.where(free, minv, np.inf)
-            j1 = int(candidates.argmin())
-            delta = candidates[j1]
-            u[owner[used]] += delta
-            v[used] -= delta
-            np.subtract(minv, delta, out=minv, where=free)
-            j0 = j1
-            if owner[j0] == 0:
-                break
-        while j0:
-            j1 = way[j0]
-            owner[j0] = owner[j1]
-            j0 = j1
+        _search(padded, u, v, owner, way, minv, j1)
     cols = np.flatnonzero(owner[1:] != 0)
     rows = owner[1:][cols] - 1
     if transposed:
         rows, cols = cols, rows
     order = np.argsort(rows)
     return rows[order].astype(np.int64), cols[order].astype(np.int64)
+
+
+def _search(
+    padded: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    owner: np.ndarray,
+    way: np.ndarray,
+    minv: np.ndarray,
+    j0: int,
+) -> None:
+    """The shortest augmenting path for row owner[0] from its first step (column j0 taken,
+    minv the reduced costs less that step's delta), then the matching flipped along it;
+    u, v, owner and way are updated in place."""
+    used = np.zeros(len(v), dtype=bool)
+    used[0] = True
+    while True:
+        used[j0] = True
+        i0 = owner[j0]
+        reduced = padded[i0] - u[i0] - v
+        free = ~used
+        better = free & (reduced < minv)
+        np.copyto(minv, reduced, where=better)
+        np.copyto(way, j0, where=better)
+        candidates = np.where(free, minv, np.inf)
+        j1 = int(candidates.argmin())
+        delta = candidates[j1]
+        u[owner[used]] += delta
+        v[used] -= delta
+        np.subtract(minv, delta, out=minv, where=free)
+        j0 = j1
+        if owner[j0] == 0:
+            break
+    while j0:
+        j1 = way[j0]
+        owner[j0] = owner[j1]
+        j0 = j1

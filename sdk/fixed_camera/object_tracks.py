@@ -34,16 +34,15 @@ class ObjectTracks:
     def _predicted(self, width: int, height: int) -> list[PredictedMask]:
         """Confirmed tracks' last masks, moved by velocity × frames since seen (pixels)."""
         out = []
+        memory = self.tracker.config.split_memory
         for track in self.tracker.tracks:
             mask = self._masks.get(track.id)
-            if (
-                mask is None
-                or not track.confirmed
-                or track.lost >= self.tracker.config.split_memory
-            ):
+            if mask is None or not track.confirmed or track.lost >= memory:
                 continue
-            shift = track.velocity * (track.lost + 1) * np.array([width / 2.0, height / 2.0])
-            dx, dy = (int(round(float(v))) for v in shift)
+            # the velocity is float64: the same products as in arrays, without their calls
+            vx, vy = track.velocity.tolist()
+            gap = track.lost + 1
+            dx, dy = round(vx * gap * (width / 2.0)), round(vy * gap * (height / 2.0))
             out.append(PredictedMask(mask.x0 + dx, mask.y0 + dy, mask.mask))
         return out
 
@@ -75,10 +74,8 @@ class ObjectTracks:
         keep = [self.tracker.reportable(i) for i in ids]
         reported = [(o, i) for o, i, k in zip(objects, ids, keep, strict=True) if k]
         if not all(keep):  # the held-back objects' pixels leave the foreground
-            lut = np.zeros(256, dtype=np.uint8)
-            for obj, _ in reported:
-                lut[obj.label] = obj.label
-            labels = lut[labels]
+            held = [o for o, k in zip(objects, keep, strict=True) if not k]
+            labels = _erase(labels, held, copy=labels is fused.labels)
         return FusedLabels(labels, [o for o, _ in reported]), [i for _, i in reported]
 
     def _remember(self, labels: np.ndarray, objects: list[FusedObject], ids: list[int]) -> None:
@@ -88,3 +85,15 @@ class ObjectTracks:
         for obj, track_id in zip(objects, ids, strict=True):
             x0, y0, x1, y1 = obj.bbox
             self._masks[track_id] = PredictedMask(x0, y0, labels[y0:y1, x0:x1] == obj.label)
+
+
+def _erase(labels: np.ndarray, objects: list[FusedObject], copy: bool) -> np.ndarray:
+    """The map without these objects' pixels, each cleared inside its own box (a fused map's
+    labels are its objects', each within its box: FusedLabels), not by a lookup over the
+    whole frame; `copy`: leave the given map as it was."""
+    out = labels.copy() if copy else labels
+    for obj in objects:
+        x0, y0, x1, y1 = obj.bbox
+        box = out[y0:y1, x0:x1]
+        box[box == obj.label] = 0
+    return out

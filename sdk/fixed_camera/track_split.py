@@ -62,11 +62,12 @@ def split_by_tracks(
             continue
         x0, y0, x1, y1 = boxes[blob]
         mine = labels[y0:y1, x0:x1] == blob
-        # larger masks last: where two overlap, the larger is in front and owns the pixels
-        owner = np.zeros(mine.shape, dtype=np.int32)
+        # larger masks last: where two overlap, the larger is in front and owns the pixels;
+        # the narrowest type that numbers every mask (uint8 below 256: cheaper to count)
+        owner = np.zeros(mine.shape, dtype=np.min_scalar_type(len(predicted)))
         for k in sorted(ks, key=lambda k: areas[k]):
             rows, cols, part = _clip(predicted[k], boxes[blob])
-            np.copyto(owner[rows, cols], np.int32(k + 1), where=part)
+            np.copyto(owner[rows, cols], k + 1, where=part)
         seen = np.bincount(owner[mine], minlength=len(predicted) + 1)
         tracks = [k + 1 for k in ks if seen[k + 1] >= min_share * max(areas[k], 1.0)]
         if len(tracks) < 2 or len(free) < len(tracks) - 1:
@@ -76,7 +77,7 @@ def split_by_tracks(
             cut_from[int(v)] = blob
         if len(cut_from) == len(values) - 1:
             labels = labels.copy()  # the first split: the caller's map stays as it was
-        np.copyto(labels[y0:y1, x0:x1], values[_nearest(owner, tracks)], where=mine)
+        np.copyto(labels[y0:y1, x0:x1], _nearest(owner, tracks, values), where=mine)
     return labels, cut_from
 
 
@@ -91,9 +92,7 @@ def _candidates(
     the blobs that may hold two, keyed in order of the first mask that finds each blob.
 
     Only a blob whose box overlaps the boxes of two or more masks by their share can hold
-    two, so only those blobs and the masks that overlap them are counted, in one histogram
-    of (mask, label) pairs: at 40 tracks a histogram per mask cost more than the rest of
-    the split."""
+    two, so only those blobs and the masks that overlap them are counted."""
     height, width = labels.shape
     clips = [_clip(p, (0, 0, width, height)) for p in predicted]
     blobs = np.array(sorted(boxes), dtype=np.int64)
@@ -116,11 +115,11 @@ def _candidates(
     masks = np.flatnonzero(meet[:, shared].any(axis=1))
     if len(masks) < 2:
         return {}
-    values = [labels[clips[k][0], clips[k][1]][clips[k][2]] for k in masks.tolist()]
     bins = MAX_LABEL + 1
-    owner = np.repeat(np.arange(len(masks)), [len(v) for v in values])
-    pairs = owner * bins + np.concatenate(values).astype(np.int64)
-    counts = np.bincount(pairs, minlength=len(masks) * bins).reshape(len(masks), bins)
+    # a histogram of the uint8 labels under each mask: one histogram of (mask, label) pairs
+    # spent most of its time widening every pixel to int64
+    under = (labels[clips[k][0], clips[k][1]][clips[k][2]] for k in masks.tolist())
+    counts = np.array([np.bincount(values, minlength=bins) for values in under])
     held = counts >= needed[masks][:, None]
     wanted = np.zeros(bins, dtype=bool)
     wanted[blobs[shared]] = True  # the background (0) is never in boxes
@@ -131,18 +130,18 @@ def _candidates(
     return candidates
 
 
-def _nearest(owner: np.ndarray, tracks: list[int]) -> np.ndarray:
-    """Per pixel of the box, the index into `tracks` of the nearest predicted mask (the
-    first on a tie, as argmin): a running minimum, not a stack of every distance map."""
+def _nearest(owner: np.ndarray, tracks: list[int], values: np.ndarray) -> np.ndarray:
+    """Per pixel of the box, values[j] for the nearest predicted mask tracks[j] (the first
+    on a tie, as argmin): a running minimum, not a stack of every distance map."""
 
     def distance(k: int) -> np.ndarray:
         return cv2.distanceTransform((owner != k).view(np.uint8), cv2.DIST_L2, 3)
 
     best = distance(tracks[0])
-    nearest = np.zeros(owner.shape, dtype=np.intp)
+    nearest = np.full(owner.shape, values[0], dtype=values.dtype)
     for j, k in enumerate(tracks[1:], start=1):
         d = distance(k)
-        nearest[d < best] = j
+        np.copyto(nearest, values[j], where=d < best)
         if j < len(tracks) - 1:  # the last map needs no running minimum after it
             np.minimum(best, d, out=best)
     return nearest

@@ -121,3 +121,24 @@ def test_an_object_entering_over_the_border_is_reported_on_evidence() -> None:
         entering = _disc(-6 + 4 * t, 60, 12)  # cut by the left border in every frame
         fused, ids = _step(tracks, entering)
     assert len(ids) == 1 and fused.objects[0].bbox[0] == 0
+
+
+def test_held_back_pixels_leave_the_map_returned_and_the_callers_map_stays() -> None:
+    """The held-back objects' pixels, and only theirs, leave the returned map, whether the
+    frame was split or not; the map passed in is never changed."""
+    tracks = ObjectTracks(Tracker())
+    speck = _disc(20, 100, 3)  # still since the first frame: always held back
+    for t in range(8):
+        left, right = _disc(40 + 5 * t, 50, 14), _disc(160 - 5 * t, 50, 14)
+        blobs = [left | right] if t == 7 else [left, right]  # one object over both, at last
+        fused = _fused(speck, *blobs)
+        before = fused.labels.copy()
+        out, ids = tracks.update(fused, _observe)
+        assert np.array_equal(fused.labels, before)
+        assert not out.labels[speck].any()
+        if t >= 2:  # both confirmed: every other pixel is reported
+            assert len(ids) == 2
+            assert np.array_equal(out.labels > 0, np.logical_or.reduce(blobs))
+            if t < 7:
+                assert np.array_equal(out.labels, np.where(speck, 0, before))
+    assert len({o.label for o in out.objects}) == 2  # the last frame's blob was split

@@ -1,7 +1,9 @@
 """The tracking stage was made cheaper at 40 objects without changing a result: the split
-counts all masks in one histogram and keeps a running nearest mask, and the tracker
-predicts every track at once. Each is held to the plain computation it replaced, on
-random crowded scenes where blobs cover two or three tracked objects."""
+counts only the masks near shared blobs, in uint8 histograms and a uint8 owner map, and
+keeps a running nearest mask; the tracker predicts every track at once; the assignment
+matches a row whose cheapest column is free without the general search; the masks are
+moved in scalars. Each is held to the plain computation it replaced, on random crowded
+scenes where blobs cover two or three tracked objects."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ import numpy as np
 import pytest
 from reference_track_split import reference_split_by_tracks
 
+from sdk.fixed_camera.object_tracks import ObjectTracks
 from sdk.fixed_camera.track_split import PredictedMask, split_by_tracks
-from sdk.tracker import _FORBIDDEN, Observation, Tracker, TrackerConfig
+from sdk.tracker import _FORBIDDEN, Observation, Track, Tracker, TrackerConfig
 
 
 def crowd(seed: int, height: int = 120, width: int = 160, objects: int = 30):
@@ -130,3 +133,52 @@ def test_assignment_equals_the_per_column_steps_ties_included():
             cost[rng.random((n, m)) > 0.15] = _FORBIDDEN
         fast, slow = linear_sum_assignment(cost), reference_linear_sum_assignment(cost)
         assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+
+
+def test_split_with_more_masks_than_a_byte_holds_equals_the_plain_loop():
+    """Past 255 predicted masks the split's owner map is wider than uint8."""
+    splits = 0
+    for seed in range(2):
+        labels, boxes, predicted = crowd(seed, height=300, width=400, objects=300)
+        assert len(predicted) > 255
+        fast, fast_cut = split_by_tracks(labels, boxes, predicted, 0.3)
+        slow, slow_cut = reference_split_by_tracks(labels, boxes, predicted, 0.3)
+        assert np.array_equal(fast, slow) and list(fast_cut.items()) == list(slow_cut.items())
+        splits += len(fast_cut)
+    assert splits > 5
+
+
+def test_predicted_masks_move_as_the_array_computation():
+    """ObjectTracks moves each confirmed track's mask by round(velocity × frames since seen ×
+    half the frame size), as the per-track array product did, halves rounded to even."""
+    rng = np.random.default_rng(7)
+    tracker = Tracker(TrackerConfig(split_memory=3))
+    tracks = ObjectTracks(tracker)
+    width, height = 256, 120
+    for i in range(60):
+        velocity = rng.normal(0, 0.05, 2)
+        if i % 4 == 0:  # moves of exactly half a pixel: rounding to even, as round() does
+            velocity = np.array([2.5 / (width / 2.0), -1.5 / (height / 2.0)])
+        track = Track(
+            id=i + 1,
+            position=np.zeros(2),
+            size=np.ones(2),
+            appearance=np.zeros(0),
+            velocity=velocity,
+            lost=int(rng.integers(0, 4)),
+            confirmed=bool(rng.random() > 0.2),
+        )
+        tracker.tracks.append(track)
+        tracks._masks[track.id] = PredictedMask(
+            int(rng.integers(-20, 200)), int(rng.integers(-20, 100)), rng.random((9, 7)) > 0.5
+        )
+    expected = []
+    for track in tracker.tracks:
+        if track.confirmed and track.lost < 3:
+            shift = track.velocity * (track.lost + 1) * np.array([width / 2.0, height / 2.0])
+            dx, dy = (int(round(float(v))) for v in shift)
+            mask = tracks._masks[track.id]
+            expected.append((mask.x0 + dx, mask.y0 + dy, mask.mask))
+    moved = tracks._predicted(width, height)
+    assert [(p.x0, p.y0) for p in moved] == [(x, y) for x, y, _ in expected]
+    assert all(p.mask is m for p, (_, _, m) in zip(moved, expected, strict=True))
