@@ -47,6 +47,11 @@ class TrackerConfig:
     max_cost: float = 1.5  # a pair costing more is not the same object
     velocity_smoothing: float = 0.5  # weight of the newest motion in the velocity
     appearance_momentum: float = 0.8  # weight of the track's past appearance
+    # the chromaticity under an object's mask (fixed-camera mode): its distance, in units
+    # of colour_scale (two objects of different hues are 0.1-0.3 apart) and at most 1, is
+    # weighted by colour_weight
+    colour_weight: float = 1.0
+    colour_scale: float = 0.1
     min_hits: int = 3  # frames a new track must be seen in a row before it is reported
     min_travel: float = 0.03  # move that makes a track present from the first frame an object
     # False: a still track from the first frame is reported too (image sets scored object by
@@ -81,6 +86,7 @@ class Observation:
     position: np.ndarray  # (2,) x, y in [-1, 1]
     size: np.ndarray  # (1,) or (2,) glimpse extent, 2/s, in the same units
     appearance: np.ndarray  # (Z,) z_what
+    colour: np.ndarray | None = None  # (3,) chromaticity under the mask; None: unknown
 
 
 @dataclass
@@ -96,6 +102,7 @@ class Track:
     origin: np.ndarray = field(default_factory=lambda: np.zeros(2))  # where first seen
     confirmed: bool = False
     moved: bool = False  # has been min_travel away from its origin at least once
+    colour: np.ndarray | None = None
 
     def predicted(self) -> np.ndarray:
         return self.position + self.velocity * (self.lost + 1)
@@ -109,6 +116,21 @@ def _cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ok = (na[:, None] > 1e-12) & (nb[None, :] > 1e-12)
     cos = (a @ b.T) / np.maximum(na[:, None] * nb[None, :], 1e-12)
     return np.where(ok, (1.0 - cos) / 2.0, 0.0)
+
+
+def _colour_distances(
+    tracks: list[Track], observations: list[Observation], scale: float
+) -> np.ndarray:
+    """[tracks, observations] colour distance / scale, at most 1; 0 where either is unknown."""
+    out = np.zeros((len(tracks), len(observations)))
+    known_t = [i for i, t in enumerate(tracks) if t.colour is not None]
+    known_o = [j for j, o in enumerate(observations) if o.colour is not None]
+    if known_t and known_o:
+        a = np.array([tracks[i].colour for i in known_t], dtype=np.float64)
+        b = np.array([observations[j].colour for j in known_o], dtype=np.float64)
+        gap = np.linalg.norm(a[:, None] - b[None], axis=2) / scale
+        out[np.ix_(known_t, known_o)] = np.minimum(gap, 1.0)
+    return out
 
 
 def _stack(rows: list[np.ndarray]) -> np.ndarray:
@@ -164,7 +186,10 @@ class Tracker:
             _stack([o.appearance for o in observations]),
         )
         total = (
-            c.position_weight * distance + c.size_weight * size + c.appearance_weight * appearance
+            c.position_weight * distance
+            + c.size_weight * size
+            + c.appearance_weight * appearance
+            + c.colour_weight * _colour_distances(tracks, observations, c.colour_scale)
         )
         return np.where((distance <= 1.0) & (total <= c.max_cost), total, _FORBIDDEN)
 
@@ -216,6 +241,7 @@ class Tracker:
                     born=self._frame,
                     origin=obs.position.astype(np.float64),
                     confirmed=c.min_hits <= 1,
+                    colour=None if obs.colour is None else obs.colour.astype(np.float64),
                 )
                 self._next_id += 1
                 self.tracks.append(track)
@@ -237,6 +263,9 @@ class Tracker:
         track.size = obs.size.astype(np.float64)
         m = c.appearance_momentum
         track.appearance = m * track.appearance + (1 - m) * obs.appearance
+        if obs.colour is not None:
+            seen = obs.colour.astype(np.float64)
+            track.colour = seen if track.colour is None else m * track.colour + (1 - m) * seen
         track.lost = 0
         track.hits += 1
         track.confirmed = track.confirmed or track.hits >= c.min_hits

@@ -21,6 +21,7 @@ from sdk.bundle.manifest import Manifest
 from sdk.errors import BundleError
 from sdk.fixed_camera.foreground import ForegroundDetector, foreground_mask
 from sdk.fixed_camera.fused import FusedObject, fuse_labels
+from sdk.fixed_camera.object_colour import mean_colour
 from sdk.fixed_camera.object_tracks import ObjectTracks
 from sdk.options import SegmenterOptions
 from sdk.results import DetectedObject, FrameResult, InferredFrames, Timings
@@ -52,7 +53,9 @@ def resolve_masks_from(requested: str | None, bundle: Bundle, backend: Backend) 
     return mode
 
 
-def _observation(obj: FusedObject, width: int, height: int, z: np.ndarray) -> Observation:
+def _observation(
+    obj: FusedObject, width: int, height: int, z: np.ndarray, colour: np.ndarray | None = None
+) -> Observation:
     """The tracker's view of a mask: centre and extent in the model's -1..1 units."""
     x0, y0, x1, y1 = obj.bbox
     return Observation(
@@ -61,6 +64,7 @@ def _observation(obj: FusedObject, width: int, height: int, z: np.ndarray) -> Ob
         ),
         size=np.array([2.0 * (x1 - x0) / width, 2.0 * (y1 - y0) / height]),
         appearance=z,
+        colour=colour,
     )
 
 
@@ -117,7 +121,12 @@ def fixed_camera_result(
         return slot_z[slot]
 
     if tracks is not None:
-        fused, ids = tracks.update(fused, lambda o: _observation(o, width, height, z_of(o)))
+        fused, ids = tracks.update(
+            fused,
+            lambda o, labels: _observation(
+                o, width, height, z_of(o), mean_colour(frame, labels, o)
+            ),
+        )
     else:
         ids = [o.label for o in fused.objects]
     zs = [z_of(o) for o in fused.objects]

@@ -49,10 +49,10 @@ class ObjectTracks:
     def update(
         self,
         fused: FusedLabels,
-        observe: Callable[[FusedObject], Observation],
+        observe: Callable[[FusedObject, np.ndarray], Observation],
     ) -> tuple[FusedLabels, list[int]]:
-        """This frame's reported objects and their IDs; `observe` turns an object into the
-        tracker's observation (position, size, appearance)."""
+        """This frame's reported objects and their IDs; `observe` turns an object (and the
+        frame's label map it is measured on) into the tracker's observation."""
         height, width = fused.labels.shape
         objects = fused.objects
         boxes = {o.label: o.bbox for o in objects}
@@ -69,7 +69,7 @@ class ObjectTracks:
                 {p: boxes[b] for p, b in pieces.items()},
             )
             objects = [o for o in objects if o.label not in cut] + remeasured
-        ids = self.tracker.update([observe(o) for o in objects])
+        ids = self.tracker.update([observe(o, labels) for o in objects])
         self._remember(labels, objects, ids)
         keep = [self.tracker.reportable(i) for i in ids]
         reported = [(o, i) for o, i, k in zip(objects, ids, keep, strict=True) if k]

@@ -27,7 +27,7 @@ def _fused(*blobs: np.ndarray) -> FusedLabels:
     return FusedLabels(labels, measure_labels(labels, {}))
 
 
-def _observe(obj: FusedObject) -> Observation:
+def _observe(obj: FusedObject, labels: np.ndarray) -> Observation:
     x0, y0, x1, y1 = obj.bbox
     return Observation(
         position=np.array(

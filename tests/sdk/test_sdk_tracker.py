@@ -169,3 +169,49 @@ def test_a_coasting_track_keeps_its_gate_around_its_prediction() -> None:
     assert far != hidden
     ids = tracker.update([_obs(-0.5 + 0.02 * 16, 0.0, [1, 0]), _obs(0.3, 0.6, [1, 0])])
     assert ids == [hidden, far]
+
+
+def _coloured(x: float, colour: list[float] | None) -> Observation:
+    """No z_what to go by (foreground no slot claims): only position, size and colour."""
+    return Observation(
+        np.array([x, 0.0]),
+        np.array([0.2, 0.2]),
+        np.zeros(0),
+        None if colour is None else np.array(colour),
+    )
+
+
+@pytest.mark.parametrize("with_colour", [True, False])
+def test_two_objects_that_part_where_the_other_was_keep_their_ids_by_colour(
+    with_colour: bool,
+) -> None:
+    """Two still objects side by side, then each seen a little past the other (they passed
+    in a frame the camera missed): position alone swaps their IDs, their colour does not."""
+    red, blue = [0.6, 0.2, 0.2], [0.2, 0.3, 0.5]
+    tracker = Tracker(TrackerConfig(min_hits=1))
+    first = tracker.update(
+        [
+            _coloured(-0.05, red if with_colour else None),
+            _coloured(0.05, blue if with_colour else None),
+        ]
+    )
+    later = tracker.update(
+        [
+            _coloured(0.08, red if with_colour else None),
+            _coloured(-0.08, blue if with_colour else None),
+        ]
+    )
+    if with_colour:
+        assert later == first
+    else:
+        assert later == first[::-1]  # the case colour is for
+
+
+def test_colour_is_tracked_as_a_running_mean_and_ignored_when_unknown() -> None:
+    tracker = Tracker(TrackerConfig(min_hits=1, appearance_momentum=0.5))
+    tracker.update([_coloured(0.0, [0.6, 0.2, 0.2])])
+    tracker.update([_coloured(0.01, [0.4, 0.2, 0.4])])
+    np.testing.assert_allclose(tracker.tracks[0].colour, [0.5, 0.2, 0.3])
+    tracker.update([_coloured(0.02, None)])  # an observation without colour keeps the track's
+    np.testing.assert_allclose(tracker.tracks[0].colour, [0.5, 0.2, 0.3])
+    assert [t.id for t in tracker.tracks] == [1]

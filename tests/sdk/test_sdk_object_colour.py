@@ -1,0 +1,51 @@
+"""The chromaticity under an object's mask (sdk.fixed_camera.object_colour)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sdk.fixed_camera.fused import measure_labels
+from sdk.fixed_camera.object_colour import mean_colour
+
+
+def _scene() -> tuple[np.ndarray, np.ndarray]:
+    """A red object (label 1) on a grey frame, inside a box it fills only half of."""
+    frame = np.full((60, 80, 3), 128, np.uint8)
+    labels = np.zeros((60, 80), np.uint8)
+    labels[10:50, 10:30] = 1
+    frame[10:50, 10:30] = (200, 40, 40)
+    labels[10:50, 30:50] = 0  # the rest of a wider box stays background
+    return frame, labels
+
+
+def test_only_the_objects_own_pixels_count() -> None:
+    frame, labels = _scene()
+    (obj,) = measure_labels(labels, {})
+    np.testing.assert_allclose(mean_colour(frame, labels, obj), np.array([200, 40, 40]) / 280)
+
+
+def test_a_brighter_light_leaves_the_chromaticity_unchanged() -> None:
+    frame, labels = _scene()
+    (obj,) = measure_labels(labels, {})
+    dim = mean_colour(frame, labels, obj)
+    bright = mean_colour((frame.astype(np.float64) * 1.2).astype(np.uint8), labels, obj)
+    # 1.2 x 40 = 48 exactly, 1.2 x 200 = 240: the same ratios
+    np.testing.assert_allclose(bright, dim)
+
+
+def test_a_large_object_is_sampled_not_read_whole() -> None:
+    frame = np.random.default_rng(0).integers(0, 256, (400, 600, 3), dtype=np.uint8)
+    labels = np.ones((400, 600), np.uint8)
+    (obj,) = measure_labels(labels, {})
+    sampled = mean_colour(frame, labels, obj)
+    whole = frame.reshape(-1, 3).mean(axis=0)
+    # ~256 samples of uniform noise: each channel's mean within a few standard errors
+    np.testing.assert_allclose(sampled, whole / whole.sum(), atol=0.03)
+    assert abs(sampled.sum() - 1.0) < 1e-12
+
+
+def test_a_black_object_is_grey() -> None:
+    frame = np.zeros((20, 20, 3), np.uint8)
+    labels = np.ones((20, 20), np.uint8)
+    (obj,) = measure_labels(labels, {})
+    np.testing.assert_allclose(mean_colour(frame, labels, obj), [1 / 3, 1 / 3, 1 / 3])
