@@ -5,7 +5,10 @@ object it holds next frame. The tracker keeps one track per object and matches
 this frame's slots to the tracks with an optimal assignment on a cost that
 combines the distance to the track's predicted position (constant velocity),
 the change of glimpse size, and the cosine distance of z_what. Pairs too far
-apart or too costly are never matched: the slot starts a new track instead.
+apart or too costly are never matched: the slot starts a new track instead. In
+fixed-camera mode each object also brings the chromaticity under its mask, which
+chooses among the allowed pairs only (two objects that part again keep their IDs;
+a blob whose colour changed does not lose its track).
 A track that finds no slot is kept, coasting on its velocity, for
 `max_lost_frames` frames, so an object that is briefly occluded or missed keeps
 its ID; after that it is forgotten, and an object that comes back gets a new ID.
@@ -49,8 +52,8 @@ class TrackerConfig:
     appearance_momentum: float = 0.8  # weight of the track's past appearance
     # the chromaticity under an object's mask (fixed-camera mode): its distance, in units
     # of colour_scale (two objects of different hues are 0.1-0.3 apart) and at most 1, is
-    # weighted by colour_weight
-    colour_weight: float = 1.0
+    # weighted by colour_weight; it chooses among the pairs the gate and max_cost allow
+    colour_weight: float = 0.5
     colour_scale: float = 0.1
     min_hits: int = 3  # frames a new track must be seen in a row before it is reported
     min_travel: float = 0.03  # move that makes a track present from the first frame an object
@@ -186,12 +189,13 @@ class Tracker:
             _stack([o.appearance for o in observations]),
         )
         total = (
-            c.position_weight * distance
-            + c.size_weight * size
-            + c.appearance_weight * appearance
-            + c.colour_weight * _colour_distances(tracks, observations, c.colour_scale)
+            c.position_weight * distance + c.size_weight * size + c.appearance_weight * appearance
         )
-        return np.where((distance <= 1.0) & (total <= c.max_cost), total, _FORBIDDEN)
+        allowed = (distance <= 1.0) & (total <= c.max_cost)
+        # colour only chooses among the pairs the gate allows: a blob whose colour changed
+        # (two objects merging, a shadow) must not lose its track for it
+        colour = c.colour_weight * _colour_distances(tracks, observations, c.colour_scale)
+        return np.where(allowed, total + colour, _FORBIDDEN)
 
     def reportable(self, track_id: int) -> bool:
         """Whether the track has the evidence to be reported (module docstring)."""
