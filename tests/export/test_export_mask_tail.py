@@ -47,5 +47,7 @@ def test_slots_that_dwarf_the_background_still_export_faithfully(tmp_path) -> No
         last.bias[3] = -16.0  # every mask pixel deep in the sigmoid's tail
     data["model"] = model.state_dict()
     save_checkpoint(tmp_path / "tail.pt", data)
-    result = export_bundle(tmp_path / "tail.pt", tmp_path / "bundle", ExportOptions(), log=lambda _: None)
+    result = export_bundle(
+        tmp_path / "tail.pt", tmp_path / "bundle", ExportOptions(), log=lambda _: None
+    )
     assert result.bundle.is_dir()
