@@ -74,6 +74,11 @@ class ModelConfig:
     # At inference, two slots whose presences overlap by more than this share become one
     # (training.model.duplicate_slots); 0 = never (the paper).
     duplicate_slot_overlap: float = 0.0
+    # Slots compete for pixels before each picks its own (issue 22): every attention logit
+    # gets the log of its share across the K maps at that pixel, so a pixel one slot
+    # attends to strongly is worth little to the others (Slot Attention's softmax over
+    # slots, in one pass). False = the paper's independent spatial softmax per slot.
+    slot_competition: bool = False
     background_latent_dim: int = 16
     # The background autoencoder's own input size (fixed-camera mode, DESIGN §3). 0 = auto:
     # a new run takes the data's frame size, scaled down (aspect kept) so the long side is at

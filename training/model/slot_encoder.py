@@ -10,7 +10,11 @@ from training.model.glimpse_encoder import GlimpseEncoder
 from training.model.glimpse_generator import glimpse_size_for
 from training.model.latents import SlotLatents
 from training.model.segformer_generator import SegformerGenerator
-from training.model.soft_argmax import normalised_coordinates, soft_argmax_and_pool
+from training.model.soft_argmax import (
+    competing_logits,
+    normalised_coordinates,
+    soft_argmax_and_pool,
+)
 from training.model.unet_generator import UNetGenerator
 
 
@@ -83,6 +87,8 @@ class SlotEncoder(nn.Module):
         normalised = (images - self.input_mean) / self.input_std
         maps = self.map_generator(normalised)
         attention, features = maps[:, :k], maps[:, k:]
+        if cfg.slot_competition:
+            attention = competing_logits(attention)
         coords = self.coordinates(maps.shape[-2], maps.shape[-1], maps)
         positions, pooled = soft_argmax_and_pool(attention, features, coords)
         slots = torch.cat([positions, pooled], dim=-1)

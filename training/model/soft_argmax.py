@@ -18,6 +18,13 @@ def spatial_softmax(logits: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits.flatten(2), dim=-1)
 
 
+def competing_logits(attention_logits: torch.Tensor) -> torch.Tensor:
+    """[N, K, h, w] logits plus the log of each slot's share at its pixel (softmax over K):
+    where another slot attends far more strongly, this slot's logit falls by the gap, so two
+    slots rarely settle on one object (`model.slot_competition`)."""
+    return attention_logits + torch.log_softmax(attention_logits, dim=1)
+
+
 def soft_argmax_and_pool(
     attention_logits: torch.Tensor, features: torch.Tensor, coordinates: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
