@@ -48,7 +48,7 @@ def _frame(t: int, n: int) -> FusedLabels:
     return FusedLabels(merged, measure_labels(merged, {}))
 
 
-def _observe(obj: FusedObject) -> Observation:
+def _observe(obj: FusedObject, labels: np.ndarray | None = None) -> Observation:
     x0, y0, x1, y1 = obj.bbox
     return Observation(
         position=np.array([obj.centroid[0] / W * 2 - 1, obj.centroid[1] / H * 2 - 1]),

@@ -50,11 +50,6 @@ class TrackerConfig:
     max_cost: float = 1.5  # a pair costing more is not the same object
     velocity_smoothing: float = 0.5  # weight of the newest motion in the velocity
     appearance_momentum: float = 0.8  # weight of the track's past appearance
-    # the chromaticity under an object's mask (fixed-camera mode): its distance, in units
-    # of colour_scale (two objects of different hues are 0.1-0.3 apart) and at most 1, is
-    # weighted by colour_weight; it chooses among the pairs the gate and max_cost allow
-    colour_weight: float = 0.5
-    colour_scale: float = 0.1
     min_hits: int = 3  # frames a new track must be seen in a row before it is reported
     min_travel: float = 0.03  # move that makes a track present from the first frame an object
     # False: a still track from the first frame is reported too (image sets scored object by
@@ -65,6 +60,12 @@ class TrackerConfig:
     # seen its mask still splits blobs
     split_share: float = 0.3
     split_memory: int = 2
+    # the chromaticity under an object's mask (fixed-camera mode): its distance, in units
+    # of colour_scale (two objects of different hues are 0.1-0.3 apart) and at most 1, is
+    # weighted by colour_weight; it chooses among the pairs the gate and max_cost allow.
+    # A track's colour is a running mean with appearance_momentum, like its z_what.
+    colour_weight: float = 0.5
+    colour_scale: float = 0.1
 
     def __post_init__(self) -> None:
         if self.min_hits < 1:
@@ -77,8 +78,10 @@ class TrackerConfig:
             raise ValueError(f"min_travel is {self.min_travel}; it must be 0 or more.")
         if self.max_lost_frames < 0:
             raise ValueError(f"max_lost_frames is {self.max_lost_frames}; it must be 0 or more.")
-        for name in ("gate_distance", "max_cost"):
-            if getattr(self, name) <= 0:
+        if not self.colour_weight >= 0:
+            raise ValueError(f"colour_weight is {self.colour_weight}; it must be 0 or more.")
+        for name in ("gate_distance", "max_cost", "colour_scale"):
+            if not getattr(self, name) > 0:  # NaN fails too
                 raise ValueError(f"{name} is {getattr(self, name)}; it must be positive.")
 
 
@@ -124,7 +127,8 @@ def _cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _colour_distances(
     tracks: list[Track], observations: list[Observation], scale: float
 ) -> np.ndarray:
-    """[tracks, observations] colour distance / scale, at most 1; 0 where either is unknown."""
+    """[tracks, observations] colour distance / scale, at most 1; 0 where either is unknown
+    (an object without a hue neither helps nor hurts any pair)."""
     out = np.zeros((len(tracks), len(observations)))
     known_t = [i for i, t in enumerate(tracks) if t.colour is not None]
     known_o = [j for j, o in enumerate(observations) if o.colour is not None]

@@ -16,14 +16,16 @@ import numpy as np
 
 from sdk.fixed_camera.fused import FusedObject
 
-GREY = np.full(3, 1.0 / 3.0)
-
-
-def mean_colour(frame: np.ndarray, labels: np.ndarray, obj: FusedObject) -> np.ndarray:
+def mean_colour(frame: np.ndarray, labels: np.ndarray, obj: FusedObject) -> np.ndarray | None:
     """(3,) chromaticity (sums to 1) of the mean of the frame's first three channels over
-    the object's pixels; grey for a black object."""
+    the object's pixels; None where there is no hue to go by (a grey-level frame, a black
+    object, or values that are not finite and non-negative), which the tracker ignores."""
+    if frame.ndim != 3 or frame.shape[2] < 3:
+        return None
     x0, y0, x1, y1 = obj.bbox
     mine = (labels[y0:y1, x0:x1] == obj.label).view(np.uint8)
     mean = np.array(cv2.mean(frame[y0:y1, x0:x1], mask=mine)[:3], dtype=np.float64)
     total = float(mean.sum())
-    return mean / total if total > 1e-6 else GREY.copy()
+    if not (np.isfinite(total) and total > 1e-6 and mean.min() >= 0):
+        return None
+    return mean / total

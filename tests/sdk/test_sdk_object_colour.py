@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sdk.fixed_camera.fused import measure_labels
 from sdk.fixed_camera.object_colour import mean_colour
@@ -43,8 +44,27 @@ def test_every_pixel_of_a_textured_object_counts() -> None:
     np.testing.assert_allclose(mean_colour(frame, labels, obj), mean / mean.sum(), rtol=1e-12)
 
 
-def test_a_black_object_is_grey() -> None:
-    frame = np.zeros((20, 20, 3), np.uint8)
+@pytest.mark.parametrize(
+    "frame",
+    [
+        np.zeros((20, 20, 3), np.uint8),  # black: no hue
+        np.full((20, 20), 90, np.uint8),  # a grey-level camera
+        np.full((20, 20, 1), 90, np.uint8),
+        np.full((20, 20, 3), np.inf, np.float32),  # float frames the runtime clips for the model
+        np.full((20, 20, 3), -0.5, np.float32),
+    ],
+    ids=["black", "grey-level", "one-channel", "inf", "negative"],
+)
+def test_no_hue_is_unknown_not_a_colour(frame: np.ndarray) -> None:
     labels = np.ones((20, 20), np.uint8)
     (obj,) = measure_labels(labels, {})
-    np.testing.assert_allclose(mean_colour(frame, labels, obj), [1 / 3, 1 / 3, 1 / 3])
+    assert mean_colour(frame, labels, obj) is None
+
+
+def test_four_channel_frames_use_the_colour_channels() -> None:
+    frame = np.zeros((10, 10, 4), np.uint8)
+    frame[..., :3] = (30, 60, 90)
+    frame[..., 3] = 255  # alpha
+    labels = np.ones((10, 10), np.uint8)
+    (obj,) = measure_labels(labels, {})
+    np.testing.assert_allclose(mean_colour(frame, labels, obj), [1 / 6, 2 / 6, 3 / 6])

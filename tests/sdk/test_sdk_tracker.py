@@ -207,7 +207,7 @@ def test_two_objects_that_part_where_the_other_was_keep_their_ids_by_colour(
         assert later == first[::-1]  # the case colour is for
 
 
-def test_colour_is_tracked_as_a_running_mean_and_ignored_when_unknown() -> None:
+def test_a_tracks_colour_is_an_exponential_moving_average_kept_when_unknown() -> None:
     tracker = Tracker(TrackerConfig(min_hits=1, appearance_momentum=0.5))
     tracker.update([_coloured(0.0, [0.6, 0.2, 0.2])])
     tracker.update([_coloured(0.01, [0.4, 0.2, 0.4])])
@@ -215,3 +215,12 @@ def test_colour_is_tracked_as_a_running_mean_and_ignored_when_unknown() -> None:
     tracker.update([_coloured(0.02, None)])  # an observation without colour keeps the track's
     np.testing.assert_allclose(tracker.tracks[0].colour, [0.5, 0.2, 0.3])
     assert [t.id for t in tracker.tracks] == [1]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("colour_scale", 0.0), ("colour_scale", float("nan")), ("colour_weight", -1.0)],
+)
+def test_colour_settings_are_checked(field: str, value: float) -> None:
+    with pytest.raises(ValueError, match=field):
+        TrackerConfig(**{field: value})
