@@ -79,6 +79,12 @@ class ModelConfig:
     # attends to strongly is worth little to the others (Slot Attention's softmax over
     # slots, in one pass). False = the paper's independent spatial softmax per slot.
     slot_competition: bool = False
+    # Each glimpse's mask times exp(-(r / glimpse_window)^4), r the distance from the
+    # glimpse's centre in half-sides (training.model.glimpse_generator.centred_window), so a
+    # slot draws only what lies near its own position (issue 22: trained slots drew objects
+    # 20 px off their position with windows half the image wide, so any slot whose window
+    # held an object could draw it). 0 = off (the paper).
+    glimpse_window: float = 0.0
     background_latent_dim: int = 16
     # The background autoencoder's own input size (fixed-camera mode, DESIGN §3). 0 = auto:
     # a new run takes the data's frame size, scaled down (aspect kept) so the long side is at
@@ -161,6 +167,12 @@ class ModelConfig:
             raise ConfigError(
                 f"{prefix}.s_min",
                 f"must be positive and below s_max ({self.s_max}), got {self.s_min}",
+            )
+        if not (math.isfinite(self.glimpse_window) and self.glimpse_window >= 0):
+            raise ConfigError(
+                f"{prefix}.glimpse_window",
+                f"must be 0 (off) or a positive radius in glimpse half-sides, got "
+                f"{self.glimpse_window}",
             )
         if not 0 <= self.duplicate_slot_overlap < 1:
             raise ConfigError(

@@ -108,10 +108,16 @@ def unet_fixed(tmp_path_factory: pytest.TempPathFactory) -> Exported:
 @pytest.fixture(scope="session")
 def crop_encoder(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     """The issue-22 crop glimpse encoder (a second GridSample, in the encoder graph), with
-    competing slots (a LogSoftmax over the K attention maps) and the duplicate merge:
+    competing slots (a LogSoftmax over the K attention maps), centred glimpse windows and the
+    duplicate merge:
     Segformer, dynamic batch up to 4, so parity is checked at batch sizes 1 and 3."""
     root = tmp_path_factory.mktemp("crop")
-    model = tiny_model(glimpse_encoder="crop", duplicate_slot_overlap=0.3, slot_competition=True)
+    model = tiny_model(
+        glimpse_encoder="crop",
+        duplicate_slot_overlap=0.3,
+        slot_competition=True,
+        glimpse_window=0.8,
+    )
     checkpoint = write_checkpoint(root / "crop.pt", model, seed=2)
     triton = root / "triton"
     options = ExportOptions(dynamic=True, max_batch=4, triton=triton)

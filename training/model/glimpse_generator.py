@@ -38,8 +38,19 @@ class TailExactSigmoid(nn.Module):
         return torch.sigmoid(x)
 
 
+def centred_window(glimpse_size: int, radius: float) -> torch.Tensor:
+    """[G, G] exp(-(r / radius)^4), r the distance from the glimpse's centre in units of its
+    half-side (pixel centres): about 1 inside 0.6·radius, e^-1 at r = radius, and under
+    1e-4 at r = 1.8·radius. A glimpse's mask times it can only draw near the slot's
+    position (`model.glimpse_window`)."""
+    centres = (torch.arange(glimpse_size, dtype=torch.float32) * 2 + 1) / glimpse_size - 1
+    v, u = torch.meshgrid(centres, centres, indexing="ij")
+    r2 = (u.square() + v.square()) / radius**2
+    return torch.exp(-r2.square())
+
+
 class GlimpseGenerator(nn.Module):
-    def __init__(self, z_what_dim: int, glimpse_size: int) -> None:
+    def __init__(self, z_what_dim: int, glimpse_size: int, window: float = 0.0) -> None:
         super().__init__()
         layers_count = int(math.log2(glimpse_size))  # 1×1 -> 2×2, then doubling up to G
         widths = [4 * 2 ** (layers_count - 1 - i) for i in range(layers_count)]  # ..., 8, 4
@@ -51,7 +62,16 @@ class GlimpseGenerator(nn.Module):
         layers.append(TailExactSigmoid())
         self.net = nn.Sequential(*layers)
         self.glimpse_size = glimpse_size
+        # a constant of the config, not a weight: old checkpoints load unchanged
+        self.window: torch.Tensor | None
+        if window > 0:
+            self.register_buffer("window", centred_window(glimpse_size, window), persistent=False)
+        else:
+            self.window = None
 
     def forward(self, z_what: torch.Tensor) -> torch.Tensor:
         """z_what: [B, Z] -> [B, 4, G, G] (RGB, mask) in [0, 1]."""
-        return self.net(z_what[:, :, None, None])
+        rgba = self.net(z_what[:, :, None, None])
+        if self.window is None:
+            return rgba
+        return torch.cat([rgba[:, :3], rgba[:, 3:] * self.window.to(rgba.dtype)], dim=1)

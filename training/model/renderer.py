@@ -52,7 +52,7 @@ class Renderer(nn.Module):
         super().__init__()
         size = config.glimpse_size or glimpse_size_for(config.image_height, config.image_width)
         self.duplicate_slot_overlap = config.duplicate_slot_overlap
-        self.glimpses = GlimpseGenerator(config.z_what_dim, size)
+        self.glimpses = GlimpseGenerator(config.z_what_dim, size, config.glimpse_window)
         self.placer = GlimpsePlacer(config.image_height, config.image_width)
         # α_0: the background's learned activation, e^11 at initialisation (Table 6).
         self.log_background_activation = nn.Parameter(
