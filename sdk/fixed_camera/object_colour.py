@@ -16,6 +16,7 @@ import numpy as np
 
 from sdk.fixed_camera.fused import FusedObject
 
+
 def mean_colour(frame: np.ndarray, labels: np.ndarray, obj: FusedObject) -> np.ndarray | None:
     """(3,) chromaticity (sums to 1) of the mean of the frame's first three channels over
     the object's pixels; None where there is no hue to go by (a grey-level frame, a black
