@@ -8,9 +8,7 @@ their types, so the runtime binds the same buffers as for an FP32 engine.
 The placement block is everything that decides where a glimpse lands and how the
 layers combine: the sampling grid (base grid × θ from position and scale), the
 GridSample, and all that follows it (occlusion weights, argmax). In FP16 the grid
-coordinates lose sub-pixel precision, which moves masks by whole pixels. The glimpse
-generator's final sigmoid (after its last learned layer) joins the block: masks far in
-its tail still carry weight against a large α, and FP16 flushes them to 0.
+coordinates lose sub-pixel precision, which moves masks by whole pixels.
 """
 
 from __future__ import annotations
@@ -86,11 +84,6 @@ def placement_block(model: onnx.ModelProto) -> set[str]:
     if not samplers:
         return block
     glimpses = _closure([s.input[0] for s in samplers], producer, stop, set())
-    # The glimpse generator's last activation (its sigmoid) and what follows it up to the
-    # sampler stay FP32 too: a trained slot outweighs the background by e^9 and more, so
-    # masks of 1e-8 still count, and FP16 has no value below 6e-8.
-    learned = {o for n in g.node if n.op_type in _LEARNED for o in n.output}
-    block |= _closure([s.input[0] for s in samplers], producer, stop | learned, set())
     block |= {s.name for s in samplers}
     block |= _closure([s.input[1] for s in samplers], producer, stop, glimpses)
     downstream = _closure(
