@@ -76,8 +76,9 @@ class ModelConfig:
     duplicate_slot_overlap: float = 0.0
     # Slots compete for pixels before each picks its own (issue 22): every attention logit
     # gets the log of its share across the K maps at that pixel, so a pixel one slot
-    # attends to strongly is worth little to the others (Slot Attention's softmax over
-    # slots, in one pass). False = the paper's independent spatial softmax per slot.
+    # attends to strongly is worth little to the others (in the spirit of Slot
+    # Attention's softmax over slots, in one pass). False = the paper's independent
+    # spatial softmax per slot.
     slot_competition: bool = False
     # Each glimpse's mask times exp(-(r / glimpse_window)^4), r the distance from the
     # glimpse's centre in half-sides (training.model.glimpse_generator.centred_window), so a

@@ -54,9 +54,10 @@ def resolve_masks_from(requested: str | None, bundle: Bundle, backend: Backend) 
 
 
 def _observation(
-    obj: FusedObject, width: int, height: int, z: np.ndarray, colour: np.ndarray | None = None
+    obj: FusedObject, width: int, height: int, z: np.ndarray, colour: np.ndarray | None
 ) -> Observation:
-    """The tracker's view of a mask: centre and extent in the model's -1..1 units."""
+    """The tracker's view of a mask: centre and extent in the model's -1..1 units, its slot's
+    z_what and the chromaticity under it (None: no hue to go by)."""
     x0, y0, x1, y1 = obj.bbox
     return Observation(
         position=np.array(
