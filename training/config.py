@@ -224,6 +224,14 @@ class TrainConfig:
     coverage_weight: float = 0.0
     coverage_tau: float = 0.25
     coverage_steps: int = 0
+    # Our addition (issue 22, training.slot_redundancy): weight of a cost on slots whose
+    # removal barely changes the reconstruction (a second slot drawing an object another
+    # already draws), from foreground step redundancy_start on; redundancy_tau is the error
+    # removed per owned pixel (eq 19's scale) below which a slot counts as redundant.
+    # 0 = off (the paper's loss).
+    redundancy_weight: float = 0.0
+    redundancy_tau: float = 0.1
+    redundancy_start: int = 1_000
     frozen_background_steps: int = 30_000  # curriculum phase 2
     background_batch_size: int = 128
     background_lr: float = 2e-3
@@ -313,6 +321,16 @@ class TrainConfig:
         if not self.coverage_tau > 0:
             raise ConfigError(
                 f"{prefix}.coverage_tau", f"must be positive, got {self.coverage_tau}"
+            )
+        if not (self.redundancy_weight >= 0 and self.redundancy_start >= 0):
+            raise ConfigError(
+                f"{prefix}.redundancy_weight",
+                "redundancy_weight and redundancy_start must be >= 0, got "
+                f"{self.redundancy_weight} and {self.redundancy_start}",
+            )
+        if not self.redundancy_tau > 0:
+            raise ConfigError(
+                f"{prefix}.redundancy_tau", f"must be positive, got {self.redundancy_tau}"
             )
 
 

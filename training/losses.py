@@ -31,6 +31,9 @@ class LossTerms:
     # Our addition, not the paper's (`coverage_loss`); None when its weight is 0.
     coverage: torch.Tensor | None = None
     coverage_weight: float = 0.0
+    # Our addition (`training.slot_redundancy`); None when its weight is 0 or before its start.
+    redundancy: torch.Tensor | None = None
+    redundancy_weight: float = 0.0
 
 
 def foreground_loss(

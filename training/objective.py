@@ -13,6 +13,7 @@ from training.losses import LossTerms, background_loss, coverage_loss, foregroun
 from training.model import ASTSeg, ModelOutput
 from training.relight import match_illumination
 from training.schedules import pixel_entropy_factor
+from training.slot_redundancy import redundancy_loss
 
 
 def background_step_loss(model: ASTSeg, images: torch.Tensor) -> torch.Tensor:
@@ -56,6 +57,13 @@ def foreground_step_loss(
         cover = coverage_loss(out.weights, images, out.background, train.coverage_tau)
         terms.total = terms.total + cover_weight * cover
         terms.coverage, terms.coverage_weight = cover, cover_weight
+    if train.redundancy_weight > 0 and step >= train.redundancy_start:
+        rendering = out.rendering
+        redundant, _ = redundancy_loss(
+            out.weights, rendering.layers, out.background, images, train.redundancy_tau
+        )
+        terms.total = terms.total + train.redundancy_weight * redundant
+        terms.redundancy, terms.redundancy_weight = redundant, train.redundancy_weight
     return terms, out
 
 

@@ -344,6 +344,7 @@ def main() -> None:
                 "rec": float(terms.reconstruction),
                 "entropy": float(terms.pixel_entropy),
                 "coverage": float(terms.coverage) if terms.coverage is not None else 0.0,
+                "redundancy": float(terms.redundancy) if terms.redundancy is not None else 0.0,
                 "mean_scale": float(out.latents.scale.mean()),
                 "mean_log_alpha": float(out.latents.log_activation.mean()),
             }

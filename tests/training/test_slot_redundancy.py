@@ -1,0 +1,143 @@
+"""The slot-redundancy cost (our addition, issue 22): what a slot adds over the others."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from training.config import Config, ConfigError, TrainConfig
+from training.losses import foreground_loss
+from training.model import ASTSeg
+from training.model.renderer import composite_weights
+from training.objective import foreground_step_loss
+from training.slot_redundancy import redundancy_loss
+
+SIDE = 8
+
+
+def _scene(drawn_by: list[torch.Tensor], log_activation: list[float]):
+    """A grey 8×8 background with a red square at rows/cols 2-5; slot k draws red where
+    drawn_by[k] is 1 (its mask), composited by eq 17 with log α_0 = 0."""
+    background = torch.full((1, 3, SIDE, SIDE), 0.5)
+    images = background.clone()
+    images[0, :, 2:6, 2:6] = torch.tensor([1.0, 0.0, 0.0])[:, None, None]
+    masks = torch.stack(drawn_by)[None].float()  # [1, K, H, W]
+    layers = torch.zeros(1, len(drawn_by), 3, SIDE, SIDE)
+    layers[:, :, 0] = 1.0  # every slot paints red
+    weights = composite_weights(torch.tensor([log_activation]), torch.zeros(1, 1), masks)
+    return weights, layers, background, images
+
+
+def _square(rows: slice = slice(2, 6), cols: slice = slice(2, 6)) -> torch.Tensor:
+    mask = torch.zeros(SIDE, SIDE)
+    mask[rows, cols] = 1.0
+    return mask
+
+
+def _error(drawing: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    return (drawing - images).abs().sum(dim=1).square().sum()
+
+
+def test_gain_is_the_error_removed_per_owned_pixel() -> None:
+    """g_k against the scene composited again without slot k (its α set to 0)."""
+    activations = [8.0, 6.0]
+    weights, layers, background, images = _scene(
+        [_square(), _square(cols=slice(2, 4))], activations
+    )
+    _, gain = redundancy_loss(weights, layers, background, images, tau=0.1)
+    colours = torch.cat([background[:, None], layers], dim=1)
+    full = _error((weights[:, :, None] * colours).sum(dim=1), images)
+    for k in range(2):
+        dropped = list(activations)
+        dropped[k] = -math.inf
+        masks = torch.stack([_square(), _square(cols=slice(2, 4))])[None]
+        without = composite_weights(torch.tensor([dropped]), torch.zeros(1, 1), masks)
+        removed = _error((without[:, :, None] * colours).sum(dim=1), images) - full
+        expected = removed / weights[0, k + 1].sum()
+        assert gain[0, k].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_a_duplicate_removes_little_and_a_lone_slot_removes_its_contrast() -> None:
+    weights, layers, background, images = _scene([_square(), _square()], [8.0, 8.0])
+    _, twins = redundancy_loss(weights, layers, background, images, tau=0.1)
+    weights, layers, background, images = _scene([_square(), torch.zeros(SIDE, SIDE)], [8.0, 8.0])
+    _, alone = redundancy_loss(weights, layers, background, images, tau=0.1)
+    # red against grey: |0.5| + |0.5| + |0.5| = 1.5 per pixel, squared 2.25
+    assert alone[0, 0].item() == pytest.approx(2.25, rel=1e-3)
+    assert twins.abs().max().item() < 1e-3
+
+
+def test_halves_are_not_redundant() -> None:
+    left, right = _square(cols=slice(2, 4)), _square(cols=slice(4, 6))
+    weights, layers, background, images = _scene([left, right], [8.0, 8.0])
+    loss, gain = redundancy_loss(weights, layers, background, images, tau=0.1)
+    assert gain.min().item() == pytest.approx(2.25, rel=1e-3)
+    assert loss.item() < 1e-8  # exp(-22.5) times the shares
+
+
+def test_the_cost_pulls_the_twins_weights_down_only() -> None:
+    weights, layers, background, images = _scene([_square(), _square()], [8.0, 8.0])
+    weights.requires_grad_(True)
+    loss, _ = redundancy_loss(weights, layers, background, images, tau=0.1)
+    loss.backward()
+    assert weights.grad is not None
+    # d/dw_k of Σ_k r_k·mean(w_k) is r_k / (H·W) for the slots (r ≈ 1 for twins), 0 for w_0
+    assert torch.all(weights.grad[0, 0] == 0)
+    expected = 1.0 / SIDE**2
+    assert weights.grad[0, 1:].min().item() == pytest.approx(expected, rel=1e-2)
+
+
+def test_owned_pixels_keep_their_other_layers_exactly() -> None:
+    """A slot that owns a pixel to within float32 rounding still gets its gain from the
+    other layers' true weights, not from 1 − w_k (which would be 0 there)."""
+    weights, layers, background, images = _scene([_square(), torch.zeros(SIDE, SIDE)], [40.0, 0.0])
+    assert (1.0 - weights[0, 1, 3, 3]).item() == 0.0  # w_1 rounds to 1
+    _, gain = redundancy_loss(weights, layers, background, images, tau=0.1)
+    assert torch.isfinite(gain).all()
+    assert gain[0, 0].item() == pytest.approx(2.25, rel=1e-3)
+
+
+@pytest.fixture
+def model_and_batch(tiny_config):
+    torch.manual_seed(0)
+    model = ASTSeg(tiny_config(slot_activation_init=11.0, s_max=8.0))
+    images = torch.rand(2, 3, 64, 64)
+    background = torch.rand(2, 3, 64, 64)
+    return model, images, background
+
+
+def test_objective_adds_the_term_from_its_start_step(model_and_batch) -> None:
+    model, images, background = model_and_batch
+    train = TrainConfig(redundancy_weight=0.5, redundancy_start=100, pixel_entropy_warmup_steps=0)
+    early, out = foreground_step_loss(model, images, 99, train, background=background)
+    assert early.redundancy is None
+    plain = foreground_loss(out.reconstruction, images, out.weights, 1e-2)
+    assert early.total.item() == pytest.approx(plain.total.item(), rel=1e-6)
+    terms, out = foreground_step_loss(model, images, 100, train, background=background)
+    paper = foreground_loss(out.reconstruction, images, out.weights, 1e-2)
+    redundant, _ = redundancy_loss(out.weights, out.rendering.layers, out.background, images, 0.1)
+    assert terms.redundancy is not None and terms.redundancy_weight == 0.5
+    assert terms.total.item() == pytest.approx(
+        paper.total.item() + 0.5 * redundant.item(), rel=1e-6
+    )
+
+
+def test_the_default_objective_has_no_redundancy_term(model_and_batch) -> None:
+    model, images, background = model_and_batch
+    terms, _ = foreground_step_loss(model, images, 5_000, TrainConfig(), background=background)
+    assert terms.redundancy is None and terms.redundancy_weight == 0.0
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("train.redundancy_weight", -0.1),
+        ("train.redundancy_start", -1),
+        ("train.redundancy_tau", 0.0),
+    ],
+)
+def test_config_rejects_bad_redundancy_values(key: str, value: float) -> None:
+    with pytest.raises(ConfigError, match="redundancy"):
+        Config().with_overrides({key: value})
