@@ -117,7 +117,7 @@ def test_objective_adds_the_term_from_its_start_step(model_and_batch) -> None:
     assert early.total.item() == pytest.approx(plain.total.item(), rel=1e-6)
     terms, out = foreground_step_loss(model, images, 100, train, background=background)
     paper = foreground_loss(out.reconstruction, images, out.weights, 1e-2)
-    redundant, _ = redundancy_loss(out.weights, out.rendering.layers, out.background, images, 0.1)
+    redundant, _ = redundancy_loss(out.weights, out.rendering.layers, out.background, images, 0.015)
     assert terms.redundancy is not None and terms.redundancy_weight == 0.5
     assert terms.total.item() == pytest.approx(
         paper.total.item() + 0.5 * redundant.item(), rel=1e-6
