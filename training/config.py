@@ -232,7 +232,7 @@ class TrainConfig:
     # generator's weakest contrast, 70/255 per RGB step, gives about 0.075). 0 = off.
     redundancy_weight: float = 0.0
     redundancy_tau: float = 0.015
-    redundancy_start: int = 1_000
+    redundancy_start: int = 500
     frozen_background_steps: int = 30_000  # curriculum phase 2
     background_batch_size: int = 128
     background_lr: float = 2e-3
@@ -323,12 +323,9 @@ class TrainConfig:
             raise ConfigError(
                 f"{prefix}.coverage_tau", f"must be positive, got {self.coverage_tau}"
             )
-        if not (self.redundancy_weight >= 0 and self.redundancy_start >= 0):
-            raise ConfigError(
-                f"{prefix}.redundancy_weight",
-                "redundancy_weight and redundancy_start must be >= 0, got "
-                f"{self.redundancy_weight} and {self.redundancy_start}",
-            )
+        for name in ("redundancy_weight", "redundancy_start"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"{prefix}.{name}", f"must be >= 0, got {getattr(self, name)}")
         if not self.redundancy_tau > 0:
             raise ConfigError(
                 f"{prefix}.redundancy_tau", f"must be positive, got {self.redundancy_tau}"

@@ -12,7 +12,7 @@ the reconstruction error removed per pixel the slot owns, with e the per-pixel e
 eq 19-20 and e_without_k the error once slot k's weight is shared out among the other
 layers in proportion to theirs (eq 17 without it). A slot alone on its object removes about
 the object's contrast with the background there; a duplicate removes almost nothing. The
-cost λ·Σ_k r_k·mean(w_k), with r_k = exp(−g_k / τ) held fixed (no gradient), then pulls
+cost λ·Σ_k r_k·mean(w_k), with r_k = exp(−max(g_k, 0) / τ) held fixed (no gradient), then pulls
 a redundant slot's weights down, and once one twin has let go the other's g_k rises and
 the pull on it stops. Complementary halves of one object each remove their half, so the
 term leaves them alone.
@@ -21,6 +21,8 @@ term leaves them alone.
 from __future__ import annotations
 
 import torch
+
+from training.model.spatial_transformer import at_least_float32
 
 
 def redundancy_loss(
@@ -33,25 +35,30 @@ def redundancy_loss(
     """(loss, g) for one batch.
 
     weights [N, K+1, H, W] (layer 0 = background), layers [N, K, 3, H, W], background and
-    images [N, 3, H, W]. Returns the mean over images of Σ_k exp(−g_k/τ)·mean_pixels(w_k),
+    images [N, 3, H, W]. Returns the mean over images of Σ_k exp(−max(g_k, 0)/τ)·mean_pixels(w_k),
     with gradient through the weights only, and g [N, K] (detached) for logging.
     """
     layer_count = weights.shape[1]
-    with torch.no_grad():
-        colours = torch.cat([background[:, None], layers], dim=1)  # [N, K+1, 3, H, W]
-        drawn = weights[:, :, None] * colours
+    # At least float32 whatever autocast says: in float16 the other layers' weights under
+    # an owned pixel (< 6e-8) are 0 and the leave-one-out division is 0/0; in bfloat16 the
+    # sums round by 2^-9 at every pixel, which adds up to gains of the order of tau.
+    with torch.no_grad(), torch.autocast(device_type=weights.device.type, enabled=False):
+        w = at_least_float32(weights)
+        colours = torch.cat([at_least_float32(background)[:, None], at_least_float32(layers)], 1)
+        images = at_least_float32(images)
+        drawn = w[:, :, None] * colours  # [N, K+1, 3, H, W]
         full_error = (drawn.sum(dim=1) - images).abs().sum(dim=1).square()  # [N, H, W]
         # The other layers' weights and drawing summed directly (not 1 − w_k and
         # R − w_k·L_k): where a slot owns a pixel to within 1e-7 the difference would be
         # float32 rounding, not the other layers.
-        others = 1.0 - torch.eye(layer_count, device=weights.device, dtype=weights.dtype)[1:]
-        rest = torch.einsum("kj,njhw->nkhw", others, weights)  # [N, K, H, W]
+        others = 1.0 - torch.eye(layer_count, device=w.device, dtype=w.dtype)[1:]
+        rest = torch.einsum("kj,njhw->nkhw", others, w)  # [N, K, H, W]
         rest_drawn = torch.einsum("kj,njchw->nkchw", others, drawn)
         without = rest_drawn / rest.clamp_min(1e-30)[:, :, None]
         without_error = (without - images[:, None]).abs().sum(dim=2).square()  # [N, K, H, W]
         removed = (without_error - full_error[:, None]).sum(dim=(2, 3))
-        owned = weights[:, 1:].sum(dim=(2, 3))
+        owned = w[:, 1:].sum(dim=(2, 3))
         gain = removed / owned.clamp_min(1e-6)
-        pull = torch.exp(-gain.clamp_min(0.0) / tau)
+        pull = torch.exp(-gain.clamp_min(0.0) / tau).to(weights.dtype)
     share = weights[:, 1:].mean(dim=(2, 3))  # [N, K]
     return (pull * share).sum(dim=1).mean(), gain

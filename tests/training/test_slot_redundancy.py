@@ -17,16 +17,19 @@ from training.slot_redundancy import redundancy_loss
 SIDE = 8
 
 
-def _scene(drawn_by: list[torch.Tensor], log_activation: list[float]):
+def _scene(
+    drawn_by: list[torch.Tensor], log_activation: list[float], dtype: torch.dtype = torch.float32
+):
     """A grey 8×8 background with a red square at rows/cols 2-5; slot k draws red where
     drawn_by[k] is 1 (its mask), composited by eq 17 with log α_0 = 0."""
-    background = torch.full((1, 3, SIDE, SIDE), 0.5)
+    background = torch.full((1, 3, SIDE, SIDE), 0.5, dtype=dtype)
     images = background.clone()
-    images[0, :, 2:6, 2:6] = torch.tensor([1.0, 0.0, 0.0])[:, None, None]
-    masks = torch.stack(drawn_by)[None].float()  # [1, K, H, W]
-    layers = torch.zeros(1, len(drawn_by), 3, SIDE, SIDE)
+    images[0, :, 2:6, 2:6] = torch.tensor([1.0, 0.0, 0.0], dtype=dtype)[:, None, None]
+    masks = torch.stack(drawn_by)[None].to(dtype)  # [1, K, H, W]
+    layers = torch.zeros(1, len(drawn_by), 3, SIDE, SIDE, dtype=dtype)
     layers[:, :, 0] = 1.0  # every slot paints red
-    weights = composite_weights(torch.tensor([log_activation]), torch.zeros(1, 1), masks)
+    logs = torch.tensor([log_activation], dtype=dtype)
+    weights = composite_weights(logs, torch.zeros(1, 1, dtype=dtype), masks)
     return weights, layers, background, images
 
 
@@ -41,10 +44,12 @@ def _error(drawing: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
 
 
 def test_gain_is_the_error_removed_per_owned_pixel() -> None:
-    """g_k against the scene composited again without slot k (its α set to 0)."""
+    """g_k against the scene composited again without slot k (its α set to 0). In float64:
+    slot 1's gain (about 5e-7) is a difference of errors near 1 that float32 rounds by 6e-8,
+    so two float32 routes to it may differ by 10 %; float64 leaves 1e-16 of that."""
     activations = [8.0, 6.0]
     weights, layers, background, images = _scene(
-        [_square(), _square(cols=slice(2, 4))], activations
+        [_square(), _square(cols=slice(2, 4))], activations, torch.float64
     )
     _, gain = redundancy_loss(weights, layers, background, images, tau=0.1)
     colours = torch.cat([background[:, None], layers], dim=1)
@@ -52,11 +57,12 @@ def test_gain_is_the_error_removed_per_owned_pixel() -> None:
     for k in range(2):
         dropped = list(activations)
         dropped[k] = -math.inf
-        masks = torch.stack([_square(), _square(cols=slice(2, 4))])[None]
-        without = composite_weights(torch.tensor([dropped]), torch.zeros(1, 1), masks)
+        masks = torch.stack([_square(), _square(cols=slice(2, 4))])[None].double()
+        logs = torch.tensor([dropped], dtype=torch.float64)
+        without = composite_weights(logs, torch.zeros(1, 1, dtype=torch.float64), masks)
         removed = _error((without[:, :, None] * colours).sum(dim=1), images) - full
         expected = removed / weights[0, k + 1].sum()
-        assert gain[0, k].item() == pytest.approx(expected.item(), rel=1e-5)
+        assert gain[0, k].item() == pytest.approx(expected.item(), rel=1e-6)
 
 
 def test_a_duplicate_removes_little_and_a_lone_slot_removes_its_contrast() -> None:
@@ -89,6 +95,29 @@ def test_the_cost_pulls_the_twins_weights_down_only() -> None:
     assert weights.grad[0, 1:].min().item() == pytest.approx(expected, rel=1e-2)
 
 
+def test_a_lone_slot_feels_no_pull() -> None:
+    weights, layers, background, images = _scene(
+        [_square(cols=slice(2, 4)), _square(cols=slice(4, 6))], [8.0, 8.0]
+    )
+    weights.requires_grad_(True)
+    redundancy_loss(weights, layers, background, images, tau=0.015)[0].backward()
+    assert weights.grad is not None
+    # exp(-2.25 / 0.015) underflows: neither half is pulled
+    assert weights.grad.abs().max().item() < 1e-12
+
+
+def test_the_loss_is_the_mean_over_images() -> None:
+    twins = _scene([_square(), _square()], [8.0, 8.0])
+    halves = _scene([_square(cols=slice(2, 4)), _square(cols=slice(4, 6))], [8.0, 8.0])
+    batch = [torch.cat([a, b]) for a, b in zip(twins, halves, strict=True)]
+    both, gain = redundancy_loss(*batch, tau=0.015)
+    one, _ = redundancy_loss(*twins, tau=0.015)
+    other, _ = redundancy_loss(*halves, tau=0.015)
+    assert gain.shape == (2, 2)
+    assert both.item() == pytest.approx((one.item() + other.item()) / 2, rel=1e-6)
+    assert one.item() > 0.1  # two twins of 16 px in 64 with pulls near 1: about 0.5
+
+
 def test_owned_pixels_keep_their_other_layers_exactly() -> None:
     """A slot that owns a pixel to within float32 rounding still gets its gain from the
     other layers' true weights, not from 1 − w_k (which would be 0 there)."""
@@ -110,14 +139,21 @@ def model_and_batch(tiny_config):
 
 def test_objective_adds_the_term_from_its_start_step(model_and_batch) -> None:
     model, images, background = model_and_batch
-    train = TrainConfig(redundancy_weight=0.5, redundancy_start=100, pixel_entropy_warmup_steps=0)
+    train = TrainConfig(
+        redundancy_weight=0.5,
+        redundancy_start=100,
+        redundancy_tau=0.05,
+        pixel_entropy_warmup_steps=0,
+    )
     early, out = foreground_step_loss(model, images, 99, train, background=background)
     assert early.redundancy is None
     plain = foreground_loss(out.reconstruction, images, out.weights, 1e-2)
     assert early.total.item() == pytest.approx(plain.total.item(), rel=1e-6)
     terms, out = foreground_step_loss(model, images, 100, train, background=background)
     paper = foreground_loss(out.reconstruction, images, out.weights, 1e-2)
-    redundant, _ = redundancy_loss(out.weights, out.rendering.layers, out.background, images, 0.015)
+    redundant, _ = redundancy_loss(out.weights, out.rendering.layers, out.background, images, 0.05)
+    # the term (about 2e-4 here) must show above the total's rel 1e-6 (total about 0.5)
+    assert redundant.item() > 1e-5
     assert terms.redundancy is not None and terms.redundancy_weight == 0.5
     assert terms.total.item() == pytest.approx(
         paper.total.item() + 0.5 * redundant.item(), rel=1e-6
@@ -139,5 +175,17 @@ def test_the_default_objective_has_no_redundancy_term(model_and_batch) -> None:
     ],
 )
 def test_config_rejects_bad_redundancy_values(key: str, value: float) -> None:
-    with pytest.raises(ConfigError, match="redundancy"):
+    with pytest.raises(ConfigError, match=key):
         Config().with_overrides({key: value})
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast_does_not_touch_the_measure(dtype: torch.dtype) -> None:
+    """Under mixed precision the leave-one-out sums stay float32: in float16 the other
+    layers' weights under an owned pixel (4e-18 here) would be 0 and the gain 0/0."""
+    scene = _scene([_square(), torch.zeros(SIDE, SIDE)], [40.0, 0.0])
+    plain_loss, plain_gain = redundancy_loss(*scene, tau=0.015)
+    with torch.autocast(device_type="cpu", dtype=dtype):
+        loss, gain = redundancy_loss(*scene, tau=0.015)
+    assert torch.equal(gain, plain_gain)
+    assert loss.item() == plain_loss.item()
