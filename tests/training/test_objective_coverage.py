@@ -9,7 +9,6 @@ import torch
 
 from training.config import Config, ConfigError, TrainConfig
 from training.losses import coverage_loss, foreground_loss, robust_pixel_error
-from training.model import ASTSeg
 from training.objective import coverage_factor, foreground_step_loss
 
 
@@ -70,15 +69,6 @@ def test_coverage_factor_anneals_linearly_to_zero() -> None:
     assert coverage_factor(25, 100) == pytest.approx(0.75)
     assert coverage_factor(100, 100) == 0.0
     assert coverage_factor(400, 100) == 0.0
-
-
-@pytest.fixture
-def model_and_batch(tiny_config):
-    torch.manual_seed(0)
-    model = ASTSeg(tiny_config(slot_activation_init=11.0, s_max=8.0))
-    images = torch.rand(2, 3, 64, 64)
-    background = torch.rand(2, 3, 64, 64)
-    return model, images, background
 
 
 def test_default_objective_is_the_papers_loss(model_and_batch) -> None:

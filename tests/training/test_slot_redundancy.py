@@ -9,7 +9,6 @@ import torch
 
 from training.config import Config, ConfigError, TrainConfig
 from training.losses import foreground_loss
-from training.model import ASTSeg
 from training.model.renderer import composite_weights
 from training.objective import foreground_step_loss
 from training.slot_redundancy import redundancy_loss
@@ -126,15 +125,6 @@ def test_owned_pixels_keep_their_other_layers_exactly() -> None:
     _, gain = redundancy_loss(weights, layers, background, images, tau=0.1)
     assert torch.isfinite(gain).all()
     assert gain[0, 0].item() == pytest.approx(2.25, rel=1e-3)
-
-
-@pytest.fixture
-def model_and_batch(tiny_config):
-    torch.manual_seed(0)
-    model = ASTSeg(tiny_config(slot_activation_init=11.0, s_max=8.0))
-    images = torch.rand(2, 3, 64, 64)
-    background = torch.rand(2, 3, 64, 64)
-    return model, images, background
 
 
 def test_objective_adds_the_term_from_its_start_step(model_and_batch) -> None:
