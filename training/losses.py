@@ -10,10 +10,15 @@ import torch.nn.functional as F
 ENTROPY_EPS = 1e-20
 
 
+def pixel_error(reconstruction: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """Eq 19 squared: per pixel, the L1 error summed over colours (dim -3), squared. Any
+    leading dims; `images` broadcasts (e.g. [N, 1, 3, H, W] against [N, K, 3, H, W])."""
+    return (reconstruction - images).abs().sum(dim=-3).square()
+
+
 def reconstruction_loss(reconstruction: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     """Eq 20: mean over pixels of the squared per-pixel L1 error summed over colours (eq 19)."""
-    per_pixel = (reconstruction - images).abs().sum(dim=1)
-    return per_pixel.square().mean()
+    return pixel_error(reconstruction, images).mean()
 
 
 def pixel_entropy_loss(weights: torch.Tensor) -> torch.Tensor:

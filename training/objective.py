@@ -58,9 +58,8 @@ def foreground_step_loss(
         terms.total = terms.total + cover_weight * cover
         terms.coverage, terms.coverage_weight = cover, cover_weight
     if train.redundancy_weight > 0 and step >= train.redundancy_start:
-        rendering = out.rendering
         redundant, _ = redundancy_loss(
-            out.weights, rendering.layers, out.background, images, train.redundancy_tau
+            out.weights, out.rendering.layers, out.background, images, train.redundancy_tau
         )
         terms.total = terms.total + train.redundancy_weight * redundant
         terms.redundancy, terms.redundancy_weight = redundant, train.redundancy_weight

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import torch
 
+from training.losses import pixel_error
 from training.model.spatial_transformer import at_least_float32
 
 
@@ -47,7 +48,7 @@ def redundancy_loss(
         colours = torch.cat([at_least_float32(background)[:, None], at_least_float32(layers)], 1)
         images = at_least_float32(images)
         drawn = w[:, :, None] * colours  # [N, K+1, 3, H, W]
-        full_error = (drawn.sum(dim=1) - images).abs().sum(dim=1).square()  # [N, H, W]
+        full_error = pixel_error(drawn.sum(dim=1), images)  # [N, H, W]
         # The other layers' weights and drawing summed directly (not 1 − w_k and
         # R − w_k·L_k): where a slot owns a pixel to within 1e-7 the difference would be
         # float32 rounding, not the other layers.
@@ -55,7 +56,7 @@ def redundancy_loss(
         rest = torch.einsum("kj,njhw->nkhw", others, w)  # [N, K, H, W]
         rest_drawn = torch.einsum("kj,njchw->nkchw", others, drawn)
         without = rest_drawn / rest.clamp_min(1e-30)[:, :, None]
-        without_error = (without - images[:, None]).abs().sum(dim=2).square()  # [N, K, H, W]
+        without_error = pixel_error(without, images[:, None])  # [N, K, H, W]
         removed = (without_error - full_error[:, None]).sum(dim=(2, 3))
         owned = w[:, 1:].sum(dim=(2, 3))
         gain = removed / owned.clamp_min(1e-6)
