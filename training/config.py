@@ -109,6 +109,10 @@ class ModelConfig:
     # Presets for a user's footage: a new run picks K (and grows the slot input for small
     # objects) from the objects its footage shows (training.trainer.footage_objects).
     slots_from_data: bool = False
+    # Presets for a user's footage: after phase 1 the run turns the rule's light matching
+    # on or off from the footage's own residuals (training.trainer.light_check); the saved
+    # config says False and carries the choice in foreground_rule.relight.
+    light_from_data: bool = False
     input_mean: tuple[float, float, float] = IMAGENET_MEAN
     input_std: tuple[float, float, float] = IMAGENET_STD
 

@@ -83,6 +83,9 @@ PRESETS: dict[str, dict[str, Any]] = {
             "background_prior": True,
             "background_noise": "measured",
             "foreground_rule": {**FOREGROUND_RULE, "alpha2": 3.0, "relight": 0},
+            # ... unless the footage's light changes in a way phase 1 did not learn (a
+            # switched lamp): then matching halves the residual and the run turns it on.
+            "light_from_data": True,
         },
         # Table 4's frozen-background scenario: on CPU a joint step (back-propagating through
         # the background autoencoder) costs more than the whole foreground step, and a fixed

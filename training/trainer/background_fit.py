@@ -19,6 +19,11 @@ from sdk.fixed_camera.fit_monitor import TOO_MUCH, failing_fit_message
 from sdk.fixed_camera.foreground import foreground_mask
 from training.model.background import BackgroundModel
 
+# Grey levels per channel the rule may demand at a typical pixel (α₂ × the noise map's
+# median) before the fit is called blind: fitted backgrounds on both CDnet slices demand
+# about 11, the run that missed its footage's light 98 (docs/cpu-recipe.md §11.5).
+BLIND_AT = 40.0
+
 
 def foreground_shares(
     model: BackgroundModel, images: torch.Tensor, rule: dict[str, Any]
@@ -37,7 +42,26 @@ def foreground_shares(
     return np.array(shares)
 
 
-def describe_fit(shares: np.ndarray, noise_levels: np.ndarray | None) -> tuple[str, bool]:
+def blind_fit_message(noise_median: float, alpha2: float) -> str | None:
+    """The warning for a noise map so high the rule can hardly fire, or None: a run whose
+    background missed the footage's light had a median of 32.5 grey levels, so a pixel
+    needed about 100 levels of difference per channel and the fused output found nothing
+    (docs/cpu-recipe.md §11.4); fitted backgrounds need well under `BLIND_AT`."""
+    needed = alpha2 * noise_median
+    if needed <= BLIND_AT:
+        return None
+    return (
+        f"warning: the background model is unsure of this camera everywhere: with a noise map "
+        f"median of {noise_median:.1f} grey levels a pixel must differ from the background by "
+        f"about {needed:.0f} grey levels per channel to count as foreground, so most objects "
+        f"will be missed; train the background longer (--set train.background_steps=N) or, "
+        f"if the light changes, match it (--set model.foreground_rule.relight=1)."
+    )
+
+
+def describe_fit(
+    shares: np.ndarray, noise_levels: np.ndarray | None, alpha2: float = 0.0
+) -> tuple[str, bool]:
     """(the line to print, whether it is a warning)."""
     median = float(np.median(shares)) if len(shares) else 0.0
     noise = (
@@ -52,6 +76,11 @@ def describe_fit(shares: np.ndarray, noise_levels: np.ndarray | None) -> tuple[s
     )
     if median > TOO_MUCH:
         return failing_fit_message(median, len(shares)), True
+    blind = None
+    if noise_levels is not None:
+        blind = blind_fit_message(float(np.median(noise_levels)), alpha2)
+    if blind is not None:
+        return f"{line}\n{blind}", True
     return line, False
 
 
@@ -63,6 +92,7 @@ def report_background_fit(
     noise_levels: np.ndarray | None,
 ) -> bool:
     """Print the fit line (or the warning); True when it warned."""
-    line, warned = describe_fit(foreground_shares(model, images, rule), noise_levels)
+    alpha2 = float(rule.get("alpha2", ForegroundRule.alpha2))
+    line, warned = describe_fit(foreground_shares(model, images, rule), noise_levels, alpha2)
     echo(line)
     return warned

@@ -46,11 +46,11 @@ def footage_median(images: torch.Tensor, max_shift: float) -> torch.Tensor:
 
 
 @torch.no_grad()
-def residual_noise(
+def residuals(
     model: BackgroundModel, images: torch.Tensor, max_shift: float, relight: bool
-) -> torch.Tensor:
-    """[H, W] noise map, on the noise output's 0-1 scale, of `images` ([N, 3, H, W] in
-    [0, 1]) against the model's backgrounds."""
+) -> np.ndarray:
+    """float32 [N, H, W]: each frame's l1 difference (mean over RGB, 0-255 scale) from the
+    model's background for it, compared as the runtime compares them (shift, then light)."""
     frames = _uint8_frames(images)
     differences = []
     for start in range(0, len(images), 16):
@@ -62,7 +62,19 @@ def residual_noise(
             if relight:
                 background = match_illumination(frame, background)
             differences.append(np.abs(frame.astype(np.float32) - background).mean(axis=0))
-    return torch.from_numpy(np.median(np.stack(differences), axis=0) / np.float32(255.0))
+    return np.stack(differences)
+
+
+def noise_map(differences: np.ndarray) -> torch.Tensor:
+    """[H, W] noise map, on the noise output's 0-1 scale: the per-pixel median residual."""
+    return torch.from_numpy(np.median(differences, axis=0) / np.float32(255.0))
+
+
+def residual_noise(
+    model: BackgroundModel, images: torch.Tensor, max_shift: float, relight: bool
+) -> torch.Tensor:
+    """[H, W] noise map of `images` ([N, 3, H, W] in [0, 1]) against the model's backgrounds."""
+    return noise_map(residuals(model, images, max_shift, relight))
 
 
 def align_backgrounds(

@@ -55,6 +55,7 @@ from training.trainer.footage_objects import (
     slots_from_footage,
 )
 from training.trainer.frozen_background import FrozenBackgrounds
+from training.trainer.light_check import choose_light_matching
 from training.trainer.optim import (
     apply_learning_rate,
     build_optimizer,
@@ -518,14 +519,29 @@ class _Run:
         rule = self.config.model.foreground_rule
         self.model.eval()
         frames = self._fixed_camera_frames().to(self.device)
+        shake = float(rule.get("shake", 0))
         with self.precision.autocast():
-            noise = residual_noise(
-                background, frames, float(rule.get("shake", 0)), bool(rule.get("relight", 0))
-            )
+            if self.config.model.light_from_data:
+                choice = choose_light_matching(background, frames, shake)
+                self._keep_light_choice(choice.relight)
+                self._say(choice.line())
+                noise = choice.noise
+            else:
+                noise = residual_noise(background, frames, shake, bool(rule.get("relight", 0)))
             background.set_noise_map(noise.to(self.device))
             report_background_fit(self._say, background, frames, rule, noise.numpy() * 255.0)
         self.model.train()
         return True
+
+    def _keep_light_choice(self, relight: bool) -> None:
+        """The rule's light matching as measured; the config (and so every checkpoint, the
+        export and the slot phase's frozen backgrounds) carries it from here on."""
+        model = self.config.model  # the same object the model and its frozen cache read
+        model.foreground_rule["relight"] = int(relight)
+        model.light_from_data = False
+        if self.dist.is_main:
+            text = config_yaml(self.config)
+            self._guarded(lambda: self.folder.write_text(self.folder.config_file, text))
 
     def _noise_missing(self) -> bool:
         """A resumed run past phase 1 whose checkpoint was written before the noise map was

@@ -80,6 +80,14 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return flatten("", data or {}, str(path))
 
 
+def _states_relight(overrides: dict[str, Any]) -> bool:
+    """Whether the overrides set the rule's light matching (as a key or in a whole rule)."""
+    rule = overrides.get("model.foreground_rule")
+    return "model.foreground_rule.relight" in overrides or (
+        isinstance(rule, dict) and "relight" in rule
+    )
+
+
 def resolve_config(
     preset: str | None = None,
     config_file: str | Path | None = None,
@@ -90,7 +98,8 @@ def resolve_config(
 ) -> Config:
     """Paper defaults <- preset <- YAML file <- `--set` items <- `--scenario`, `--slots`,
     `--size` (the slot model's input, H or HxW; it turns `slot_size_from_data` off). A stated
-    K (`--slots`, or `model.num_slots` in the file or a `--set`) turns `slots_from_data` off."""
+    K (`--slots`, or `model.num_slots` in the file or a `--set`) turns `slots_from_data` off,
+    and a stated `model.foreground_rule.relight` turns `light_from_data` off."""
     try:
         config = preset_config(preset)
     except ValueError as err:
@@ -103,6 +112,8 @@ def resolve_config(
     overrides.update(parse_set_options(sets or []))
     if "model.num_slots" in overrides:  # a K the user states is kept
         overrides.setdefault("model.slots_from_data", False)
+    if _states_relight(overrides):  # so is a stated light matching
+        overrides.setdefault("model.light_from_data", False)
     if scenario is not None:
         overrides["train.scenario"] = scenario
     if slots is not None:

@@ -128,3 +128,17 @@ def test_a_run_resumed_without_its_noise_map_measures_it(tmp_path: Path) -> None
     state = load_checkpoint(result.checkpoint)["model"]
     assert any(line.startswith("background fit") for line in lines)
     assert torch.allclose(state["background.noise_map"], measured)  # the same frames, same map
+
+
+def test_a_noise_map_too_high_to_find_objects_is_a_warning() -> None:
+    """The run of docs/cpu-recipe.md §11.4: 0 % foreground, but only because the rule, at
+    α₂ 3 and a median noise of 32.5 grey levels, needs ~98 levels per channel."""
+    nothing = np.zeros(200)
+    line, warned = background_fit.describe_fit(nothing, np.full(50, 32.5), alpha2=3.0)
+    assert warned and line.startswith("background fit: a median 0.0 %")
+    assert "about 98 grey levels per channel" in line and "relight=1" in line
+    line, warned = background_fit.describe_fit(nothing, np.full(50, 5.0), alpha2=3.0)
+    assert not warned and "warning" not in line  # 15 levels: a fitted background
+    limit = background_fit.BLIND_AT / 3.0
+    assert not background_fit.describe_fit(nothing, np.full(50, limit), alpha2=3.0)[1]
+    assert background_fit.describe_fit(nothing, np.full(50, limit + 0.1), alpha2=3.0)[1]
