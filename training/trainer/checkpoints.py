@@ -111,6 +111,17 @@ def _background_size(data: dict[str, Any], path: str | Path) -> tuple[int, int]:
         raise CheckpointError(f"checkpoint '{path}' has an invalid config: {err}") from None
 
 
+def decided_light_matching(path: str | Path) -> int | None:
+    """The rule's light matching a background checkpoint was measured under (its noise map
+    holds that comparison), or None when its run left it to be decided and never did."""
+    data = load_checkpoint(path)
+    try:
+        model = Config.from_dict(data.get("config", {})).model
+    except ValueError as err:
+        raise CheckpointError(f"checkpoint '{path}' has an invalid config: {err}") from None
+    return None if model.light_from_data else int(model.foreground_rule.get("relight", 0))
+
+
 def background_size_of(path: str | Path) -> tuple[int, int]:
     """(H, W) the background model of checkpoint `path` was built at."""
     return _background_size(load_checkpoint(path), path)

@@ -192,6 +192,7 @@ class _Run:
             self.state = TrainState(kind, self.train_cfg.background_steps)
             if background_from is not None:
                 checkpoints.load_background_weights(background_from, self.model)
+                self._adopt_light_choice(background_from)
                 self.state.background_from = str(background_from)
                 if kind != "background_only":
                     self.state.background_steps = 0
@@ -532,6 +533,14 @@ class _Run:
             report_background_fit(self._say, background, frames, rule, noise.numpy() * 255.0)
         self.model.train()
         return True
+
+    def _adopt_light_choice(self, background_from: str | Path) -> None:
+        """`--background-from`: its noise map was measured with or without light matching,
+        so a run that leaves the choice to the footage takes the background's."""
+        decided = checkpoints.decided_light_matching(background_from)
+        if self.config.model.light_from_data and decided is not None:
+            self.config.model.foreground_rule["relight"] = decided
+            self.config.model.light_from_data = False
 
     def _keep_light_choice(self, relight: bool) -> None:
         """The rule's light matching as measured; the config (and so every checkpoint, the

@@ -102,3 +102,21 @@ def test_a_stated_light_matching_is_kept() -> None:
     assert not whole.model.light_from_data
     assert resolve_config("cpu").model.light_from_data
     assert not resolve_config(None).model.light_from_data  # the paper's defaults never decide
+
+
+def test_a_background_from_another_run_brings_its_light_choice(tmp_path: Path) -> None:
+    """Its noise map was measured with matching on; the slot run must compare the same way."""
+    lamp = write_cdnet_camera(tmp_path / "lamp", lamp_switch=True)
+    config = tiny_config(scenario="frozen_background", background_steps=3, steps=2)
+    train(config, f"cdnet:{lamp}", tmp_path / "bg", background_only=True, progress=False)
+    source = tmp_path / "bg" / "checkpoints" / "background.pt"
+    assert load_checkpoint(source)["config"]["model"]["foreground_rule"]["relight"] == 1
+    lines: list[str] = []
+    fresh = tiny_config(scenario="frozen_background", background_steps=3, steps=2)
+    result = train(
+        fresh, f"cdnet:{lamp}", tmp_path / "fg", background_from=source, progress=False,
+        echo=lines.append,
+    )  # fmt: skip
+    saved = load_checkpoint(result.checkpoint)["config"]["model"]
+    assert saved["foreground_rule"]["relight"] == 1 and saved["light_from_data"] is False
+    assert not any(line.startswith("light matching") for line in lines)  # not measured again
