@@ -42,7 +42,7 @@ def foreground_shares(
     return np.array(shares)
 
 
-def blind_fit_message(noise_median: float, alpha2: float) -> str | None:
+def blind_fit_message(noise_median: float, alpha2: float, relight: bool) -> str | None:
     """The warning for a noise map so high the rule can hardly fire, or None: a run whose
     background missed the footage's light had a median of 32.5 grey levels, so a pixel
     needed about 100 levels of difference per channel and the fused output found nothing
@@ -50,17 +50,22 @@ def blind_fit_message(noise_median: float, alpha2: float) -> str | None:
     needed = alpha2 * noise_median
     if needed <= BLIND_AT:
         return None
+    advice = "train the background longer (--set train.background_steps=N)"
+    if not relight:
+        advice += " or, if the light changes, match it (--set model.foreground_rule.relight=1)"
     return (
         f"warning: the background model is unsure of this camera everywhere: with a noise map "
         f"median of {noise_median:.1f} grey levels a pixel must differ from the background by "
         f"about {needed:.0f} grey levels per channel to count as foreground, so most objects "
-        f"will be missed; train the background longer (--set train.background_steps=N) or, "
-        f"if the light changes, match it (--set model.foreground_rule.relight=1)."
+        f"will be missed; {advice}."
     )
 
 
 def describe_fit(
-    shares: np.ndarray, noise_levels: np.ndarray | None, alpha2: float = 0.0
+    shares: np.ndarray,
+    noise_levels: np.ndarray | None,
+    alpha2: float = 0.0,
+    relight: bool = False,
 ) -> tuple[str, bool]:
     """(the line to print, whether it is a warning)."""
     median = float(np.median(shares)) if len(shares) else 0.0
@@ -78,7 +83,7 @@ def describe_fit(
         return failing_fit_message(median, len(shares)), True
     blind = None
     if noise_levels is not None:
-        blind = blind_fit_message(float(np.median(noise_levels)), alpha2)
+        blind = blind_fit_message(float(np.median(noise_levels)), alpha2, relight)
     if blind is not None:
         return f"{line}\n{blind}", True
     return line, False
@@ -93,6 +98,8 @@ def report_background_fit(
 ) -> bool:
     """Print the fit line (or the warning); True when it warned."""
     alpha2 = float(rule.get("alpha2", ForegroundRule.alpha2))
-    line, warned = describe_fit(foreground_shares(model, images, rule), noise_levels, alpha2)
+    relight = bool(rule.get("relight", 0))
+    shares = foreground_shares(model, images, rule)
+    line, warned = describe_fit(shares, noise_levels, alpha2, relight)
     echo(line)
     return warned

@@ -47,22 +47,24 @@ def footage_median(images: torch.Tensor, max_shift: float) -> torch.Tensor:
 
 @torch.no_grad()
 def residuals(
-    model: BackgroundModel, images: torch.Tensor, max_shift: float, relight: bool
-) -> np.ndarray:
-    """float32 [N, H, W]: each frame's l1 difference (mean over RGB, 0-255 scale) from the
-    model's background for it, compared as the runtime compares them (shift, then light)."""
+    model: BackgroundModel, images: torch.Tensor, max_shift: float, relight: tuple[bool, ...]
+) -> list[np.ndarray]:
+    """float32 [N, H, W] per entry of `relight`: each frame's l1 difference (mean over RGB,
+    0-255 scale) from the model's background for it, compared as the runtime compares them
+    (shift, then light matching where the entry says so); the model runs once for all."""
     frames = _uint8_frames(images)
-    differences = []
+    differences: list[list[np.ndarray]] = [[] for _ in relight]
     for start in range(0, len(images), 16):
         batch = images[start : start + 16]
         backgrounds = model(batch)[0].float().clamp(0, 1).mul(255).cpu().numpy()
         for frame, background in zip(frames[start : start + 16], backgrounds, strict=True):
             if max_shift > 0:
                 background = moved_onto(frame, background, max_shift)
-            if relight:
-                background = match_illumination(frame, background)
-            differences.append(np.abs(frame.astype(np.float32) - background).mean(axis=0))
-    return np.stack(differences)
+            pixels = frame.astype(np.float32)
+            for out, matched in zip(differences, relight, strict=True):
+                compared = match_illumination(frame, background) if matched else background
+                out.append(np.abs(pixels - compared).mean(axis=0))
+    return [np.stack(d) for d in differences]
 
 
 def noise_map(differences: np.ndarray) -> torch.Tensor:
@@ -74,7 +76,7 @@ def residual_noise(
     model: BackgroundModel, images: torch.Tensor, max_shift: float, relight: bool
 ) -> torch.Tensor:
     """[H, W] noise map of `images` ([N, 3, H, W] in [0, 1]) against the model's backgrounds."""
-    return noise_map(residuals(model, images, max_shift, relight))
+    return noise_map(residuals(model, images, max_shift, (relight,))[0])
 
 
 def align_backgrounds(

@@ -208,6 +208,7 @@ class _Run:
         self.sample_backgrounds: torch.Tensor | None = None  # at the background model's size
         self.last_sheet = -math.inf
         self.last_saved = -1
+        self._config_changed = False  # config.yaml is rewritten with the next latest.pt
         self.started = time.monotonic()
 
     # ------------------------------------------------------------------ setup
@@ -310,7 +311,7 @@ class _Run:
                 self.sample_backgrounds = self._spread_images(shown, SAMPLE_IMAGES, background_size)
             if self.saved is None and not self.state.background_from:
                 self._start_prior()
-            elif self._noise_missing():
+            if self._noise_missing() or self._light_undecided():
                 self._measure_noise()
             deadline = None if self.time_limit_s is None else self.started + self.time_limit_s
             self.bar = ProgressBar(
@@ -512,27 +513,37 @@ class _Run:
         self.echo(f"background prior: the median of {len(frames)} frames spread over the data")
 
     def _measure_noise(self) -> bool:
-        """`model.background_noise: measured`: the noise map, measured after phase 1 (True
-        when measured)."""
-        background = self.model.background
-        if background.noise_map is None:
+        """After phase 1: the rule's light matching (`model.light_from_data`) and the noise
+        map (`model.background_noise: measured`). True when either changed the model or
+        its config."""
+        background, decide = self.model.background, self.config.model.light_from_data
+        if background.noise_map is None and not decide:
             return False
         rule = self.config.model.foreground_rule
         self.model.eval()
         frames = self._fixed_camera_frames().to(self.device)
         shake = float(rule.get("shake", 0))
         with self.precision.autocast():
-            if self.config.model.light_from_data:
+            if decide:
                 choice = choose_light_matching(background, frames, shake)
-                self._keep_light_choice(choice.relight)
-                self._say(choice.line())
-                noise = choice.noise
+                # one choice for every rank: each trains against the backgrounds it implies
+                (relight,) = self.dist.agree([choice.relight], self.device)
+                self._keep_light_choice(relight)
+                self._say(choice.line(relight))
+                noise = choice.noise(relight)
             else:
                 noise = residual_noise(background, frames, shake, bool(rule.get("relight", 0)))
-            background.set_noise_map(noise.to(self.device))
-            report_background_fit(self._say, background, frames, rule, noise.numpy() * 255.0)
+            if background.noise_map is not None:
+                background.set_noise_map(noise.to(self.device))
+                report_background_fit(self._say, background, frames, rule, noise.numpy() * 255.0)
         self.model.train()
         return True
+
+    def _light_undecided(self) -> bool:
+        """A run left to decide its light matching with no phase 1 ahead to decide it after
+        (no background steps, or `--background-from` a background that never decided)."""
+        state = self.state
+        return self.config.model.light_from_data and state.background_steps <= state.step
 
     def _adopt_light_choice(self, background_from: str | Path) -> None:
         """`--background-from`: its noise map was measured with or without light matching,
@@ -544,13 +555,12 @@ class _Run:
 
     def _keep_light_choice(self, relight: bool) -> None:
         """The rule's light matching as measured; the config (and so every checkpoint, the
-        export and the slot phase's frozen backgrounds) carries it from here on."""
+        export and the slot phase's frozen backgrounds) carries it from here on, and the run
+        folder's config.yaml once the next checkpoint holds it (`_save`)."""
         model = self.config.model  # the same object the model and its frozen cache read
         model.foreground_rule["relight"] = int(relight)
         model.light_from_data = False
-        if self.dist.is_main:
-            text = config_yaml(self.config)
-            self._guarded(lambda: self.folder.write_text(self.folder.config_file, text))
+        self._config_changed = True
 
     def _noise_missing(self) -> bool:
         """A resumed run past phase 1 whose checkpoint was written before the noise map was
@@ -812,6 +822,10 @@ class _Run:
                 if latest:
                     checkpoints.write(self.folder.latest, self._payload(phase), self.folder.latest)
                     self.last_saved = self.state.step
+                    if self._config_changed:  # only once latest.pt agrees (resume reads both)
+                        text = config_yaml(self.config)
+                        self._guarded(lambda: self.folder.write_text(self.folder.config_file, text))
+                        self._config_changed = False
                 if best:
                     self._write_model_only(self.folder.best, phase)
                 if background:

@@ -109,11 +109,14 @@ def resolve_config(
     overrides: dict[str, Any] = {}
     if config_file is not None:
         overrides.update(read_config_file(config_file))
-    overrides.update(parse_set_options(sets or []))
+    stated = parse_set_options(sets or [])
+    if _states_relight(overrides):  # a light matching the file states is kept ...
+        overrides.setdefault("model.light_from_data", False)
+    overrides.update(stated)
     if "model.num_slots" in overrides:  # a K the user states is kept
         overrides.setdefault("model.slots_from_data", False)
-    if _states_relight(overrides):  # so is a stated light matching
-        overrides.setdefault("model.light_from_data", False)
+    if _states_relight(stated) and "model.light_from_data" not in stated:
+        overrides["model.light_from_data"] = False  # ... and one a --set states, over the file
     if scenario is not None:
         overrides["train.scenario"] = scenario
     if slots is not None:
