@@ -20,8 +20,8 @@ from sdk.fixed_camera.foreground import foreground_mask
 from training.model.background import BackgroundModel
 
 # Grey levels per channel the rule may demand at a typical pixel (α₂ × the noise map's
-# median) before the fit is called blind: fitted backgrounds on both CDnet slices demand
-# about 11, the run that missed its footage's light 98 (docs/cpu-recipe.md §11.5).
+# median) before the fit is called blind: fitted backgrounds on the two CDnet slices demand
+# 10 and 11, the run that missed its footage's light 98 (docs/cpu-recipe.md §12.2).
 BLIND_AT = 40.0
 
 

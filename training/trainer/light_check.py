@@ -9,7 +9,7 @@ per-pixel median over frames, which the noise map is, hides a lamp that is off a
 the time). Matching is kept only where it removes more than half of that difference, and at
 least one grey level: a light change the background model did not learn. On the default
 model's footage, whose lamp switches every 3 000 frames, phase 1 kept one light for every
-frame and the rule without matching found nothing (docs/cpu-recipe.md §11.4-11.5). On
+frame and the rule without matching found nothing (docs/cpu-recipe.md §11.4, §12). On
 steady real footage matching buys nothing and costs F, because cars pull the 2×2 cells'
 medians (CDnet traffic: 0.63 with, 0.81 without, §8), so it stays off there.
 """
