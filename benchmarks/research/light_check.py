@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +33,7 @@ from training.data.resize import resize_image  # noqa: E402
 from training.data.sample import SampleDataset  # noqa: E402
 from training.trainer.background_statistics import SAMPLE_FRAMES  # noqa: E402
 from training.trainer.light_check import choose_light_matching  # noqa: E402
+from training.trainer.samples import spread_indices  # noqa: E402
 
 
 def _dataset(spec: str, height: int, width: int) -> SampleDataset:
@@ -54,7 +54,7 @@ def measure(checkpoint: str, spec: str) -> dict[str, Any]:
     model, config, _ = load_model(checkpoint)
     size = config.model.background_size
     data = _dataset(spec, config.model.image_height, config.model.image_width)
-    picks = np.unique(np.linspace(0, len(data) - 1, SAMPLE_FRAMES).astype(int))
+    picks = spread_indices(len(data), SAMPLE_FRAMES)  # the trainer's own spread
     frames = (
         torch.stack(
             [

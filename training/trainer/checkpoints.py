@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from training.config import Config
+from training.config import Config, ModelConfig
 from training.model import ASTSeg
 from training.trainer.errors import TrainingError
 from training.trainer.rng import capture_rng
@@ -104,32 +104,28 @@ def read_for_resume(path: Path) -> dict[str, Any]:
     return data
 
 
-def _background_size(data: dict[str, Any], path: str | Path) -> tuple[int, int]:
+def _model_config(data: dict[str, Any], path: str | Path) -> ModelConfig:
     try:
-        return Config.from_dict(data.get("config", {})).model.background_size
+        return Config.from_dict(data.get("config", {})).model
     except ValueError as err:
         raise CheckpointError(f"checkpoint '{path}' has an invalid config: {err}") from None
 
 
-def decided_light_matching(path: str | Path) -> int | None:
-    """The rule's light matching a background checkpoint was measured under (its noise map
-    holds that comparison), or None when its run left it to be decided and never did."""
-    data = load_checkpoint(path)
-    try:
-        model = Config.from_dict(data.get("config", {})).model
-    except ValueError as err:
-        raise CheckpointError(f"checkpoint '{path}' has an invalid config: {err}") from None
-    return None if model.light_from_data else int(model.foreground_rule.get("relight", 0))
+def decided_light_matching(source: ModelConfig) -> int | None:
+    """The rule's light matching a background's run measured its noise map under, or None
+    when that run left it to be decided and never did."""
+    return None if source.light_from_data else int(source.foreground_rule.get("relight", 0))
 
 
 def background_size_of(path: str | Path) -> tuple[int, int]:
     """(H, W) the background model of checkpoint `path` was built at."""
-    return _background_size(load_checkpoint(path), path)
+    return _model_config(load_checkpoint(path), path).background_size
 
 
-def load_background_weights(path: str | Path, model: ASTSeg) -> None:
+def load_background_weights(path: str | Path, model: ASTSeg) -> ModelConfig:
     """Copies the background autoencoder of another checkpoint (e.g. `astseg train
-    background`) into `model`; both must be built for the same background size."""
+    background`) into `model`; both must be built for the same background size. Returns
+    that checkpoint's model config (what its background was measured with)."""
     data = load_checkpoint(path)
     prefix = "background."
     weights = {
@@ -137,7 +133,8 @@ def load_background_weights(path: str | Path, model: ASTSeg) -> None:
     }
     if not weights:
         raise CheckpointError(f"checkpoint '{path}' holds no background model")
-    size = _background_size(data, path)
+    source = _model_config(data, path)
+    size = source.background_size
     ours = model.config.background_size
     if size != ours:
         raise CheckpointError(
@@ -152,3 +149,4 @@ def load_background_weights(path: str | Path, model: ASTSeg) -> None:
             f"background checkpoint '{path}' does not fit this model "
             f"({str(err).splitlines()[0][:160]})"
         ) from None
+    return source

@@ -176,6 +176,7 @@ class _Run:
             )
         self.config = config.validate()
         self.train_cfg = config.train
+        self._config_changed = False  # config.yaml is rewritten with the next latest.pt
         seed_everything(self.train_cfg.seed)
         self.model = ASTSeg(config.model).to(self.device)
         if self.saved is not None:
@@ -191,8 +192,11 @@ class _Run:
             kind: PlanKind = "background_only" if background_only else self.train_cfg.scenario
             self.state = TrainState(kind, self.train_cfg.background_steps)
             if background_from is not None:
-                checkpoints.load_background_weights(background_from, self.model)
-                self._adopt_light_choice(background_from)
+                source = checkpoints.load_background_weights(background_from, self.model)
+                decided = checkpoints.decided_light_matching(source)
+                if self.config.model.light_from_data and decided is not None:
+                    # its noise map holds that comparison: the slot run compares the same way
+                    self._keep_light_choice(bool(decided))
                 self.state.background_from = str(background_from)
                 if kind != "background_only":
                     self.state.background_steps = 0
@@ -208,7 +212,6 @@ class _Run:
         self.sample_backgrounds: torch.Tensor | None = None  # at the background model's size
         self.last_sheet = -math.inf
         self.last_saved = -1
-        self._config_changed = False  # config.yaml is rewritten with the next latest.pt
         self.started = time.monotonic()
 
     # ------------------------------------------------------------------ setup
@@ -544,14 +547,6 @@ class _Run:
         (no background steps, or `--background-from` a background that never decided)."""
         state = self.state
         return self.config.model.light_from_data and state.background_steps <= state.step
-
-    def _adopt_light_choice(self, background_from: str | Path) -> None:
-        """`--background-from`: its noise map was measured with or without light matching,
-        so a run that leaves the choice to the footage takes the background's."""
-        decided = checkpoints.decided_light_matching(background_from)
-        if self.config.model.light_from_data and decided is not None:
-            self.config.model.foreground_rule["relight"] = decided
-            self.config.model.light_from_data = False
 
     def _keep_light_choice(self, relight: bool) -> None:
         """The rule's light matching as measured; the config (and so every checkpoint, the
