@@ -237,6 +237,10 @@ class TrainConfig:
     redundancy_weight: float = 0.0
     redundancy_tau: float = 0.015
     redundancy_start: int = 500
+    # With it on, the cost pulls a slot only on the pixels another slot would take over
+    # (never on those the background layer would): a lone slot still learning its object
+    # is not pushed off it (docs/cpu-recipe.md §13).
+    redundancy_shared_only: bool = False
     frozen_background_steps: int = 30_000  # curriculum phase 2
     background_batch_size: int = 128
     background_lr: float = 2e-3

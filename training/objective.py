@@ -59,7 +59,12 @@ def foreground_step_loss(
         terms.coverage, terms.coverage_weight = cover, cover_weight
     if train.redundancy_weight > 0 and step >= train.redundancy_start:
         redundant, _ = redundancy_loss(
-            out.weights, out.rendering.layers, out.background, images, train.redundancy_tau
+            out.weights,
+            out.rendering.layers,
+            out.background,
+            images,
+            train.redundancy_tau,
+            train.redundancy_shared_only,
         )
         terms.total = terms.total + train.redundancy_weight * redundant
         terms.redundancy, terms.redundancy_weight = redundant, train.redundancy_weight

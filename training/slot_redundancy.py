@@ -16,6 +16,13 @@ cost λ·Σ_k r_k·mean(w_k), with r_k = exp(−max(g_k, 0) / τ) held fixed (no
 a redundant slot's weights down, and once one twin has let go the other's g_k rises and
 the pull on it stops. Complementary halves of one object each remove their half, so the
 term leaves them alone.
+
+With `shared_only` the pull acts only where another *slot* would take the pixel over:
+each owned pixel's share is weighted by (other slots' weight) / (all other layers' weight)
+there. A slot alone on an object it has not yet learnt to draw also removes little, and the
+plain cost pulls it off too, which hands the object to the background layer (measured in
+docs/cpu-recipe.md §12.4); with `shared_only` its pixels would go to the background, so it
+is left alone, while a twin's pixels go to its twin and it is pulled as before.
 """
 
 from __future__ import annotations
@@ -32,12 +39,15 @@ def redundancy_loss(
     background: torch.Tensor,
     images: torch.Tensor,
     tau: float,
+    shared_only: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss, g) for one batch.
 
     weights [N, K+1, H, W] (layer 0 = background), layers [N, K, 3, H, W], background and
     images [N, 3, H, W]. Returns the mean over images of Σ_k exp(−max(g_k, 0)/τ)·mean_pixels(w_k),
-    with gradient through the weights only, and g [N, K] (detached) for logging.
+    with gradient through the weights only, and g [N, K] (detached) for logging. With
+    `shared_only`, w_k is weighted per pixel by the share of the other layers' weight that
+    is in slots (the part of w_k another slot would take over), held fixed.
     """
     layer_count = weights.shape[1]
     # At least float32 whatever autocast says: in float16 the other layers' weights under
@@ -61,5 +71,10 @@ def redundancy_loss(
         owned = w[:, 1:].sum(dim=(2, 3))
         gain = removed / owned.clamp_min(1e-6)
         pull = torch.exp(-gain.clamp_min(0.0) / tau).to(weights.dtype)
-    share = weights[:, 1:].mean(dim=(2, 3))  # [N, K]
+        if shared_only:
+            # the other slots' weights summed directly, for the same reason as `rest`
+            rest_slots = torch.einsum("kj,njhw->nkhw", others[:, 1:], w[:, 1:])
+            handed_to_slots = (rest_slots / rest.clamp_min(1e-30)).to(weights.dtype)
+    owned_share = weights[:, 1:] * handed_to_slots if shared_only else weights[:, 1:]
+    share = owned_share.mean(dim=(2, 3))  # [N, K]
     return (pull * share).sum(dim=1).mean(), gain

@@ -105,6 +105,47 @@ def test_a_lone_slot_feels_no_pull() -> None:
     assert weights.grad.abs().max().item() < 1e-12
 
 
+def _blue_square_scene() -> tuple[torch.Tensor, ...]:
+    """One slot alone on the red square but drawing it blue (a slot still learning its
+    object): taking it away hands its pixels to the grey background, which is closer."""
+    weights, layers, background, images = _scene([_square(), torch.zeros(SIDE, SIDE)], [8.0, 8.0])
+    layers[:, :, 0], layers[:, :, 2] = 0.0, 1.0
+    return weights, layers, background, images
+
+
+def test_a_lone_learning_slot_is_pulled_by_the_plain_cost_only() -> None:
+    """The plain cost pulls any slot that removes nothing, so it pushes a slot off an object
+    it is still learning and the background layer takes the object; `shared_only` pulls
+    only on the pixels another slot would take over, and here there are none."""
+    for shared_only, pulled in ((False, True), (True, False)):
+        weights, layers, background, images = _blue_square_scene()
+        weights.requires_grad_(True)
+        _, gain = redundancy_loss(weights, layers, background, images, 0.015, shared_only)
+        assert gain[0, 0].item() < 0  # blue over red is worse than the grey background
+        redundancy_loss(weights, layers, background, images, 0.015, shared_only)[0].backward()
+        assert weights.grad is not None
+        # plain: r = 1 and d/dw = 1/(H·W); shared_only: the other slot's weight under the
+        # square is e^8·0 against the background's e^0, so the pixels go to the background
+        if pulled:
+            assert weights.grad[0, 1].max().item() == pytest.approx(1.0 / SIDE**2, rel=1e-6)
+        else:
+            assert weights.grad[0, 1].abs().max().item() < 1e-12
+
+
+def test_shared_only_still_pulls_twins() -> None:
+    """Twins hand each other their pixels: the other slot's weight under the square is e^8
+    against the background's 1, so the pull is the plain one times e^8 / (e^8 + 1)."""
+    weights, layers, background, images = _scene([_square(), _square()], [8.0, 8.0])
+    weights.requires_grad_(True)
+    redundancy_loss(weights, layers, background, images, 0.1, shared_only=True)[0].backward()
+    assert weights.grad is not None
+    inside = weights.grad[0, 1:, 2:6, 2:6]
+    handed = math.exp(8.0) / (math.exp(8.0) + 1.0)
+    assert inside.min().item() == pytest.approx(handed / SIDE**2, rel=1e-2)
+    # outside the square the slots' masks are 0 and the background would take it all
+    assert weights.grad[0, 1:, 0, 0].abs().max().item() < 1e-12
+
+
 def test_the_loss_is_the_mean_over_images() -> None:
     twins = _scene([_square(), _square()], [8.0, 8.0])
     halves = _scene([_square(cols=slice(2, 4)), _square(cols=slice(4, 6))], [8.0, 8.0])
@@ -148,6 +189,24 @@ def test_objective_adds_the_term_from_its_start_step(model_and_batch) -> None:
     assert terms.total.item() == pytest.approx(
         paper.total.item() + 0.5 * redundant.item(), rel=1e-6
     )
+
+
+def test_objective_passes_shared_only_through(model_and_batch) -> None:
+    model, images, background = model_and_batch
+    train = TrainConfig(
+        redundancy_weight=0.5,
+        redundancy_start=0,
+        redundancy_tau=0.05,
+        redundancy_shared_only=True,
+        pixel_entropy_warmup_steps=0,
+    )
+    terms, out = foreground_step_loss(model, images, 0, train, background=background)
+    args = (out.weights, out.rendering.layers, out.background, images, 0.05)
+    shared, _ = redundancy_loss(*args, shared_only=True)
+    plain, _ = redundancy_loss(*args)
+    assert terms.redundancy is not None
+    assert terms.redundancy.item() == pytest.approx(shared.item(), rel=1e-6)
+    assert shared.item() < plain.item()  # the background layer takes part of every pixel
 
 
 def test_the_default_objective_has_no_redundancy_term(model_and_batch) -> None:
