@@ -20,9 +20,9 @@ term leaves them alone.
 With `shared_only` the pull acts only where another *slot* would take the pixel over:
 each owned pixel's share is weighted by (other slots' weight) / (all other layers' weight)
 there. A slot alone on an object it has not yet learnt to draw also removes little, and the
-plain cost pulls it off too, which hands the object to the background layer (measured in
-docs/cpu-recipe.md §12.4); with `shared_only` its pixels would go to the background, so it
-is left alone, while a twin's pixels go to its twin and it is pulled as before.
+plain cost pulls it off too, which hands the object to the background layer; with
+`shared_only` its pixels would go to the background, so it is left alone, while a twin's
+pixels go to its twin and it is pulled as before (measured: docs/cpu-recipe.md §13).
 """
 
 from __future__ import annotations
