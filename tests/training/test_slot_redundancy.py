@@ -168,14 +168,20 @@ def test_owned_pixels_keep_their_other_layers_exactly() -> None:
     assert gain[0, 0].item() == pytest.approx(2.25, rel=1e-3)
 
 
-def test_objective_adds_the_term_from_its_start_step(model_and_batch) -> None:
-    model, images, background = model_and_batch
-    train = TrainConfig(
+def _with_redundancy(start: int, shared_only: bool = False) -> TrainConfig:
+    """λ 0.5 and τ 0.05 from foreground step `start`, pixel entropy at full weight."""
+    return TrainConfig(
         redundancy_weight=0.5,
-        redundancy_start=100,
+        redundancy_start=start,
         redundancy_tau=0.05,
+        redundancy_shared_only=shared_only,
         pixel_entropy_warmup_steps=0,
     )
+
+
+def test_objective_adds_the_term_from_its_start_step(model_and_batch) -> None:
+    model, images, background = model_and_batch
+    train = _with_redundancy(start=100)
     early, out = foreground_step_loss(model, images, 99, train, background=background)
     assert early.redundancy is None
     plain = foreground_loss(out.reconstruction, images, out.weights, 1e-2)
@@ -193,13 +199,7 @@ def test_objective_adds_the_term_from_its_start_step(model_and_batch) -> None:
 
 def test_objective_passes_shared_only_through(model_and_batch) -> None:
     model, images, background = model_and_batch
-    train = TrainConfig(
-        redundancy_weight=0.5,
-        redundancy_start=0,
-        redundancy_tau=0.05,
-        redundancy_shared_only=True,
-        pixel_entropy_warmup_steps=0,
-    )
+    train = _with_redundancy(start=0, shared_only=True)
     terms, out = foreground_step_loss(model, images, 0, train, background=background)
     args = (out.weights, out.rendering.layers, out.background, images, 0.05)
     shared, _ = redundancy_loss(*args, shared_only=True)
