@@ -72,6 +72,7 @@ from training.trainer.rng import restore_rng, seed_everything
 from training.trainer.run_folder import RunFolder, write_run_file
 from training.trainer.samples import sheet_png, spread_indices
 from training.trainer.short_footage import describe_epochs
+from training.trainer.slot_collapse import SlotActivity
 from training.trainer.state import TrainState
 from training.trainer.steps import DistributedView, active_slots, batch_loss
 from training.trainer.validation import VALIDATION_METRIC, validate
@@ -295,6 +296,7 @@ class _Run:
         self.time_limit_s = min(limits) if limits else None
         self.pause_at_step = pause_at_step
         self.on_step = on_step
+        self.slot_activity = SlotActivity()  # says when the slots let go of every object
         # Signals are caught from here on: one that arrives while the run sets up stops it
         # after its first step, with a checkpoint.
         with self.stop:
@@ -340,6 +342,7 @@ class _Run:
         )
 
     def _run_phases(self) -> Status:
+        stop: Status | None = None
         while (phase := self.plan.phase_at(self.state.step)) is not None:
             stop = self._run_phase(phase)
             ended = self.state.step == self._current_end(phase)
@@ -350,8 +353,11 @@ class _Run:
                 self.last_saved = -1  # the model changed after this step's periodic save
             self._save(phase, latest=True, background=background_done)
             if stop is not None:
-                return stop
-        return "completed"
+                break
+        collapse = self.slot_activity.collapse_message()  # main rank only: it logs the steps
+        if collapse is not None:
+            self._say(collapse)
+        return "completed" if stop is None else stop
 
     # ------------------------------------------------------------------ phases
     def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
@@ -702,6 +708,8 @@ class _Run:
             scalars["train/grad_norm"] = grad_norm
         if loss.output is not None:
             scalars["train/active_slots"] = active_slots(loss.output)
+            if phase.trains_foreground:
+                self.slot_activity.add(step, scalars["train/active_slots"])
         self.log.scalars(step, scalars)
         assert self.bar is not None
         self.bar.advance(losses)

@@ -1,0 +1,65 @@
+"""Says when the slot model falls back to drawing the background only (issue 22).
+
+On the default model's video recipe with six slots, the slots held two objects a training
+image for 7 000 steps and then, within a few hundred steps, let go of all of them: every
+slot's activation fell under the background's, and the run saved a model that draws no
+object (docs/cpu-recipe.md §13.2). Nothing in the losses says so (the reconstruction error
+barely moves: the background layer draws the objects' pixels too), so the trainer watches
+the number of slots that own pixels per training image, which it already logs, and says so
+when the last window's mean has fallen under half of the best window's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+WINDOW = 500  # foreground steps per mean: a collapse takes a few hundred
+FALL = 0.5  # a last window under this share of the best one is a collapse
+MIN_PEAK = 0.5  # slots per image: below it the slots never held objects to lose
+
+
+@dataclass(frozen=True)
+class WindowMean:
+    first_step: int
+    last_step: int
+    mean: float
+
+
+class SlotActivity:
+    """Means of the active slots per training image over windows of `window` steps."""
+
+    def __init__(self, window: int = WINDOW) -> None:
+        if window < 1:
+            raise ValueError(f"window must be at least 1 step, got {window}")
+        self.window = window
+        self.best: WindowMean | None = None
+        self.last: WindowMean | None = None
+        self._first_step = 0
+        self._total = 0.0
+        self._count = 0
+
+    def add(self, step: int, active: float) -> None:
+        if self._count == 0:
+            self._first_step = step
+        self._total += active
+        self._count += 1
+        if self._count == self.window:
+            closed = WindowMean(self._first_step, step, self._total / self._count)
+            self.last = closed
+            if self.best is None or closed.mean > self.best.mean:
+                self.best = closed
+            self._total, self._count = 0.0, 0
+
+    def collapse_message(self) -> str | None:
+        """One sentence when the last full window holds under FALL of the best one's slots."""
+        best, last = self.best, self.last
+        if best is None or last is None or best.mean < MIN_PEAK:
+            return None
+        if last.mean >= FALL * best.mean:
+            return None
+        return (
+            f"slot collapse: {best.mean:.2f} slots per training image drew something at "
+            f"steps {best.first_step}-{best.last_step} but {last.mean:.2f} at steps "
+            f"{last.first_step}-{last.last_step}; the saved model draws few objects or none. "
+            "Train again with fewer slots (--slots), see docs/cpu-recipe.md §13.2."
+        )
