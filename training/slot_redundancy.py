@@ -71,10 +71,11 @@ def redundancy_loss(
         owned = w[:, 1:].sum(dim=(2, 3))
         gain = removed / owned.clamp_min(1e-6)
         pull = torch.exp(-gain.clamp_min(0.0) / tau).to(weights.dtype)
+        handed_to_slots = None
         if shared_only:
             # the other slots' weights summed directly, for the same reason as `rest`
             rest_slots = torch.einsum("kj,njhw->nkhw", others[:, 1:], w[:, 1:])
             handed_to_slots = (rest_slots / rest.clamp_min(1e-30)).to(weights.dtype)
-    owned_share = weights[:, 1:] * handed_to_slots if shared_only else weights[:, 1:]
-    share = owned_share.mean(dim=(2, 3))  # [N, K]
+    pulled = weights[:, 1:] if handed_to_slots is None else weights[:, 1:] * handed_to_slots
+    share = pulled.mean(dim=(2, 3))  # [N, K]
     return (pull * share).sum(dim=1).mean(), gain

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,14 +60,12 @@ def test_the_trainer_says_so_at_the_end_of_the_run(
     """A tiny run whose logged active slots fall from 2 to 0: the last line says so; the
     same run with steady slots says nothing."""
     for falling in (True, False):
+        calls = itertools.count(1)  # the count starts again each run
 
         def fake_active_slots(
-            _output: object,
-            falling: bool = falling,
-            calls: list[int] = [],  # noqa: B006
+            _output: object, falling: bool = falling, calls: Iterator[int] = calls
         ) -> float:
-            calls.append(1)  # one list per definition: the count starts again each run
-            return 0.0 if falling and len(calls) > 4 else 2.0
+            return 0.0 if falling and next(calls) > 4 else 2.0
 
         monkeypatch.setattr(loop, "active_slots", fake_active_slots)
         monkeypatch.setattr(loop, "SlotActivity", lambda: SlotActivity(window=4))
