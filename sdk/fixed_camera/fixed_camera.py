@@ -20,7 +20,7 @@ from sdk.bundle.bundle import Bundle
 from sdk.bundle.manifest import Manifest
 from sdk.errors import BundleError
 from sdk.fixed_camera.foreground import ForegroundDetector, foreground_mask
-from sdk.fixed_camera.fused import FusedObject, fuse_labels
+from sdk.fixed_camera.fused import FusedObject, at_frame_size, fuse_map_labels
 from sdk.fixed_camera.object_colour import mean_colour
 from sdk.fixed_camera.object_tracks import ObjectTracks
 from sdk.options import SegmenterOptions
@@ -69,6 +69,14 @@ def _observation(
     )
 
 
+def _colour_image(frame: np.ndarray, graph_input: np.ndarray) -> np.ndarray | None:
+    """The background graph's input ([3, Hb, Wb] uint8 RGB, the frame resized to the map)
+    as an [Hb, Wb, 3] image for the objects' colours; None for a frame without colour."""
+    if frame.ndim != 3 or frame.shape[2] < 3:
+        return None
+    return np.ascontiguousarray(graph_input.transpose(1, 2, 0))
+
+
 def fixed_camera_result(
     inferred: InferredFrames,
     i: int,
@@ -105,9 +113,9 @@ def fixed_camera_result(
         logits = output.log_activation[i].astype(np.float64) - spec.log_background_activation
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))
         reported = scores >= options.min_score
-        fused = fuse_labels(fg, output.weights[i], reported, height, width, min_area)
+        fused = fuse_map_labels(fg, output.weights[i], reported, height, width, min_area)
     else:
-        fused = fuse_labels(fg, None, None, height, width, min_area)
+        fused = fuse_map_labels(fg, None, None, height, width, min_area)
     t1 = time.perf_counter()
     z_dim = spec.z_what_dim
     slot_z: dict[int, np.ndarray] = {}  # z depends on the slot only: one copy per slot
@@ -121,17 +129,28 @@ def fixed_camera_result(
                 slot_z[slot] = np.zeros(z_dim)
         return slot_z[slot]
 
+    # split, match and filter on the foreground's map (a 720p frame has 12× its pixels):
+    # positions in -1..1 and chromaticities do not depend on the grid
+    id_of: dict[int, int] = {}  # label -> track ID
     if tracks is not None:
-        fused, ids = tracks.update(
+        map_height, map_width = fused.labels.shape
+        colours = _colour_image(frame, graph_input)
+        fused, map_ids = tracks.update(
             fused,
             lambda o, labels: _observation(
-                o, width, height, z_of(o), mean_colour(frame, labels, o)
+                o,
+                map_width,
+                map_height,
+                z_of(o),
+                None if colours is None else mean_colour(colours, labels, o),
             ),
         )
-    else:
-        ids = [o.label for o in fused.objects]
-    zs = [z_of(o) for o in fused.objects]
+        id_of = {o.label: track_id for o, track_id in zip(fused.objects, map_ids, strict=True)}
     t2 = time.perf_counter()
+    fused = at_frame_size(fused, height, width)
+    ids = [id_of[o.label] if tracks is not None else o.label for o in fused.objects]
+    zs = [z_of(o) for o in fused.objects]
+    t3 = time.perf_counter()
     objects = []
     for obj, track_id, z in zip(fused.objects, ids, zs, strict=True):
         if obj.slot >= 0 and output is not None:
@@ -159,7 +178,7 @@ def fixed_camera_result(
     timings = Timings(
         prepared.pre_ms,
         inferred.infer_ms,
-        (t1 - t0) * 1000,
+        (t1 - t0 + t3 - t2) * 1000,  # the resize to the frame is post-processing
         (t2 - t1) * 1000,
         inferred.background_ms,
     )

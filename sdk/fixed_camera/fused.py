@@ -22,8 +22,9 @@ An object is one component, or one slot's share of a divided component: a slot t
 spans two separate components (two cars under one 64×64 glimpse) gives two objects,
 which measured better on our crowded synthetic clip (docs/runtime.md). Components
 under `min_area` frame pixels are left out of the foreground, so the foreground is
-exactly the union of the reported objects. The map is brought to the frame's size
-with one nearest-neighbour resize, and each object is measured inside its own box.
+exactly the union of the reported objects. Tracking splits and filters the objects on
+this map (`fuse_map_labels`); then it is brought to the frame's size with one
+nearest-neighbour resize, and each object is measured inside its own box (`at_frame_size`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ NECK = 1.0
 
 @dataclass(frozen=True)
 class FusedObject:
-    """One object of the fused map, measured at frame resolution."""
+    """One object of the fused map, measured on its label map's grid (the frame's, once
+    `at_frame_size` has run)."""
 
     label: int  # its value in the frame's label map
     slot: int  # 0-based slot index, or -1 for foreground no slot claims
@@ -61,7 +63,7 @@ class FusedObject:
 
 @dataclass(frozen=True)
 class FusedLabels:
-    labels: np.ndarray  # uint8 [H, W] at frame size: 0 background, else an object's label
+    labels: np.ndarray  # uint8 [H, W] (frame, or map before at_frame_size): 0 or a label
     objects: list[FusedObject]
 
 
@@ -89,19 +91,34 @@ def fuse_labels(
     frame_width: int,
     min_area: int,
 ) -> FusedLabels:
-    """The fused partition of one frame.
+    """The fused partition of one frame, at the frame's size.
 
     foreground: uint8 {0, 1} [Hb, Wb] (sdk.fixed_camera.foreground). weights: float
     [K+1, h, w] layer weights (layer 0 = background), or None for background-only mode
     (every component is its own object). reported: bool [K], the slots that pass
     min_score. min_area is in frame pixels, for slots and components alike.
     """
+    fused = fuse_map_labels(foreground, weights, reported, frame_height, frame_width, min_area)
+    return at_frame_size(fused, frame_height, frame_width)
+
+
+def fuse_map_labels(
+    foreground: np.ndarray,
+    weights: np.ndarray | None,
+    reported: np.ndarray | None,
+    frame_height: int,
+    frame_width: int,
+    min_area: int,
+) -> FusedLabels:
+    """`fuse_labels` before the resize: labels and objects at the foreground map's size
+    (the frame's size only converts min_area). Splitting and tracking work on this map,
+    12× smaller than a 720p frame; `at_frame_size` brings the result to the frame."""
     hb, wb = foreground.shape
     labels = np.zeros((hb, wb), dtype=np.uint8)
     # everything below happens inside the foreground's box: usually a small part of the map
     x0, y0, w0, h0 = cv2.boundingRect(foreground)
     if w0 == 0:
-        return FusedLabels(to_frame_size(labels, frame_height, frame_width), [])
+        return FusedLabels(labels, [])
     crop = (slice(y0, y0 + h0), slice(x0, x0 + w0))
     pixel = frame_height * frame_width / float(hb * wb)  # frame pixels per map pixel
     count, comp, stats, _ = cv2.connectedComponentsWithStats(foreground[crop], connectivity=8)
@@ -169,9 +186,20 @@ def fuse_labels(
                 np.uint8,
             )
             np.copyto(labels[y : y + h, x : x + w], values[choice], where=mine)
-    frame_labels = to_frame_size(labels, frame_height, frame_width)
-    objects = _measure(frame_labels, boxes, owner_of_label, (hb, wb))
-    return FusedLabels(frame_labels, objects)
+    return FusedLabels(labels, _measure(labels, boxes, owner_of_label, (hb, wb)))
+
+
+def at_frame_size(fused: FusedLabels, frame_height: int, frame_width: int) -> FusedLabels:
+    """A map's labels at the frame's size (one nearest-neighbour resize), each object
+    measured again there inside its map box; an object none of whose pixels is the
+    nearest map pixel of a frame pixel (a frame smaller than the map) is left out."""
+    map_size = (fused.labels.shape[0], fused.labels.shape[1])
+    if map_size == (frame_height, frame_width):
+        return fused
+    labels = to_frame_size(fused.labels, frame_height, frame_width)
+    boxes = {o.label: list(o.bbox) for o in fused.objects}
+    owners = {o.label: o.slot for o in fused.objects}
+    return FusedLabels(labels, _measure(labels, boxes, owners, map_size))
 
 
 def _merge_long_cuts(choice: np.ndarray, mine: np.ndarray, n: int) -> list[int]:
@@ -222,7 +250,8 @@ def _measure(
     owner_of_label: dict[int, int],
     map_size: tuple[int, int],
 ) -> list[FusedObject]:
-    """Exact area, box and centroid of each label at frame size, searched in its own box."""
+    """Exact area, box and centroid of each label of `labels` (at any size), searched in its
+    box on the `map_size` grid."""
     height, width = labels.shape
     sy, sx = height / map_size[0], width / map_size[1]
     objects = []

@@ -1,12 +1,14 @@
 """Objects from evidence, tracked as part of segmentation: the fixed-camera pipeline's one
 entry point after fusion (issue 21).
 
-Per frame: blobs that cover two tracks last seen apart are split along the tracks' moved
-masks (sdk.fixed_camera.track_split); the pieces are matched to tracks (sdk.tracker);
-only tracks with the evidence of an object are reported (confirmed over `min_hits`
-frames, and not a still speck present from the stream's first frame: Tracker.reportable);
-the pixels of the rest leave the label map, so the labels stay a partition of the reported
-foreground. Each reported or tentative track's mask is kept for the next frame's split.
+It runs on the foreground's map (sdk.fixed_camera.fused.fuse_map_labels), before the
+labels are brought to the frame's size. Per frame: blobs that cover two tracks last seen
+apart are split along the tracks' moved masks (sdk.fixed_camera.track_split); the pieces
+are matched to tracks (sdk.tracker); only tracks with the evidence of an object are
+reported (confirmed over `min_hits` frames, and not a still speck present from the
+stream's first frame: Tracker.reportable); the pixels of the rest leave the label map, so
+the labels stay a partition of the reported foreground. Each reported or tentative track's
+mask is kept for the next frame's split.
 """
 
 from __future__ import annotations
