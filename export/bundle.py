@@ -45,7 +45,7 @@ from export.tensorrt_ops import TARGET_VERSIONS, check_tensorrt_support
 from export.triton import check_triton_repository, write_triton_repository
 from sdk.bundle.manifest import MANIFEST_NAME, EngineSpec
 from sdk.outputs.atomic import atomic_file, publish_dir
-from training.checkpoint import background_untrained_reason, load_model, resolve_checkpoint
+from training.checkpoint import background_untrained_reason, checkpoint_to_export, load_model
 from training.model import ASTSeg
 
 DEFAULT_MAX_BATCH = 8
@@ -191,7 +191,9 @@ def export_bundle(
     if options.triton is not None:  # a file given as --triton is refused before the work
         check_triton_repository(options.triton)
     out = Path(out).expanduser()
-    checkpoint_path = resolve_checkpoint(checkpoint)
+    checkpoint_path, chosen = checkpoint_to_export(checkpoint)
+    if chosen is not None:
+        log(chosen)
     model, config, data = load_model(checkpoint_path)
     _check_destination(out)
     # Fixed-camera mode whenever the checkpoint's background model was trained (phase 1).

@@ -23,6 +23,8 @@ from training.model import ASTSeg
 CHECKPOINT_FORMAT = "astseg-checkpoint"
 CHECKPOINT_VERSION = 1
 LATEST_NAME = "latest.pt"
+# written when a run ends with its slots collapsed: the model before the fall (issue 22)
+BEFORE_COLLAPSE_NAME = "before_collapse.pt"
 ZIP_MAGIC = b"PK\x03\x04"  # how every file torch.save writes begins
 PARTIAL_SUFFIX = ".tmp"  # a run folder's half-written files: `.NAME.XXXXXXXX.tmp`
 
@@ -53,6 +55,20 @@ def resolve_checkpoint(path: str | Path) -> Path:
     if not path.exists():
         raise CheckpointError(f"checkpoint '{path}' does not exist")
     return path
+
+
+def checkpoint_to_export(path: str | Path) -> tuple[Path, str | None]:
+    """What `astseg export` takes from `path`, and a line saying so when it is not the
+    run's latest.pt: a run folder whose run ended with its slots collapsed exports the
+    model from before the collapse (training.trainer.slot_collapse)."""
+    path = Path(path)
+    kept = path / "checkpoints" / BEFORE_COLLAPSE_NAME
+    if path.is_dir() and kept.is_file():
+        return kept, (
+            f"exporting {kept}: the run's slots collapsed, and this is its model from before "
+            f"(give {path / 'checkpoints' / LATEST_NAME} to export the last one)"
+        )
+    return resolve_checkpoint(path), None
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -150,3 +150,8 @@ def load_background_weights(path: str | Path, model: ASTSeg) -> ModelConfig:
             f"({str(err).splitlines()[0][:160]})"
         ) from None
     return source
+
+
+def saved_step(path: Path) -> int:
+    """The global step a checkpoint was written at."""
+    return int(load_checkpoint(path)["step"])

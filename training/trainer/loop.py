@@ -296,7 +296,8 @@ class _Run:
         self.time_limit_s = min(limits) if limits else None
         self.pause_at_step = pause_at_step
         self.on_step = on_step
-        self.slot_activity = SlotActivity()  # says when the slots let go of every object
+        # says when the slots let go of every object, and keeps the model from before
+        self.slot_activity = SlotActivity.from_dict(self.state.slot_windows)
         # Signals are caught from here on: one that arrives while the run sets up stops it
         # after its first step, with a checkpoint.
         with self.stop:
@@ -356,8 +357,23 @@ class _Run:
                 break
         collapse = self.slot_activity.collapse_message()  # main rank only: it logs the steps
         if collapse is not None:
-            self._say(collapse)
+            self._say(collapse + self._keep_before_collapse())
+        elif self.dist.is_main:  # a resumed run whose slots came back: nothing to prefer
+            self.folder.before_collapse.unlink(missing_ok=True)
         return "completed" if stop is None else stop
+
+    def _keep_before_collapse(self) -> str:
+        """Copies slots_active.pt to before_collapse.pt (what export takes); says so."""
+        kept, target = self.folder.slots_active, self.folder.before_collapse
+        try:
+            write_run_file(target, kept.read_bytes())
+        except OSError as err:
+            return f" No model from before the fall was kept ({err.strerror or err})."
+        step = checkpoints.saved_step(target)
+        return (
+            f" The model of step {step}, before the fall, is kept as {target}; "
+            f"`astseg export {self.folder.root}` exports it."
+        )
 
     # ------------------------------------------------------------------ phases
     def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
@@ -709,7 +725,11 @@ class _Run:
         if loss.output is not None:
             scalars["train/active_slots"] = active_slots(loss.output)
             if phase.trains_foreground:
-                self.slot_activity.add(step, scalars["train/active_slots"])
+                closed = self.slot_activity.add(step, scalars["train/active_slots"])
+                if closed is not None:
+                    self.state.slot_windows = self.slot_activity.to_dict()
+                    if self.slot_activity.holds(closed):
+                        self._keep_active_model(phase)
         self.log.scalars(step, scalars)
         assert self.bar is not None
         self.bar.advance(losses)
@@ -869,6 +889,14 @@ class _Run:
             "scenario": self.state.plan_kind,
             "command": shlex.join(sys.argv),
         }
+
+    def _keep_active_model(self, phase: Phase) -> None:
+        """The model while its slots hold objects (main rank); a failed write only warns:
+        the file matters only if the slots collapse later."""
+        try:
+            self._write_model_only(self.folder.slots_active, phase)
+        except TrainingError as err:
+            self.echo(f"warning: {err}")
 
     def _write_model_only(self, path: Path, phase: Phase) -> None:
         if self.dist.is_main:

@@ -2,7 +2,8 @@
 
 RUN/
   config.yaml           the resolved config (also printed at start)
-  checkpoints/          latest.pt, best.pt, background.pt (end of phase 1), step_NNNNNNN.pt
+  checkpoints/          latest.pt, best.pt, background.pt (end of phase 1), step_NNNNNNN.pt,
+                        slots_active.pt, before_collapse.pt (trainer.slot_collapse)
   samples/              sample sheets (PNG), latest.png is the newest
   validation.json       every validation so far (metric vs. step)
   events.out.tfevents.* TensorBoard
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sdk.outputs.atomic import write_bytes_atomic
-from training.checkpoint import LATEST_NAME, PARTIAL_SUFFIX
+from training.checkpoint import BEFORE_COLLAPSE_NAME, LATEST_NAME, PARTIAL_SUFFIX
 from training.trainer.errors import TrainingError
 
 
@@ -39,6 +40,15 @@ class RunFolder:
     @property
     def best(self) -> Path:
         return self.checkpoints / "best.pt"
+
+    @property
+    def slots_active(self) -> Path:
+        """The model of the last window whose slots held objects (trainer.slot_collapse)."""
+        return self.checkpoints / "slots_active.pt"
+
+    @property
+    def before_collapse(self) -> Path:
+        return self.checkpoints / BEFORE_COLLAPSE_NAME
 
     @property
     def background(self) -> Path:

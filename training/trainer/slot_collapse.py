@@ -7,11 +7,18 @@ object (docs/cpu-recipe.md §13.2). Nothing in the losses says so (the reconstru
 barely moves: the background layer draws the objects' pixels too), so the trainer watches
 the number of slots that own pixels per training image, which it already logs, and says so
 when the last window's mean has fallen under half of the best window's.
+
+It also keeps the model of the last window whose slots still held their share
+(`holds`), so that a collapsed run ends with a model that draws objects: the trainer
+writes it to checkpoints/slots_active.pt as windows close and, when the run ends in a
+collapse, to checkpoints/before_collapse.pt, which `astseg export RUN` takes
+(`training.checkpoint.checkpoint_to_export`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 WINDOW = 500  # foreground steps per mean: a collapse takes a few hundred
 FALL = 0.5  # a last window under this share of the best one is a collapse
@@ -38,17 +45,46 @@ class SlotActivity:
         self._total = 0.0
         self._count = 0
 
-    def add(self, step: int, active: float) -> None:
+    def add(self, step: int, active: float) -> WindowMean | None:
+        """Counts one step; returns the window this step closed, if it closed one."""
         if self._count == 0:
             self._first_step = step
         self._total += active
         self._count += 1
-        if self._count == self.window:
-            closed = WindowMean(self._first_step, step, self._total / self._count)
-            self.last = closed
-            if self.best is None or closed.mean > self.best.mean:
-                self.best = closed
-            self._total, self._count = 0.0, 0
+        if self._count < self.window:
+            return None
+        closed = WindowMean(self._first_step, step, self._total / self._count)
+        self.last = closed
+        if self.best is None or closed.mean > self.best.mean:
+            self.best = closed
+        self._total, self._count = 0.0, 0
+        return closed
+
+    def holds(self, window: WindowMean) -> bool:
+        """Whether the slots held objects in `window`: the best window so far reached
+        MIN_PEAK, and this one keeps at least FALL of it (the model worth keeping)."""
+        best = self.best
+        return best is not None and best.mean >= MIN_PEAK and window.mean >= FALL * best.mean
+
+    def to_dict(self) -> dict[str, Any]:
+        """The closed windows that matter, for the checkpoint (a resumed run keeps its best)."""
+        return {
+            "window": self.window,
+            "best": None if self.best is None else asdict(self.best),
+            "last": None if self.last is None else asdict(self.last),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None, window: int = WINDOW) -> SlotActivity:
+        """A SlotActivity that goes on from a checkpoint's `to_dict` (fresh for None, or for
+        windows of another length)."""
+        activity = cls(window)
+        if data is None or data.get("window") != window:
+            return activity
+        best, last = data.get("best"), data.get("last")
+        activity.best = None if best is None else WindowMean(**best)
+        activity.last = None if last is None else WindowMean(**last)
+        return activity
 
     def collapse_message(self) -> str | None:
         """One sentence when the last full window holds under FALL of the best one's slots."""

@@ -25,6 +25,8 @@ class TrainState:
     # Foreground step from which the lr is ÷ 10 because the time budget (train.
     # time_limit_minutes) reached lr_decay_fraction; kept so a resumed run stays decayed.
     lr_decay_from: int | None = None
+    # the closed windows of active slots (trainer.slot_collapse.SlotActivity.to_dict)
+    slot_windows: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,4 +1,5 @@
-"""The trainer says when the slots let go of every object (docs/cpu-recipe.md §13.2)."""
+"""The trainer says when the slots let go of every object (docs/cpu-recipe.md §13.2), and
+keeps the model from before for export."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ from pathlib import Path
 import pytest
 
 from tests.training.trainer.trainer_fixtures import DATA_SPEC, tiny_config
+from training.checkpoint import checkpoint_to_export, load_checkpoint
 from training.trainer import loop
-from training.trainer.slot_collapse import SlotActivity
+from training.trainer.slot_collapse import SlotActivity, WindowMean
+
+
+class FourStepWindows(SlotActivity):
+    """The trainer's SlotActivity with windows of 4 steps, so a tiny run closes two."""
+
+    @classmethod
+    def from_dict(cls, data: dict | None, window: int = 4) -> SlotActivity:  # type: ignore[override]
+        return SlotActivity.from_dict(data, window)
 
 
 def _activity(values: list[float], window: int = 4) -> SlotActivity:
@@ -49,6 +59,30 @@ def test_a_recovered_run_is_quiet() -> None:
     assert _activity([2.0] * 4 + [0.1] * 4 + [1.9] * 4).collapse_message() is None
 
 
+def test_windows_that_hold_objects_are_the_ones_worth_keeping() -> None:
+    activity = SlotActivity(2)
+    closed = [
+        activity.add(step, value) for step, value in enumerate([0.2, 0.2, 2, 2, 1.2, 1, 0.4, 0.4])
+    ]
+    assert closed[0::2] == [None] * 4  # only every second step closes a window
+    windows = [w for w in closed if w is not None]
+    assert [w.mean for w in windows] == pytest.approx([0.2, 2.0, 1.1, 0.4])
+    # 0.2: the slots never held objects yet; 1.1 keeps over half of 2.0; 0.4 does not
+    assert [activity.holds(w) for w in windows] == [False, True, True, False]
+
+
+def test_a_resumed_run_goes_on_from_its_saved_windows() -> None:
+    activity = _activity([2.0] * 4 + [1.5] * 4)
+    again = SlotActivity.from_dict(activity.to_dict(), window=4)
+    assert again.best == WindowMean(100, 103, 2.0) and again.last == WindowMean(104, 107, 1.5)
+    for step, value in enumerate([0.1] * 4, start=108):
+        again.add(step, value)
+    assert again.collapse_message() is not None
+    # nothing saved, or windows of another length: counting starts afresh
+    assert SlotActivity.from_dict(None, window=4).best is None
+    assert SlotActivity.from_dict(activity.to_dict(), window=500).best is None
+
+
 def test_the_window_must_hold_a_step() -> None:
     with pytest.raises(ValueError, match="window"):
         SlotActivity(0)
@@ -68,10 +102,26 @@ def test_the_trainer_says_so_at_the_end_of_the_run(
             return 0.0 if falling and next(calls) > 4 else 2.0
 
         monkeypatch.setattr(loop, "active_slots", fake_active_slots)
-        monkeypatch.setattr(loop, "SlotActivity", lambda: SlotActivity(window=4))
+        monkeypatch.setattr(loop, "SlotActivity", FourStepWindows)
         lines: list[str] = []
         config = tiny_config(steps=8, frozen_background_steps=8)
         out = tmp_path / f"run-{falling}"
-        loop.train(config, DATA_SPEC, out, progress=False, echo=lines.append)
+        kept = out / "checkpoints" / "before_collapse.pt"
+        if not falling:  # left by an earlier end of the same run: stale once the slots hold
+            kept.parent.mkdir(parents=True)
+            kept.write_bytes(b"stale")
+        result = loop.train(config, DATA_SPEC, out, progress=False, echo=lines.append)
         said = [line for line in lines if line.startswith("slot collapse")]
         assert len(said) == int(falling), lines
+        # the model of the last window that held objects: the first window's end
+        active = load_checkpoint(out / "checkpoints" / "slots_active.pt")
+        held_step = active["step"]
+        assert held_step == result.step - (4 if falling else 0)
+        chosen, note = checkpoint_to_export(out)
+        if falling:
+            assert chosen == kept and note is not None and "collapsed" in note
+            assert load_checkpoint(kept)["step"] == held_step
+            assert f"model of step {held_step}, before the fall, is kept as {kept}" in said[0]
+        else:
+            assert not kept.exists() and note is None
+            assert chosen == out / "checkpoints" / "latest.pt"
