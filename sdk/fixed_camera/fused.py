@@ -83,25 +83,6 @@ def _slot_owner(weights: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.resize(owner, (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
 
 
-def fuse_labels(
-    foreground: np.ndarray,
-    weights: np.ndarray | None,
-    reported: np.ndarray | None,
-    frame_height: int,
-    frame_width: int,
-    min_area: int,
-) -> FusedLabels:
-    """The fused partition of one frame, at the frame's size.
-
-    foreground: uint8 {0, 1} [Hb, Wb] (sdk.fixed_camera.foreground). weights: float
-    [K+1, h, w] layer weights (layer 0 = background), or None for background-only mode
-    (every component is its own object). reported: bool [K], the slots that pass
-    min_score. min_area is in frame pixels, for slots and components alike.
-    """
-    fused = fuse_map_labels(foreground, weights, reported, frame_height, frame_width, min_area)
-    return at_frame_size(fused, frame_height, frame_width)
-
-
 def fuse_map_labels(
     foreground: np.ndarray,
     weights: np.ndarray | None,
@@ -110,9 +91,16 @@ def fuse_map_labels(
     frame_width: int,
     min_area: int,
 ) -> FusedLabels:
-    """`fuse_labels` before the resize: labels and objects at the foreground map's size
-    (the frame's size only converts min_area). Splitting and tracking work on this map,
-    12× smaller than a 720p frame; `at_frame_size` brings the result to the frame."""
+    """The fused partition of one frame, at the foreground map's size: splitting and
+    tracking work on this map (12× smaller than a 720p frame), and `at_frame_size` brings
+    the result to the frame.
+
+    foreground: uint8 {0, 1} [Hb, Wb] (sdk.fixed_camera.foreground). weights: float
+    [K+1, h, w] layer weights (layer 0 = background), or None for background-only mode
+    (every component is its own object). reported: bool [K], the slots that pass
+    min_score. min_area is in frame pixels (frame_height × frame_width), for slots and
+    components alike.
+    """
     hb, wb = foreground.shape
     labels = np.zeros((hb, wb), dtype=np.uint8)
     # everything below happens inside the foreground's box: usually a small part of the map

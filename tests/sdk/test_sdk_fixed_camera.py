@@ -15,10 +15,24 @@ from typer.testing import CliRunner
 from sdk import BundleError, Segmenter
 from sdk.bundle.manifest import parse_manifest
 from sdk.fixed_camera.foreground import ForegroundRule, foreground_mask
-from sdk.fixed_camera.fused import fuse_labels
+from sdk.fixed_camera.fused import FusedLabels, at_frame_size, fuse_map_labels
 
 GREY = (30, 30, 30)  # the toy camera's background (camera_bundle_dir)
 RED, GREEN, BLUE = (40, 40, 230), (40, 230, 40), (230, 60, 40)  # BGR
+
+
+def fuse_labels(
+    fg: np.ndarray,
+    weights: np.ndarray,
+    reported: np.ndarray,
+    height: int,
+    width: int,
+    min_area: int,
+) -> FusedLabels:
+    """The fused partition at the frame's size, as the runtime reports it."""
+    return at_frame_size(
+        fuse_map_labels(fg, weights, reported, height, width, min_area), height, width
+    )
 
 
 def scene(height: int, width: int, discs: list[tuple[float, float, float, tuple]]) -> np.ndarray:

@@ -9,13 +9,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from test_sdk_fixed_camera import BLUE, GREEN, RED, scene
+from test_sdk_fixed_camera import BLUE, GREEN, RED, fuse_labels, scene
 
 from sdk import Segmenter
 from sdk.fixed_camera import object_tracks
 from sdk.fixed_camera.fixed_camera import _colour_image
 from sdk.fixed_camera.foreground import to_frame_size
-from sdk.fixed_camera.fused import at_frame_size, fuse_labels, fuse_map_labels, measure_labels
+from sdk.fixed_camera.fused import at_frame_size, fuse_map_labels, measure_labels
 
 
 def _random_map(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
