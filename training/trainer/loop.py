@@ -359,7 +359,10 @@ class _Run:
         if collapse is not None:
             self._say(collapse + self._keep_before_collapse())
         elif self.dist.is_main:  # a resumed run whose slots came back: nothing to prefer
-            self.folder.before_collapse.unlink(missing_ok=True)
+            try:
+                self.folder.before_collapse.unlink(missing_ok=True)
+            except OSError as err:
+                self.echo(f"warning: could not remove {self.folder.before_collapse} ({err})")
         return "completed" if stop is None else stop
 
     def _keep_before_collapse(self) -> str:
