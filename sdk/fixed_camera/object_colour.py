@@ -11,6 +11,8 @@ does not change it. One masked `cv2.mean` per object box, on the background grap
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -25,8 +27,9 @@ def mean_colour(frame: np.ndarray, labels: np.ndarray, obj: FusedObject) -> np.n
         return None
     x0, y0, x1, y1 = obj.bbox
     mine = (labels[y0:y1, x0:x1] == obj.label).view(np.uint8)
-    mean = np.array(cv2.mean(frame[y0:y1, x0:x1], mask=mine)[:3], dtype=np.float64)
-    total = float(mean.sum())
-    if not (np.isfinite(total) and total > 1e-6 and mean.min() >= 0):
+    # three Python floats: 35 objects a frame make numpy's per-call cost the larger part
+    first, second, third = cv2.mean(frame[y0:y1, x0:x1], mask=mine)[:3]
+    total = first + second + third
+    if not (math.isfinite(total) and total > 1e-6 and min(first, second, third) >= 0):
         return None
-    return mean / total
+    return np.array((first / total, second / total, third / total))

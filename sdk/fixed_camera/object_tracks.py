@@ -73,7 +73,7 @@ class ObjectTracks:
             objects = [o for o in objects if o.label not in cut] + remeasured
         ids = self.tracker.update([observe(o, labels) for o in objects])
         self._remember(labels, objects, ids)
-        keep = [self.tracker.reportable(i) for i in ids]
+        keep = self.tracker.reportable_ids(ids)
         reported = [(o, i) for o, i, k in zip(objects, ids, keep, strict=True) if k]
         if not all(keep):  # the held-back objects' pixels leave the foreground
             held = [o for o, k in zip(objects, keep, strict=True) if not k]
