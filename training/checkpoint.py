@@ -62,12 +62,14 @@ def checkpoint_to_export(path: str | Path) -> tuple[Path, str | None]:
     run's latest.pt: a run folder whose run ended with its slots collapsed exports the
     model from before the collapse (training.trainer.slot_collapse)."""
     path = Path(path)
-    kept = path / "checkpoints" / BEFORE_COLLAPSE_NAME
-    if path.is_dir() and kept.is_file():
-        return kept, (
-            f"exporting {kept}: the run's slots collapsed, and this is its model from before "
-            f"(give {path / 'checkpoints' / LATEST_NAME} to export the last one)"
-        )
+    if path.is_dir():  # the run folder, or its checkpoints/ folder (as resolve_checkpoint)
+        for folder in (path / "checkpoints", path):
+            kept = folder / BEFORE_COLLAPSE_NAME
+            if kept.is_file():
+                return kept, (
+                    f"exporting {kept}: the run's slots collapsed, and this is its model from "
+                    f"before (give {folder / LATEST_NAME} to export the last one)"
+                )
     return resolve_checkpoint(path), None
 
 

@@ -296,8 +296,10 @@ class _Run:
         self.time_limit_s = min(limits) if limits else None
         self.pause_at_step = pause_at_step
         self.on_step = on_step
-        # says when the slots let go of every object, and keeps the model from before
-        self.slot_activity = SlotActivity.from_dict(self.state.slot_windows)
+        # says when the slots let go of every object, and keeps the model from before;
+        # rank 0 alone counts the windows (it alone logs the steps) and writes the files
+        saved_windows = self.state.slot_windows if self.dist.is_main else None
+        self.slot_activity = SlotActivity.from_dict(saved_windows)
         # Signals are caught from here on: one that arrives while the run sets up stops it
         # after its first step, with a checkpoint.
         with self.stop:
@@ -355,8 +357,8 @@ class _Run:
             self._save(phase, latest=True, background=background_done)
             if stop is not None:
                 break
-        collapse = self.slot_activity.collapse_message()  # main rank only: it logs the steps
-        if collapse is not None:
+        collapse = self.slot_activity.collapse_message()  # None on ranks other than 0
+        if collapse is not None and self.dist.is_main:
             self._say(collapse + self._keep_before_collapse())
         elif self.dist.is_main:  # a resumed run whose slots came back: nothing to prefer
             try:
@@ -372,9 +374,12 @@ class _Run:
             write_run_file(target, kept.read_bytes())
         except OSError as err:
             return f" No model from before the fall was kept ({err.strerror or err})."
-        step = checkpoints.saved_step(target)
+        try:
+            which = f"The model of step {checkpoints.saved_step(target)}"
+        except CheckpointError:  # kept all the same: export will say what is wrong with it
+            which = "The last model whose slots held"
         return (
-            f" The model of step {step}, before the fall, is kept as {target}; "
+            f" {which}, before the fall, is kept as {target}; "
             f"`astseg export {self.folder.root}` exports it."
         )
 

@@ -25,11 +25,16 @@ FALL = 0.5  # a last window under this share of the best one is a collapse
 MIN_PEAK = 0.5  # slots per image: below it the slots never held objects to lose
 
 
+TAIL = 0.2  # the share of a window, at its end, whose mean must hold too
+
+
 @dataclass(frozen=True)
 class WindowMean:
     first_step: int
     last_step: int
     mean: float
+    # the mean over the window's last TAIL of steps: a fall inside the window shows here
+    tail: float | None = None
 
 
 class SlotActivity:
@@ -44,27 +49,36 @@ class SlotActivity:
         self._first_step = 0
         self._total = 0.0
         self._count = 0
+        self._tail_from = window - max(1, round(TAIL * window))  # steps before the tail
+        self._tail_total = 0.0
 
     def add(self, step: int, active: float) -> WindowMean | None:
         """Counts one step; returns the window this step closed, if it closed one."""
         if self._count == 0:
             self._first_step = step
         self._total += active
+        if self._count >= self._tail_from:
+            self._tail_total += active
         self._count += 1
         if self._count < self.window:
             return None
-        closed = WindowMean(self._first_step, step, self._total / self._count)
+        tail = self._tail_total / (self.window - self._tail_from)
+        closed = WindowMean(self._first_step, step, self._total / self._count, tail)
         self.last = closed
         if self.best is None or closed.mean > self.best.mean:
             self.best = closed
-        self._total, self._count = 0.0, 0
+        self._total, self._count, self._tail_total = 0.0, 0, 0.0
         return closed
 
     def holds(self, window: WindowMean) -> bool:
-        """Whether the slots held objects in `window`: the best window so far reached
-        MIN_PEAK, and this one keeps at least FALL of it (the model worth keeping)."""
+        """Whether the slots still held objects at the end of `window` (the model then is
+        worth keeping): the best window so far reached MIN_PEAK, and this one keeps at
+        least FALL of it, over the whole window and over its last TAIL of steps."""
         best = self.best
-        return best is not None and best.mean >= MIN_PEAK and window.mean >= FALL * best.mean
+        if best is None or best.mean < MIN_PEAK:
+            return False
+        tail = window.mean if window.tail is None else window.tail
+        return min(window.mean, tail) >= FALL * best.mean
 
     def to_dict(self) -> dict[str, Any]:
         """The closed windows that matter, for the checkpoint (a resumed run keeps its best)."""

@@ -71,10 +71,22 @@ def test_windows_that_hold_objects_are_the_ones_worth_keeping() -> None:
     assert [activity.holds(w) for w in windows] == [False, True, True, False]
 
 
+def test_a_window_whose_end_has_fallen_does_not_hold() -> None:
+    """Slots that let go in the last steps of a window: its mean still passes, its tail
+    (the last fifth) does not, so its model is not kept."""
+    activity = SlotActivity(10)
+    first = [activity.add(step, 2.0) for step in range(10)][-1]
+    falling = [activity.add(step, 2.0 if step < 17 else 0.0) for step in range(10, 20)][-1]
+    assert first is not None and falling is not None
+    assert falling.mean == pytest.approx(1.4) and falling.tail == pytest.approx(0.0)
+    assert activity.holds(first) and not activity.holds(falling)
+
+
 def test_a_resumed_run_goes_on_from_its_saved_windows() -> None:
     activity = _activity([2.0] * 4 + [1.5] * 4)
     again = SlotActivity.from_dict(activity.to_dict(), window=4)
-    assert again.best == WindowMean(100, 103, 2.0) and again.last == WindowMean(104, 107, 1.5)
+    assert again.best == WindowMean(100, 103, 2.0, 2.0)
+    assert again.last == WindowMean(104, 107, 1.5, 1.5)
     for step, value in enumerate([0.1] * 4, start=108):
         again.add(step, value)
     assert again.collapse_message() is not None
@@ -120,6 +132,7 @@ def test_the_trainer_says_so_at_the_end_of_the_run(
         chosen, note = checkpoint_to_export(out)
         if falling:
             assert chosen == kept and note is not None and "collapsed" in note
+            assert checkpoint_to_export(out / "checkpoints")[0] == kept
             assert load_checkpoint(kept)["step"] == held_step
             assert f"model of step {held_step}, before the fall, is kept as {kept}" in said[0]
         else:
