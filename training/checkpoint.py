@@ -42,13 +42,19 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     return path
 
 
+def _checkpoint_folders(path: Path) -> tuple[Path, Path]:
+    """Where a folder given for a checkpoint holds it: a run folder's checkpoints/, or the
+    folder itself (the checkpoints/ folder given directly)."""
+    return path / "checkpoints", path
+
+
 def resolve_checkpoint(path: str | Path) -> Path:
     """A checkpoint file, or a run folder whose `checkpoints/latest.pt` is used."""
     path = Path(path)
     if path.is_dir():
-        for candidate in (path / "checkpoints" / LATEST_NAME, path / LATEST_NAME):
-            if candidate.is_file():
-                return candidate
+        for folder in _checkpoint_folders(path):
+            if (folder / LATEST_NAME).is_file():
+                return folder / LATEST_NAME
         raise CheckpointError(
             f"no checkpoint in run folder '{path}' (expected checkpoints/latest.pt)"
         )
@@ -62,8 +68,8 @@ def checkpoint_to_export(path: str | Path) -> tuple[Path, str | None]:
     run's latest.pt: a run folder whose run ended with its slots collapsed exports the
     model from before the collapse (training.trainer.slot_collapse)."""
     path = Path(path)
-    if path.is_dir():  # the run folder, or its checkpoints/ folder (as resolve_checkpoint)
-        for folder in (path / "checkpoints", path):
+    if path.is_dir():
+        for folder in _checkpoint_folders(path):
             kept = folder / BEFORE_COLLAPSE_NAME
             if kept.is_file():
                 return kept, (

@@ -357,15 +357,19 @@ class _Run:
             self._save(phase, latest=True, background=background_done)
             if stop is not None:
                 break
-        collapse = self.slot_activity.collapse_message()  # None on ranks other than 0
-        if collapse is not None and self.dist.is_main:
-            self._say(collapse + self._keep_before_collapse())
-        elif self.dist.is_main:  # a resumed run whose slots came back: nothing to prefer
-            try:
-                self.folder.before_collapse.unlink(missing_ok=True)
-            except OSError as err:
-                self.echo(f"warning: could not remove {self.folder.before_collapse} ({err})")
+        if self.dist.is_main:  # rank 0 alone counts the windows and writes the files
+            collapse = self.slot_activity.collapse_message()
+            if collapse is not None:
+                self._say(collapse + self._keep_before_collapse())
+            else:  # a resumed run whose slots came back: nothing to prefer
+                self._forget_before_collapse()
         return "completed" if stop is None else stop
+
+    def _forget_before_collapse(self) -> None:
+        try:
+            self.folder.before_collapse.unlink(missing_ok=True)
+        except OSError as err:
+            self.echo(f"warning: could not remove {self.folder.before_collapse} ({err})")
 
     def _keep_before_collapse(self) -> str:
         """Copies slots_active.pt to before_collapse.pt (what export takes); says so."""

@@ -23,8 +23,6 @@ from typing import Any
 WINDOW = 500  # foreground steps per mean: a collapse takes a few hundred
 FALL = 0.5  # a last window under this share of the best one is a collapse
 MIN_PEAK = 0.5  # slots per image: below it the slots never held objects to lose
-
-
 TAIL = 0.2  # the share of a window, at its end, whose mean must hold too
 
 
@@ -74,11 +72,15 @@ class SlotActivity:
         """Whether the slots still held objects at the end of `window` (the model then is
         worth keeping): the best window so far reached MIN_PEAK, and this one keeps at
         least FALL of it, over the whole window and over its last TAIL of steps."""
-        best = self.best
-        if best is None or best.mean < MIN_PEAK:
-            return False
+        floor = self._floor()
         tail = window.mean if window.tail is None else window.tail
-        return min(window.mean, tail) >= FALL * best.mean
+        return floor is not None and min(window.mean, tail) >= floor
+
+    def _floor(self) -> float | None:
+        """The active slots per image a window must keep: FALL of the best window's; None
+        while the best has not reached MIN_PEAK (no objects held yet, none to lose)."""
+        best = self.best
+        return None if best is None or best.mean < MIN_PEAK else FALL * best.mean
 
     def to_dict(self) -> dict[str, Any]:
         """The closed windows that matter, for the checkpoint (a resumed run keeps its best)."""
@@ -102,10 +104,8 @@ class SlotActivity:
 
     def collapse_message(self) -> str | None:
         """One sentence when the last full window holds under FALL of the best one's slots."""
-        best, last = self.best, self.last
-        if best is None or last is None or best.mean < MIN_PEAK:
-            return None
-        if last.mean >= FALL * best.mean:
+        best, last, floor = self.best, self.last, self._floor()
+        if best is None or last is None or floor is None or last.mean >= floor:
             return None
         return (
             f"slot collapse: {best.mean:.2f} slots per training image drew something at "
