@@ -14,7 +14,12 @@ A track that finds no slot is kept, coasting on its velocity, for
 its ID; after that it is forgotten, and an object that comes back gets a new ID.
 A coasting track's gate stays `gate_distance` around its prediction (it does not widen
 with time), and a track predicted wholly outside the view is forgotten at once: an object
-that left the scene must not hand its ID to the next one that enters.
+that left the scene must not hand its ID to the next one that enters. Only its colour
+widens it: a lost track and an observation no track took, of the same chromaticity and
+within reach of where the track was last seen, are the same object coming back
+(sdk.fixed_camera.reidentify; fixed-camera mode, where objects bring a colour).
+A tentative track's pairs cost `tentative_cost` more, so a confirmed track wins an
+observation both could take.
 
 Evidence for reporting (`Tracker.reportable`, used by fixed-camera mode): a track is
 tentative until seen in `min_hits` frames, and a tentative track that misses a frame is
@@ -34,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sdk.assignment import linear_sum_assignment
+from sdk.fixed_camera.reidentify import colour_reidentified
 
 _FORBIDDEN = 1e6
 
@@ -66,6 +72,15 @@ class TrackerConfig:
     # A track's colour is a running mean with appearance_momentum, like its z_what.
     colour_weight: float = 0.5
     colour_scale: float = 0.1
+    # re-identification by colour (sdk.fixed_camera.reidentify): a lost confirmed track
+    # takes an observation no track matched, at most recover_colour away in chromaticity
+    # and within gate_distance + recover_speed × frames lost of where it was last seen
+    recover_colour: float = 0.1
+    recover_speed: float = 0.04
+    # added to a tentative track's costs: where a confirmed track could take the same
+    # observation, it does (ByteTrack matches confirmed tracks first; a fragment's new
+    # track must not take the whole object back from its old one)
+    tentative_cost: float = 0.3
 
     def __post_init__(self) -> None:
         if self.min_hits < 1:
@@ -80,6 +95,9 @@ class TrackerConfig:
             raise ValueError(f"max_lost_frames is {self.max_lost_frames}; it must be 0 or more.")
         if not self.colour_weight >= 0:
             raise ValueError(f"colour_weight is {self.colour_weight}; it must be 0 or more.")
+        for name in ("recover_colour", "recover_speed", "tentative_cost"):
+            if not getattr(self, name) >= 0:  # NaN fails too
+                raise ValueError(f"{name} is {getattr(self, name)}; it must be 0 or more.")
         for name in ("gate_distance", "max_cost", "colour_scale"):
             if not getattr(self, name) > 0:  # NaN fails too
                 raise ValueError(f"{name} is {getattr(self, name)}; it must be positive.")
@@ -199,7 +217,8 @@ class Tracker:
         # colour only chooses among the pairs the gate allows: a blob whose colour changed
         # (two objects merging, a shadow) must not lose its track for it
         colour = c.colour_weight * _colour_distances(tracks, observations, c.colour_scale)
-        return np.where(allowed, total + colour, _FORBIDDEN)
+        tentative = np.array([0.0 if t.confirmed else c.tentative_cost for t in tracks])
+        return np.where(allowed, total + colour + tentative[:, None], _FORBIDDEN)
 
     def reportable(self, track_id: int) -> bool:
         """Whether the track has the evidence to be reported (module docstring)."""
@@ -231,6 +250,10 @@ class Tracker:
                 self._follow(self.tracks[ti], observations[oi])
                 ids[oi] = self.tracks[ti].id
                 matched_tracks.add(int(ti))
+            for ti, oi in self._recovered(observations, ids, matched_tracks):
+                self._follow(self.tracks[ti], observations[oi])
+                ids[oi] = self.tracks[ti].id
+                matched_tracks.add(ti)
         survivors = []
         for index, track in enumerate(self.tracks):
             if index not in matched_tracks:
@@ -258,6 +281,32 @@ class Tracker:
                 ids[oi] = track.id
         self._frame += 1
         return ids
+
+    def _recovered(
+        self, observations: list[Observation], ids: list[int], matched: set[int]
+    ) -> list[tuple[int, int]]:
+        """(track, observation) indices re-identified by colour: lost confirmed tracks
+        against the observations no track took (sdk.fixed_camera.reidentify)."""
+        c = self.config
+        lost = [
+            i
+            for i, t in enumerate(self.tracks)
+            if t.lost > 0 and t.confirmed and t.colour is not None and i not in matched
+        ]
+        free = [j for j, i in enumerate(ids) if i == 0 and observations[j].colour is not None]
+        if not lost or not free:
+            return []
+        pairs = colour_reidentified(
+            np.array([self.tracks[i].position for i in lost], dtype=np.float64),
+            np.array([self.tracks[i].lost for i in lost]),
+            np.array([self.tracks[i].colour for i in lost], dtype=np.float64),
+            np.array([observations[j].position for j in free], dtype=np.float64),
+            np.array([observations[j].colour for j in free], dtype=np.float64),
+            c.gate_distance,
+            c.recover_speed,
+            c.recover_colour,
+        )
+        return [(lost[r], free[k]) for r, k in pairs]
 
     def _follow(self, track: Track, obs: Observation) -> None:
         c = self.config

@@ -74,7 +74,8 @@ def test_split_edge_cases_equal_the_plain_loop():
 
 
 def reference_costs(tracker: Tracker, observations: list[Observation]) -> np.ndarray:
-    """Tracker._costs as it was: each track's Track.predicted(), one by one."""
+    """Tracker._costs computed plainly: each track's Track.predicted(), one by one, and a
+    tentative track's extra cost added to its allowed pairs."""
     c = tracker.config
     tracks = tracker.tracks
     predicted = np.array([t.predicted() for t in tracks], dtype=np.float64)
@@ -91,7 +92,8 @@ def reference_costs(tracker: Tracker, observations: list[Observation]) -> np.nda
     cos = (a @ b.T) / np.maximum(na[:, None] * nb[None, :], 1e-12)
     appearance = np.where(ok, (1.0 - cos) / 2.0, 0.0)
     total = c.position_weight * distance + c.size_weight * size + c.appearance_weight * appearance
-    return np.where((distance <= 1.0) & (total <= c.max_cost), total, _FORBIDDEN)
+    extra = np.array([[0.0 if t.confirmed else c.tentative_cost] for t in tracks])
+    return np.where((distance <= 1.0) & (total <= c.max_cost), total + extra, _FORBIDDEN)
 
 
 def test_tracker_costs_and_motion_equal_the_per_track_computation():

@@ -1,0 +1,47 @@
+"""Re-identification by colour: an object that comes back after a merge or an occlusion
+gets its old ID (issue 21).
+
+While two objects pass each other, the foreground holds one blob and one of the two tracks
+coasts on the velocity it had, which the shrinking visible part of the hidden object
+skewed. When the object comes out again, its position is often outside the motion gate
+around that prediction, and it would get a new ID. Its colour has not changed: a lost
+track takes an observation that no track matched when their chromaticities are within
+`max_colour` and the observation lies within `gate + speed × frames lost` of where the
+track was last seen (how far an object can have gone at `speed` a frame). Pairs are chosen
+by an optimal assignment on the colour distance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sdk.assignment import linear_sum_assignment
+
+_FORBIDDEN = 1e6
+
+
+def colour_reidentified(
+    last_seen: np.ndarray,
+    frames_lost: np.ndarray,
+    track_colours: np.ndarray,
+    positions: np.ndarray,
+    colours: np.ndarray,
+    gate: float,
+    speed: float,
+    max_colour: float,
+) -> list[tuple[int, int]]:
+    """(track row, observation row) pairs: tracks' last positions [T, 2], frames since
+    seen [T] and chromaticities [T, 3]; observations' positions [O, 2] and chromaticities
+    [O, 3], positions in the model's -1..1 units."""
+    if not len(last_seen) or not len(positions):
+        return []
+    reach = gate + speed * frames_lost.astype(np.float64)
+    far = np.linalg.norm(last_seen[:, None] - positions[None], axis=2) > reach[:, None]
+    colour = np.linalg.norm(track_colours[:, None] - colours[None], axis=2)
+    allowed = ~far & (colour <= max_colour)
+    if not allowed.any():
+        return []
+    cost = np.where(allowed, colour, _FORBIDDEN)  # as many allowed pairs as can be made
+    return [
+        (int(r), int(k)) for r, k in zip(*linear_sum_assignment(cost), strict=True) if allowed[r, k]
+    ]
