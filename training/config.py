@@ -222,6 +222,12 @@ class TrainConfig:
     lr_decay_fraction: float = 0.9  # lr ÷ 10 from this fraction of `steps` on
     pixel_entropy_weight: float = 1e-2
     pixel_entropy_warmup_steps: int = 10_000
+    # Our addition (issue 22, opt-in): from foreground step pixel_entropy_late_from on, the
+    # pixel-entropy weight is pixel_entropy_late_weight (None = the paper's one weight).
+    # A strong early weight makes slots own their objects; with K = 6 it kept at full lr
+    # past ~8 000 steps let the slots collapse (docs/cpu-recipe.md §13.2, §14.2).
+    pixel_entropy_late_weight: float | None = None
+    pixel_entropy_late_from: int = 0
     # Our addition, not the paper's (objective.coverage_loss): weight of a loss pulling the
     # foreground coverage 1 - w_0 towards tanh(background error / coverage_tau), annealed
     # linearly to 0 over coverage_steps foreground steps. 0 = the paper's loss exactly.
@@ -308,6 +314,16 @@ class TrainConfig:
             raise ConfigError(
                 f"{prefix}.time_limit_minutes",
                 f"must be a number of minutes >= 0 (0 = no limit), got {self.time_limit_minutes}",
+            )
+        late = self.pixel_entropy_late_weight
+        if late is not None and not (math.isfinite(late) and late >= 0):
+            raise ConfigError(
+                f"{prefix}.pixel_entropy_late_weight", f"must be >= 0 or null, got {late}"
+            )
+        if self.pixel_entropy_late_from < 0:
+            raise ConfigError(
+                f"{prefix}.pixel_entropy_late_from",
+                f"must be >= 0, got {self.pixel_entropy_late_from}",
             )
         if not 0 < self.lr_decay_fraction <= 1:
             raise ConfigError(

@@ -12,7 +12,7 @@ from training.config import TrainConfig
 from training.losses import LossTerms, background_loss, coverage_loss, foreground_loss
 from training.model import ASTSeg, ModelOutput
 from training.relight import match_illumination
-from training.schedules import pixel_entropy_factor
+from training.schedules import pixel_entropy_weight
 from training.slot_redundancy import redundancy_loss
 
 
@@ -48,8 +48,12 @@ def foreground_step_loss(
     coverage cue reads the error of that background resized to the slot size.
     """
     out = model(images, background=background, background_images=background_images)
-    weight = train.pixel_entropy_weight * pixel_entropy_factor(
-        step, train.pixel_entropy_warmup_steps
+    weight = pixel_entropy_weight(
+        step,
+        train.pixel_entropy_weight,
+        train.pixel_entropy_warmup_steps,
+        train.pixel_entropy_late_weight,
+        train.pixel_entropy_late_from,
     )
     terms = foreground_loss(out.reconstruction, images, out.weights, weight)
     cover_weight = train.coverage_weight * coverage_factor(step, train.coverage_steps)

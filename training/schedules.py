@@ -23,3 +23,17 @@ def pixel_entropy_factor(step: int, warmup_steps: int) -> float:
     if warmup_steps <= 0:
         return 1.0
     return min(1.0, step / warmup_steps) ** 2
+
+
+def pixel_entropy_weight(
+    step: int,
+    weight: float,
+    warmup_steps: int,
+    late_weight: float | None = None,
+    late_from: int = 0,
+) -> float:
+    """λ_pixel at foreground step `step`: `weight` × the warm-up factor, or `late_weight`
+    from step `late_from` on when one is given (our opt-in schedule, TrainConfig)."""
+    if late_weight is not None and step >= late_from:
+        return late_weight
+    return weight * pixel_entropy_factor(step, warmup_steps)

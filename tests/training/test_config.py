@@ -23,6 +23,9 @@ from training.presets import preset_config, preset_names
         ({"train.lr": -1.0}, "train.lr"),
         ({"train.frozen_background_steps": 10**9}, "train.frozen_background_steps"),
         ({"model.colour": 3}, "model.colour"),
+        ({"train.pixel_entropy_late_weight": -0.01}, "train.pixel_entropy_late_weight"),
+        ({"train.pixel_entropy_late_weight": float("nan")}, "train.pixel_entropy_late_weight"),
+        ({"train.pixel_entropy_late_from": -1}, "train.pixel_entropy_late_from"),
         ({"nonsense.key": 3}, "nonsense"),
     ],
 )

@@ -109,3 +109,28 @@ def test_objective_adds_the_annealed_coverage_term(model_and_batch) -> None:
 def test_config_rejects_bad_coverage_values(key: str, value: float) -> None:
     with pytest.raises(ConfigError, match=key.split(".")[1].split("_")[0]):
         Config().with_overrides({key: value})
+
+
+def test_the_step_loss_uses_the_late_pixel_entropy_weight_from_its_step(tiny_config) -> None:
+    """foreground_step_loss reports the λ_pixel it used: the warmed-up weight before
+    `pixel_entropy_late_from`, the late weight from it on."""
+    import torch
+
+    from training.config import TrainConfig
+    from training.model import ASTSeg
+    from training.objective import foreground_step_loss
+
+    torch.manual_seed(0)
+    config = tiny_config()
+    model = ASTSeg(config)
+    images = torch.rand(2, 3, config.image_height, config.image_width)
+    train = TrainConfig(
+        pixel_entropy_weight=0.1,
+        pixel_entropy_warmup_steps=0,
+        pixel_entropy_late_weight=0.01,
+        pixel_entropy_late_from=100,
+    )
+    early, _ = foreground_step_loss(model, images, 99, train)
+    late, _ = foreground_step_loss(model, images, 100, train)
+    assert early.pixel_entropy_weight == 0.1
+    assert late.pixel_entropy_weight == 0.01
