@@ -72,11 +72,13 @@ class TrackerConfig:
     # A track's colour is a running mean with appearance_momentum, like its z_what.
     colour_weight: float = 0.5
     colour_scale: float = 0.1
-    # re-identification by colour (sdk.fixed_camera.reidentify): a lost confirmed track
-    # takes an observation no track matched, at most recover_colour away in chromaticity
-    # and within gate_distance + recover_speed × frames lost of where it was last seen
+    # re-identification by colour (sdk.fixed_camera.reidentify): a lost confirmed track of
+    # a hue (not grey) takes an observation no track matched, at most recover_colour away
+    # in chromaticity and within gate_distance + recover_speed × frames since it was seen
+    # (at most recover_frames) of where it was last seen; recover_colour 0: off
     recover_colour: float = 0.1
     recover_speed: float = 0.04
+    recover_frames: int = 30
     # added to a tentative track's costs: where a confirmed track could take the same
     # observation, it does (ByteTrack matches confirmed tracks first; a fragment's new
     # track must not take the whole object back from its old one)
@@ -96,8 +98,11 @@ class TrackerConfig:
         if not self.colour_weight >= 0:
             raise ValueError(f"colour_weight is {self.colour_weight}; it must be 0 or more.")
         for name in ("recover_colour", "recover_speed", "tentative_cost"):
-            if not getattr(self, name) >= 0:  # NaN fails too
-                raise ValueError(f"{name} is {getattr(self, name)}; it must be 0 or more.")
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} is {value}; it must be a finite number, 0 or more.")
+        if self.recover_frames < 0:
+            raise ValueError(f"recover_frames is {self.recover_frames}; it must be 0 or more.")
         for name in ("gate_distance", "max_cost", "colour_scale"):
             if not getattr(self, name) > 0:  # NaN fails too
                 raise ValueError(f"{name} is {getattr(self, name)}; it must be positive.")
@@ -250,7 +255,7 @@ class Tracker:
                 self._follow(self.tracks[ti], observations[oi])
                 ids[oi] = self.tracks[ti].id
                 matched_tracks.add(int(ti))
-            for ti, oi in self._recovered(observations, ids, matched_tracks):
+            for ti, oi in self._recovered(observations, ids):
                 self._follow(self.tracks[ti], observations[oi])
                 ids[oi] = self.tracks[ti].id
                 matched_tracks.add(ti)
@@ -282,29 +287,29 @@ class Tracker:
         self._frame += 1
         return ids
 
-    def _recovered(
-        self, observations: list[Observation], ids: list[int], matched: set[int]
-    ) -> list[tuple[int, int]]:
+    def _recovered(self, observations: list[Observation], ids: list[int]) -> list[tuple[int, int]]:
         """(track, observation) indices re-identified by colour: lost confirmed tracks
-        against the observations no track took (sdk.fixed_camera.reidentify)."""
+        against the observations no track took (sdk.fixed_camera.reidentify). A track
+        matched this frame has lost 0 again, so it is not among them."""
         c = self.config
         lost = [
             i
             for i, t in enumerate(self.tracks)
-            if t.lost > 0 and t.confirmed and t.colour is not None and i not in matched
+            if t.lost > 0 and t.confirmed and t.colour is not None
         ]
         free = [j for j, i in enumerate(ids) if i == 0 and observations[j].colour is not None]
         if not lost or not free:
             return []
         pairs = colour_reidentified(
             np.array([self.tracks[i].position for i in lost], dtype=np.float64),
-            np.array([self.tracks[i].lost for i in lost]),
+            np.array([self.tracks[i].lost + 1 for i in lost]),  # frames since it was seen
             np.array([self.tracks[i].colour for i in lost], dtype=np.float64),
             np.array([observations[j].position for j in free], dtype=np.float64),
             np.array([observations[j].colour for j in free], dtype=np.float64),
             c.gate_distance,
             c.recover_speed,
             c.recover_colour,
+            c.recover_frames,
         )
         return [(lost[r], free[k]) for r, k in pairs]
 

@@ -225,7 +225,7 @@ class TrainConfig:
     # Our addition (issue 22, opt-in): from foreground step pixel_entropy_late_from on, the
     # pixel-entropy weight is pixel_entropy_late_weight (None = the paper's one weight).
     # A strong early weight makes slots own their objects; with K = 6 it kept at full lr
-    # past ~8 000 steps let the slots collapse (docs/cpu-recipe.md §13.2, §14.2).
+    # past ~8 000 steps let the slots collapse (docs/cpu-recipe.md §13.2, §14.2, §15).
     pixel_entropy_late_weight: float | None = None
     pixel_entropy_late_from: int = 0
     # Our addition, not the paper's (objective.coverage_loss): weight of a loss pulling the
@@ -319,6 +319,11 @@ class TrainConfig:
         if late is not None and not (math.isfinite(late) and late >= 0):
             raise ConfigError(
                 f"{prefix}.pixel_entropy_late_weight", f"must be >= 0 or null, got {late}"
+            )
+        if late is None and self.pixel_entropy_late_from != 0:
+            raise ConfigError(
+                f"{prefix}.pixel_entropy_late_from",
+                "has no effect without pixel_entropy_late_weight; set that too",
             )
         if self.pixel_entropy_late_from < 0:
             raise ConfigError(

@@ -6,9 +6,14 @@ coasts on the velocity it had, which the shrinking visible part of the hidden ob
 skewed. When the object comes out again, its position is often outside the motion gate
 around that prediction, and it would get a new ID. Its colour has not changed: a lost
 track takes an observation that no track matched when their chromaticities are within
-`max_colour` and the observation lies within `gate + speed × frames lost` of where the
-track was last seen (how far an object can have gone at `speed` a frame). Pairs are chosen
-by an optimal assignment on the colour distance.
+`max_colour` and the observation lies within `gate + speed × frames` of where the track
+was last seen (how far an object can have gone at `speed` a frame; `frames` counts the
+frames since then, at most `max_frames`). Pairs are chosen by an optimal assignment on
+the colour distance.
+
+Grey, white, silver and black objects all have a chromaticity near (⅓, ⅓, ⅓): colour
+cannot tell them apart, so a track of a neutral colour (within `max_colour` of it) is
+never re-identified this way, and keeps the motion gate alone.
 """
 
 from __future__ import annotations
@@ -18,27 +23,31 @@ import numpy as np
 from sdk.assignment import linear_sum_assignment
 
 _FORBIDDEN = 1e6
+NEUTRAL = np.full(3, 1.0 / 3.0)  # the chromaticity of every grey
 
 
 def colour_reidentified(
     last_seen: np.ndarray,
-    frames_lost: np.ndarray,
+    frames: np.ndarray,
     track_colours: np.ndarray,
     positions: np.ndarray,
     colours: np.ndarray,
     gate: float,
     speed: float,
     max_colour: float,
+    max_frames: int,
 ) -> list[tuple[int, int]]:
-    """(track row, observation row) pairs: tracks' last positions [T, 2], frames since
-    seen [T] and chromaticities [T, 3]; observations' positions [O, 2] and chromaticities
-    [O, 3], positions in the model's -1..1 units."""
-    if not len(last_seen) or not len(positions):
+    """(track row, observation row) pairs: tracks' last positions [T, 2], frames since they
+    were seen [T] and chromaticities [T, 3]; observations' positions [O, 2] and
+    chromaticities [O, 3], positions in the model's -1..1 units. `max_colour` 0: none."""
+    if not len(last_seen) or not len(positions) or max_colour <= 0:
         return []
-    reach = gate + speed * frames_lost.astype(np.float64)
-    far = np.linalg.norm(last_seen[:, None] - positions[None], axis=2) > reach[:, None]
+    elapsed = np.minimum(frames.astype(np.float64), float(max_frames))
+    reach = gate + speed * elapsed
+    near = np.linalg.norm(last_seen[:, None] - positions[None], axis=2) <= reach[:, None]
     colour = np.linalg.norm(track_colours[:, None] - colours[None], axis=2)
-    allowed = ~far & (colour <= max_colour)
+    hued = np.linalg.norm(track_colours - NEUTRAL, axis=1) > max_colour
+    allowed = near & (colour <= max_colour) & hued[:, None]  # NaN fails every test
     if not allowed.any():
         return []
     cost = np.where(allowed, colour, _FORBIDDEN)  # as many allowed pairs as can be made

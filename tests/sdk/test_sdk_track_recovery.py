@@ -10,6 +10,7 @@ from sdk.fixed_camera.reidentify import colour_reidentified
 from sdk.tracker import Observation
 
 RED, BLUE = [0.6, 0.2, 0.2], [0.2, 0.3, 0.5]
+GREY, OTHER_GREY = [0.34, 0.33, 0.33], [0.31, 0.33, 0.36]  # 0.036 apart, both neutral
 
 
 def _seen(x: float, y: float, colour: list[float] | None, size: float = 0.2) -> Observation:
@@ -31,8 +32,9 @@ def _lost_behind_another(tracker: Tracker, colour: list[float] | None) -> int:
 
 
 def test_an_object_that_comes_back_off_its_prediction_keeps_its_id_by_colour() -> None:
-    """It comes out 0.1 below where it was last seen: 0.64 from the coasting prediction (past
-    the motion gate), within 0.35 + 0.04 × 11 of its last position, and the same colour."""
+    """Last seen at y = -0.16, its prediction 11 frames on is -0.60; it comes out at -0.06:
+    0.54 from the prediction (past the 0.35 motion gate), 0.10 from where it was last seen
+    (within 0.35 + 0.04 × 11), and of the same colour."""
     tracker = Tracker()
     hidden = _lost_behind_another(tracker, RED)
     (back,) = tracker.update([_seen(0.0, -0.06, RED)])
@@ -40,17 +42,44 @@ def test_an_object_that_comes_back_off_its_prediction_keeps_its_id_by_colour() -
     assert tracker.tracks[0].lost == 0
 
 
-def test_without_its_colour_or_out_of_reach_it_is_a_new_object() -> None:
-    for colour, where in ((BLUE, -0.06), (None, -0.06), (RED, 0.9)):
-        tracker = Tracker()
-        hidden = _lost_behind_another(tracker, RED if colour is not None else None)
-        (back,) = tracker.update([_seen(0.0, where, colour)])
-        assert back != hidden, (colour, where)
+@pytest.mark.parametrize(
+    ("track_colour", "colour", "where", "config"),
+    [
+        (RED, BLUE, -0.06, TrackerConfig()),  # another colour
+        (None, None, -0.06, TrackerConfig()),  # no colour to go by
+        (RED, RED, 0.9, TrackerConfig()),  # out of reach: 1.06 from where it was last seen
+        (GREY, OTHER_GREY, -0.06, TrackerConfig()),  # greys: colour cannot tell them apart
+        (RED, RED, -0.06, TrackerConfig(recover_colour=0.0)),  # re-identification off
+    ],
+)
+def test_without_a_telling_colour_or_out_of_reach_it_is_a_new_object(
+    track_colour: list[float] | None,
+    colour: list[float] | None,
+    where: float,
+    config: TrackerConfig,
+) -> None:
+    tracker = Tracker(config)
+    hidden = _lost_behind_another(tracker, track_colour)
+    (back,) = tracker.update([_seen(0.0, where, colour)])
+    assert back != hidden
 
 
-def test_a_matched_track_is_not_taken_by_recovery_and_each_track_comes_back_once() -> None:
-    """Two red objects lost at one place, two red newcomers: each track takes one; a track
-    that the motion gate matched is not offered to another observation."""
+def test_a_track_matched_by_its_gate_is_not_offered_to_a_newcomer_of_its_colour() -> None:
+    """A red object missed for two frames comes back where its prediction expects it and a
+    second red object appears 0.3 from it, within the recovery's reach: the first keeps its
+    ID, the newcomer gets a new one (the matched track is not lost any more)."""
+    tracker = Tracker()
+    for i in range(5):
+        (red,) = tracker.update([_seen(0.02 * i, 0.0, RED)])
+    tracker.update([])
+    tracker.update([])
+    back, newcomer = tracker.update([_seen(0.14, 0.0, RED), _seen(0.14, 0.3, RED)])
+    assert back == red
+    assert newcomer != red
+
+
+def test_each_lost_track_comes_back_at_most_once() -> None:
+    """Two red objects lost at one place, two red newcomers: each track takes one."""
     tracker = Tracker(TrackerConfig(min_hits=1))
     first = tracker.update([_seen(-0.1, 0.0, RED), _seen(0.1, 0.0, RED), _seen(0.6, 0.0, BLUE)])
     for _ in range(8):
@@ -60,57 +89,86 @@ def test_a_matched_track_is_not_taken_by_recovery_and_each_track_comes_back_once
     assert ids[2] == first[2]
 
 
-def test_colour_reidentified_takes_the_closest_colours_within_reach() -> None:
-    pairs = colour_reidentified(
-        last_seen=np.array([[0.0, 0.0], [0.5, 0.0]]),
-        frames_lost=np.array([1, 20]),
-        track_colours=np.array([RED, BLUE]),
-        positions=np.array([[0.0, 0.5], [0.3, 0.1], [0.05, 0.0]]),
-        colours=np.array([RED, RED, BLUE]),
+def _reidentified(last_seen, frames, track_colours, positions, colours, max_frames=30):
+    return colour_reidentified(
+        np.array(last_seen, dtype=float),
+        np.array(frames),
+        np.array(track_colours, dtype=float),
+        np.array(positions, dtype=float),
+        np.array(colours, dtype=float),
         gate=0.35,
         speed=0.04,
         max_colour=0.1,
+        max_frames=max_frames,
     )
-    # track 0 (red) reaches 0.39: not (0, 0.5); observation 1 is red and within reach;
-    # track 1 (blue) reaches 1.15 and observation 2 is blue
+
+
+def test_colour_reidentified_pairs_within_reach_and_colour() -> None:
+    # track 0 (red) reaches 0.39 after one frame: not (0, 0.5), but (0.3, 0.1);
+    # track 1 (blue) reaches 1.15 after 20 frames and observation 2 is blue
+    pairs = _reidentified(
+        [[0.0, 0.0], [0.5, 0.0]],
+        [1, 20],
+        [RED, BLUE],
+        [[0.0, 0.5], [0.3, 0.1], [0.05, 0.0]],
+        [RED, RED, BLUE],
+    )
     assert sorted(pairs) == [(0, 1), (1, 2)]
-    assert (
-        colour_reidentified(
-            np.zeros((0, 2)),
-            np.zeros(0),
-            np.zeros((0, 3)),
-            np.zeros((1, 2)),
-            np.array([RED]),
-            0.35,
-            0.04,
-            0.1,
-        )
-        == []
+    assert _reidentified(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 3)), [[0, 0]], [RED]) == []
+
+
+def test_colour_reidentified_takes_the_closest_colour_and_never_a_forbidden_pair() -> None:
+    near_red, nearer_red = [0.55, 0.22, 0.23], [0.59, 0.2, 0.21]
+    pairs = _reidentified(
+        [[0.0, 0.0]], [2], [RED], [[0.1, 0.0], [0.2, 0.0]], [near_red, nearer_red]
     )
+    assert pairs == [(0, 1)]
+    # two tracks, two observations, one allowed pair: the other rows are not paired
+    pairs = _reidentified(
+        [[0.0, 0.0], [0.5, 0.5]], [2, 2], [RED, BLUE], [[0.1, 0.0], [-0.9, -0.9]], [RED, BLUE]
+    )
+    assert pairs == [(0, 0)]
+
+
+def test_the_reach_stops_growing_after_max_frames() -> None:
+    far = [[0.0, 0.9]]  # 0.9 away: within 0.35 + 0.04 × 20, not within 0.35 + 0.04 × 10
+    assert _reidentified([[0.0, 0.0]], [20], [RED], far, [RED]) == [(0, 0)]
+    assert _reidentified([[0.0, 0.0]], [20], [RED], far, [RED], max_frames=10) == []
+
+
+def test_a_nan_position_is_never_within_reach() -> None:
+    assert _reidentified([[np.nan, 0.0]], [2], [RED], [[0.0, 0.0]], [RED]) == []
 
 
 def test_a_fragments_new_track_does_not_take_the_object_back() -> None:
     """A tall object is seen as two pieces for one frame: the upper piece keeps the track,
     the lower starts a tentative one. Next frame the whole object is back, between the two:
     without the tentative track's extra cost, its nearer, newer track would take it."""
-    config = TrackerConfig()
-    tracker = Tracker(config)
-    for _ in range(5):
-        (whole,) = tracker.update([_seen(0.0, 0.0, RED, size=0.6)])
-    upper, lower = tracker.update([_seen(0.0, -0.1, RED, size=0.3), _seen(0.0, 0.2, RED, size=0.3)])
+
+    def run(config: TrackerConfig) -> tuple[int, int, int, int]:
+        tracker = Tracker(config)
+        for _ in range(5):
+            (whole,) = tracker.update([_seen(0.0, 0.0, RED, size=0.6)])
+        upper, lower = tracker.update(
+            [_seen(0.0, -0.1, RED, size=0.3), _seen(0.0, 0.2, RED, size=0.3)]
+        )
+        (back,) = tracker.update([_seen(0.0, 0.05, RED, size=0.6)])
+        return whole, upper, lower, back
+
+    whole, upper, lower, back = run(TrackerConfig())
     assert upper == whole and lower != whole
-    (back,) = tracker.update([_seen(0.0, 0.05, RED, size=0.6)])
     assert back == whole
-    plain = Tracker(TrackerConfig(tentative_cost=0.0))
-    for _ in range(5):
-        plain.update([_seen(0.0, 0.0, RED, size=0.6)])
-    plain.update([_seen(0.0, -0.1, RED, size=0.3), _seen(0.0, 0.2, RED, size=0.3)])
-    (taken,) = plain.update([_seen(0.0, 0.05, RED, size=0.6)])
-    assert taken != whole  # the case the extra cost is for
+    whole, _, _, back = run(TrackerConfig(tentative_cost=0.0))
+    assert back != whole  # the case the extra cost is for
 
 
 @pytest.mark.parametrize("field", ["recover_colour", "recover_speed", "tentative_cost"])
-@pytest.mark.parametrize("value", [-0.1, float("nan")])
+@pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf")])
 def test_recovery_settings_are_checked(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         TrackerConfig(**{field: value})
+
+
+def test_recover_frames_is_checked() -> None:
+    with pytest.raises(ValueError, match="recover_frames"):
+        TrackerConfig(recover_frames=-1)

@@ -25,7 +25,11 @@ from training.presets import preset_config, preset_names
         ({"model.colour": 3}, "model.colour"),
         ({"train.pixel_entropy_late_weight": -0.01}, "train.pixel_entropy_late_weight"),
         ({"train.pixel_entropy_late_weight": float("nan")}, "train.pixel_entropy_late_weight"),
-        ({"train.pixel_entropy_late_from": -1}, "train.pixel_entropy_late_from"),
+        ({"train.pixel_entropy_late_from": 5000}, "train.pixel_entropy_late_from"),
+        (
+            {"train.pixel_entropy_late_weight": 0.01, "train.pixel_entropy_late_from": -1},
+            "train.pixel_entropy_late_from",
+        ),
         ({"nonsense.key": 3}, "nonsense"),
     ],
 )
