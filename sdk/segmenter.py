@@ -20,6 +20,7 @@ take it); for frames in parallel, use one Segmenter per thread. `prepare`, `infe
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import threading
@@ -122,7 +123,10 @@ class Segmenter:
         except BaseException:
             self.backend.close()
             raise
-        self.tracker = Tracker(tracker)
+        config = tracker or TrackerConfig()
+        if self.masks_from == "slots":  # a slot's size is its glimpse's, not a box: no size gate
+            config = dataclasses.replace(config, size_gate=0.0)
+        self.tracker = Tracker(config)
         self._objects = ObjectTracks(self.tracker)  # fixed-camera: split, track, evidence
         self._foreground: ForegroundDetector | None = None  # the stream's rule memory
         self._frames_seen = 0

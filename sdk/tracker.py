@@ -23,10 +23,16 @@ observation both could take.
 
 Evidence for reporting (`Tracker.reportable`, used by fixed-camera mode): a track is
 tentative until seen in `min_hits` frames, and a tentative track that misses a frame is
-dropped (ByteTrack's confirmation), so a one-frame speck never gets an ID out. A track
-born in the stream's first frame that has never moved `min_travel` from where it was
-first seen is part of the scene (a speck of the background model), not an object; a
-track born later (a car that arrives and parks) is reported once confirmed.
+dropped (ByteTrack's confirmation), so a one-frame speck never gets an ID out. A track that
+has never moved `min_travel` from where it was first seen, by a way at least
+`coherent_travel` as long as that distance, is part of the scene, not an object: a spot
+the background model gets wrong, a leaf that flickers in place. A car that arrives and
+parks moved to get there, so it is reported, and stays reported while parked.
+A pair is also out of the gate when the distance from the prediction exceeds `size_gate`
+times the larger extent of the two boxes (times the frames since the track was seen, at
+most `size_gate_growth`, for a coasting track that has moved): the gate of a speck is the
+size of a speck, so a track cannot hop from leaf to leaf and so gather the travel of an
+object (on real footage of trees, such tracks were most of the objects reported).
 The cost matrix is computed in one vectorised pass, so 40 × 40 pairs cost well under a
 millisecond.
 """
@@ -57,10 +63,23 @@ class TrackerConfig:
     velocity_smoothing: float = 0.5  # weight of the newest motion in the velocity
     appearance_momentum: float = 0.8  # weight of the track's past appearance
     min_hits: int = 3  # frames a new track must be seen in a row before it is reported
-    min_travel: float = 0.03  # move that makes a track present from the first frame an object
-    # False: a still track from the first frame is reported too (image sets scored object by
-    # object, where frame 1 is not the start of a scene's stream)
+    min_travel: float = 0.03  # move that makes a track an object rather than the scene
+    # a track that never moved min_travel is the scene, not an object (still_is_scene), or
+    # only when it was present from the stream's first frame (first_frame_still_is_scene,
+    # with still_is_scene False); both False: still tracks are reported too (image sets
+    # scored object by object, where nothing has a past to move in)
+    still_is_scene: bool = True
     first_frame_still_is_scene: bool = True
+    # a move counts (moved) only when the distance from where the track was first seen is
+    # also at least coherent_travel × the length of the way it took: a leaf that jitters in
+    # place, or a speck track that hops about, covers a long way and gets nowhere
+    coherent_travel: float = 0.5
+    # the largest distance from the prediction, in units of the larger extent (box side)
+    # of the track and the observation (fixed-camera mode; 0: the absolute gate alone);
+    # for a coasting track that has moved, times the frames since it was seen, at most
+    # size_gate_growth
+    size_gate: float = 0.5
+    size_gate_growth: float = 3.0
     # fixed-camera splitting (sdk.fixed_camera.track_split): the share of a track's moved
     # mask a blob must hold to be split for it, and for how many frames after it was last
     # seen its mask still splits blobs
@@ -97,10 +116,18 @@ class TrackerConfig:
             raise ValueError(f"max_lost_frames is {self.max_lost_frames}; it must be 0 or more.")
         if not self.colour_weight >= 0:
             raise ValueError(f"colour_weight is {self.colour_weight}; it must be 0 or more.")
-        for name in ("recover_colour", "recover_speed", "tentative_cost"):
+        for name in ("recover_colour", "recover_speed", "tentative_cost", "size_gate"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} is {value}; it must be a finite number, 0 or more.")
+        if not 0 <= self.coherent_travel <= 1:  # NaN fails too
+            raise ValueError(
+                f"coherent_travel is {self.coherent_travel}; it must be between 0 and 1."
+            )
+        if not (math.isfinite(self.size_gate_growth) and self.size_gate_growth >= 1):
+            raise ValueError(
+                f"size_gate_growth is {self.size_gate_growth}; it must be a finite number >= 1."
+            )
         if self.recover_frames < 0:
             raise ValueError(f"recover_frames is {self.recover_frames}; it must be 0 or more.")
         for name in ("gate_distance", "max_cost", "colour_scale"):
@@ -131,6 +158,7 @@ class Track:
     origin: np.ndarray = field(default_factory=lambda: np.zeros(2))  # where first seen
     confirmed: bool = False
     moved: bool = False  # has been min_travel away from its origin at least once
+    path: float = 0.0  # the length of the way its positions took, until it moved
     colour: np.ndarray | None = None
 
     def predicted(self) -> np.ndarray:
@@ -219,6 +247,12 @@ class Tracker:
             c.position_weight * distance + c.size_weight * size + c.appearance_weight * appearance
         )
         allowed = (distance <= 1.0) & (total <= c.max_cost)
+        if c.size_gate > 0:  # a speck's gate is a speck's size (module docstring)
+            extent = np.maximum(ts.max(axis=1)[:, None], os_.max(axis=1)[None, :])
+            # a coasting object's prediction is older: its size gate grows by one per frame
+            # lost; not a still track's, or a flickering speck would hop while it is unseen
+            grows = np.where([t.moved for t in tracks], np.minimum(gaps, c.size_gate_growth), 1.0)
+            allowed &= distance * radius[:, None] <= c.size_gate * extent * grows[:, None]
         # colour only chooses among the pairs the gate allows: a blob whose colour changed
         # (two objects merging, a shadow) must not lose its track for it
         colour = c.colour_weight * _colour_distances(tracks, observations, c.colour_scale)
@@ -231,8 +265,14 @@ class Tracker:
 
     def reportable_ids(self, track_ids: list[int]) -> list[bool]:
         """`reportable` of each ID, with one pass over the tracks (40 IDs a frame)."""
-        scene = self.config.first_frame_still_is_scene
-        evident = {t.id: t.confirmed and (t.moved or t.born > 0 or not scene) for t in self.tracks}
+        c = self.config
+        evident = {
+            t.id: t.confirmed
+            and (
+                t.moved or not (c.still_is_scene or (c.first_frame_still_is_scene and t.born == 0))
+            )
+            for t in self.tracks
+        }
         return [evident.get(i, False) for i in track_ids]
 
     def velocity_of(self, track_id: int) -> np.ndarray:
@@ -323,6 +363,7 @@ class Tracker:
             track.velocity = (
                 c.velocity_smoothing * motion + (1 - c.velocity_smoothing) * track.velocity
             )
+        previous = track.position
         track.position = obs.position.astype(np.float64)
         track.size = obs.size.astype(np.float64)
         m = c.appearance_momentum
@@ -334,7 +375,9 @@ class Tracker:
         track.hits += 1
         track.confirmed = track.confirmed or track.hits >= c.min_hits
         if not track.moved:  # once moved, always moved: no distance to measure
+            step = obs.position - previous
+            track.path += math.sqrt(float(step @ step))
             gap_from_origin = track.position - track.origin
             # √(d·d), as np.linalg.norm computes it for a vector, without its call overhead
             travel = math.sqrt(float(gap_from_origin @ gap_from_origin))
-            track.moved = travel >= c.min_travel
+            track.moved = travel >= c.min_travel and travel >= c.coherent_travel * track.path

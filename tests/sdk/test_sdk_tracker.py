@@ -96,23 +96,71 @@ def test_tentative_tracks_are_not_reported_until_confirmed() -> None:
     assert [t.id for t in tracker.tracks] == [1]
 
 
-def test_a_track_still_since_the_first_frame_is_scene_not_object() -> None:
-    """Present from the stream's first frame and never moving: not reported; once it moves
-    min_travel, or when it arrives later and stays (a parked car), it is."""
+def test_a_track_that_never_moved_is_scene_not_object() -> None:
+    """Never moving min_travel from where it was first seen: not reported, whether present
+    from the first frame (a spot the background model gets wrong) or appearing later (a
+    leaf that flickers in place). A car that arrives and parks moved to get there: reported,
+    and still reported while it stands. The still one is reported once it moves."""
     tracker = Tracker(TrackerConfig(min_hits=2, min_travel=0.05))
-    speck, parked = _obs(0.5, 0.5, [1, 0]), _obs(-0.5, -0.5, [0, 1])
+    speck, flicker = _obs(0.5, 0.5, [1, 0]), _obs(-0.5, 0.5, [0.5, 0.5])
     for _ in range(20):
         speck_id = tracker.update([speck])[0]
         assert not tracker.reportable(speck_id)
+    for i in range(4):  # arriving from the left, 0.03 a frame
+        ids = tracker.update([speck, flicker, _obs(-0.7 + 0.03 * i, -0.5, [0, 1])])
+    for _ in range(10):  # parked
+        ids = tracker.update([speck, flicker, _obs(-0.58, -0.5, [0, 1])])
+    assert [tracker.reportable(i) for i in ids] == [False, False, True]
+    ids = tracker.update([_obs(0.56, 0.5, [1, 0]), flicker, _obs(-0.58, -0.5, [0, 1])])
+    assert [tracker.reportable(i) for i in ids] == [True, False, True]
+
+
+@pytest.mark.parametrize(
+    ("still_is_scene", "first_frame", "reported"),
+    [(True, True, [False, False]), (False, True, [False, True]), (False, False, [True, True])],
+)
+def test_which_still_tracks_are_scene_is_a_setting(
+    still_is_scene: bool, first_frame: bool, reported: list[bool]
+) -> None:
+    """still_is_scene False keeps only the first-frame rule (or none: image sets)."""
+    config = TrackerConfig(
+        min_hits=2, still_is_scene=still_is_scene, first_frame_still_is_scene=first_frame
+    )
+    tracker = Tracker(config)
+    tracker.update([_obs(0.5, 0.5, [1, 0])])
     for _ in range(3):
-        ids = tracker.update([speck, parked])
-    assert not tracker.reportable(ids[0]) and tracker.reportable(ids[1])
-    tracker.update([_obs(0.56, 0.5, [1, 0]), parked])
-    assert tracker.reportable(ids[0])
+        ids = tracker.update([_obs(0.5, 0.5, [1, 0]), _obs(-0.5, -0.5, [0, 1])])
+    assert [tracker.reportable(i) for i in ids] == reported
+
+
+def test_the_size_gate_keeps_a_speck_from_hopping_but_not_an_object_from_moving() -> None:
+    """Two tracks seen four frames, then each observation 0.12 away from its prediction: the
+    0.1-wide speck's gate is 0.05 (size_gate 0.5 × its extent), so it is a new track; the
+    0.6-wide object's is 0.3, so it keeps its ID. A speck missed for a frame has twice the
+    gate when it has moved (a still one's does not grow); size_gate 0 is the absolute gate
+    alone."""
+    for size_gate, speck_kept in ((0.5, False), (0.0, True)):
+        tracker = Tracker(TrackerConfig(size_gate=size_gate))
+        for _ in range(4):
+            speck, car = tracker.update(
+                [_obs(-0.5, 0.0, [1, 0], size=0.1), _obs(0.5, 0.0, [0, 1], size=0.6)]
+            )
+        ids = tracker.update(
+            [_obs(-0.38, 0.0, [1, 0], size=0.1), _obs(0.62, 0.0, [0, 1], size=0.6)]
+        )
+        assert (ids[0] == speck) == speck_kept and ids[1] == car
+    for step, kept in ((0.0, False), (0.02, True)):  # still, or moving 0.02 a frame
+        tracker = Tracker(TrackerConfig(min_travel=0.03))
+        for i in range(4):
+            (speck,) = tracker.update([_obs(-0.5 + step * i, 0.0, [1, 0], size=0.1)])
+        tracker.update([])
+        # 0.08 past its prediction: within 2 × 0.05 once it has moved, not within 0.05
+        back = -0.5 + step * 5 + 0.08
+        assert (tracker.update([_obs(back, 0.0, [1, 0], size=0.1)]) == [speck]) == kept
 
 
 def test_far_jumps_and_different_looks_are_new_objects() -> None:
-    tracker = Tracker()
+    tracker = Tracker(TrackerConfig(size_gate=0.0))  # the absolute gate alone
     assert tracker.update([_obs(-0.8, -0.8, [1, 0])]) == [1]
     assert tracker.update([_obs(0.8, 0.8, [1, 0])]) == [2]  # beyond the gate
     assert tracker.update([_obs(0.7, 0.8, [1, 0.05])]) == [2]  # a small move, same look
@@ -188,7 +236,8 @@ def test_two_objects_that_part_where_the_other_was_keep_their_ids_by_colour(
     """Two still objects side by side, then each seen a little past the other (they passed
     in a frame the camera missed): position alone swaps their IDs, their colour does not."""
     red, blue = [0.6, 0.2, 0.2], [0.2, 0.3, 0.5]
-    tracker = Tracker(TrackerConfig(min_hits=1))
+    # each moved 0.65 of its size in the missed frame: past the size gate, which this is not about
+    tracker = Tracker(TrackerConfig(min_hits=1, size_gate=0.0))
     first = tracker.update(
         [
             _coloured(-0.05, red if with_colour else None),
@@ -222,5 +271,38 @@ def test_a_tracks_colour_is_an_exponential_moving_average_kept_when_unknown() ->
     [("colour_scale", 0.0), ("colour_scale", float("nan")), ("colour_weight", -1.0)],
 )
 def test_colour_settings_are_checked(field: str, value: float) -> None:
+    with pytest.raises(ValueError, match=field):
+        TrackerConfig(**{field: value})
+
+
+def test_a_track_that_jitters_in_place_has_not_moved() -> None:
+    """A speck whose position jumps back and forth (0.04 one way, 0.035 back) drifts past
+    min_travel 0.03 within a few frames, but by a way many times longer: never reported.
+    A track moving 0.02 a frame in one direction is an object once 0.03 from its start."""
+    jitter = [0.02] + [-0.035, 0.04] * 10
+    for steps, reported in ((jitter, False), ([0.02] * 20, True)):
+        tracker = Tracker(TrackerConfig(min_travel=0.03, size_gate=0.0))
+        x, seen = 0.0, []
+        (first,) = tracker.update([_obs(x, 0.0, [1, 0], size=0.1)])
+        for step in steps:
+            x += step
+            (track_id,) = tracker.update([_obs(x, 0.0, [1, 0], size=0.1)])
+            assert track_id == first
+            seen.append(tracker.reportable(track_id))
+        assert any(seen) == reported
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("coherent_travel", -0.1),
+        ("coherent_travel", 1.5),
+        ("coherent_travel", float("nan")),
+        ("size_gate_growth", 0.5),
+        ("size_gate_growth", float("inf")),
+        ("size_gate", -1.0),
+    ],
+)
+def test_gate_and_travel_settings_are_checked(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         TrackerConfig(**{field: value})

@@ -93,7 +93,13 @@ def reference_costs(tracker: Tracker, observations: list[Observation]) -> np.nda
     appearance = np.where(ok, (1.0 - cos) / 2.0, 0.0)
     total = c.position_weight * distance + c.size_weight * size + c.appearance_weight * appearance
     extra = np.array([[0.0 if t.confirmed else c.tentative_cost] for t in tracks])
-    return np.where((distance <= 1.0) & (total <= c.max_cost), total + extra, _FORBIDDEN)
+    allowed = (distance <= 1.0) & (total <= c.max_cost)
+    for i, t in enumerate(tracks):  # the size gate, pair by pair
+        for j in range(len(observations)):
+            extent = max(float(np.max(ts[i])), float(np.max(os_[j])))
+            reach = c.size_gate * extent * (min(t.lost + 1, c.size_gate_growth) if t.moved else 1)
+            allowed[i, j] &= c.size_gate <= 0 or distance[i, j] * radius[i] <= reach
+    return np.where(allowed, total + extra, _FORBIDDEN)
 
 
 def test_tracker_costs_and_motion_equal_the_per_track_computation():

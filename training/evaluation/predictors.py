@@ -68,7 +68,9 @@ class SegmenterPredictor:
             # every image gets its own background, and every object found is scored at once
             # (no confirmation over frames, no still-from-the-first-frame rule): an image set
             # need not be one stream
-            reported_at_once = TrackerConfig(min_hits=1, first_frame_still_is_scene=False)
+            reported_at_once = TrackerConfig(
+                min_hits=1, still_is_scene=False, first_frame_still_is_scene=False
+            )
             self.segmenter = Segmenter(
                 path,
                 channels="rgb",
