@@ -38,6 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, base_parser, header, output_paths, path_arg, write_json  # noqa: E402
+from real_objects import object_scores  # noqa: E402
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 DEFAULT_MINUTES = 15.0
@@ -46,6 +47,10 @@ TARGET_TRAIN_MINUTES = 30.0
 MODES = ("fused", "background")
 _PROCESSED = re.compile(r"processed (\d+) frames in ([\d.]+) s \(([\d.]+) FPS\)")
 _OBJECTS = re.compile(r"([\d.]+) objects per frame")
+SUMMARY_KEYS = (
+    *("f_measure", "precision", "recall"),
+    *("objects_per_scored_frame", "objects_off_truth_per_frame", "true_regions_per_frame"),
+)
 
 
 def find_sequences(root: Path) -> list[Path]:
@@ -138,17 +143,32 @@ def classical(sequence: Path, method: str) -> dict[str, float]:
     return {**_scores(total), "fps": round(len(data) / max(seconds, 1e-9), 1)}
 
 
-def benchmark_sequence(sequence: Path, minutes: float, work: Path) -> dict[str, Any]:
+def _min_area() -> int:
+    from sdk.options import DEFAULTS  # the runtime's own smallest object
+
+    return int(DEFAULTS.min_area)
+
+
+def benchmark_sequence(
+    sequence: Path, minutes: float, work: Path, reuse: bool = False
+) -> dict[str, Any]:
+    """Train, export, run and score one sequence in `work`; `reuse`: take the bundle an
+    earlier run left in `work` (its training figures are that run's, not measured here)."""
     run_dir, bundle = work / "run", work / "bundle"
     train = _cli(
         "train", "--preset", "cpu", "--data", f"cdnet:{sequence}",
         "--time-limit", f"{minutes:g}", "--out", str(run_dir),
     )  # fmt: skip
     export = _cli("export", str(run_dir), "--out", str(bundle))
-    train_s, _ = _run(train, work / "train.log")
-    export_s, _ = _run(export, work / "export.log")
     commands = {"train": _shown(train), "export": _shown(export)}
-    wall = {"train_s": round(train_s, 1), "export_s": round(export_s, 1)}
+    if reuse:
+        if not (bundle / "astseg.json").is_file():
+            raise SystemExit(f"real_footage: --reuse-bundles, but {bundle} holds no bundle")
+        wall: dict[str, Any] = {"train_s": None, "export_s": None, "reused_bundle": str(bundle)}
+    else:
+        train_s, _ = _run(train, work / "train.log")
+        export_s, _ = _run(export, work / "export.log")
+        wall = {"train_s": round(train_s, 1), "export_s": round(export_s, 1)}
     methods: dict[str, dict[str, float]] = {}
     for mode in MODES:
         masks = work / f"masks-{mode}"
@@ -159,7 +179,11 @@ def benchmark_sequence(sequence: Path, minutes: float, work: Path) -> dict[str, 
         run_s, output = _run(run, work / f"run-{mode}.log")
         commands[f"run_{mode}"] = _shown(run)
         wall[f"run_{mode}_s"] = round(run_s, 1)
-        methods[f"astseg_{mode}"] = {**score_folder(sequence, masks), **_run_summary(output)}
+        methods[f"astseg_{mode}"] = {
+            **score_folder(sequence, masks),
+            **_run_summary(output),
+            **object_scores(sequence, masks, _min_area()),
+        }
     for method in ("mog2", "knn"):
         methods[method] = classical(sequence, method)
     return {"commands": commands, "wall": wall, "methods": methods}
@@ -175,7 +199,8 @@ def targets(sequences: dict[str, Any]) -> dict[str, Any]:
             "fused_f_at_least_0.75": fused >= TARGET_F,
             "fused_above_mog2": fused > m["mog2"]["f_measure"],
             "fused_above_knn": fused > m["knn"]["f_measure"],
-            "train_within_30_min": result["wall"]["train_s"] <= TARGET_TRAIN_MINUTES * 60,
+            "train_within_30_min": result["wall"]["train_s"] is not None
+            and result["wall"]["train_s"] <= TARGET_TRAIN_MINUTES * 60,
         }
     return {"per_sequence": checks, "all_met": all(all(c.values()) for c in checks.values())}
 
@@ -191,7 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         help=f"training minutes per sequence (default {DEFAULT_MINUTES:g})",
     )  # fmt: skip
     parser.add_argument("--work", type=path_arg, help="keep runs, bundles and masks here")
+    parser.add_argument(
+        "--reuse-bundles", action="store_true",
+        help="with --work: run and score the bundles an earlier run left there (no training)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.reuse_bundles and args.work is None:
+        parser.error("--reuse-bundles needs --work (the folder an earlier run kept)")
     sequences = list(args.cdnet) or find_sequences(SHARED_DATA)
     if not sequences:
         print(f"real_footage: no CDnet sequence under {SHARED_DATA} and no --cdnet; skipped")
@@ -201,17 +232,22 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="astseg-real-") as scratch:
         base = args.work or Path(scratch)
         for sequence in sequences:
-            print(f"real_footage: {sequence.name}: training {args.time_limit:g} min, then run")
+            doing = (
+                "reusing its bundle" if args.reuse_bundles else f"training {args.time_limit:g} min"
+            )
+            print(f"real_footage: {sequence.name}: {doing}, then run")
             work = base / sequence.name
             work.mkdir(parents=True, exist_ok=True)
-            results[sequence.name] = benchmark_sequence(sequence, args.time_limit, work)
+            results[sequence.name] = benchmark_sequence(
+                sequence, args.time_limit, work, args.reuse_bundles
+            )
             line = ", ".join(
                 f"{k} F {v['f_measure']:.3f}" for k, v in results[sequence.name]["methods"].items()
             )
             print(f"real_footage: {sequence.name}: {line}")
     summary = {
         name: {
-            method: {k: v[k] for k in ("f_measure", "precision", "recall")}
+            method: {k: v[k] for k in SUMMARY_KEYS if k in v}
             for method, v in result["methods"].items()
         }
         for name, result in results.items()
