@@ -73,7 +73,7 @@ class TrackerConfig:
     # a move counts (moved) only when the distance from where the track was first seen is
     # also at least coherent_travel × the length of the way it took: a leaf that jitters in
     # place, or a speck track that hops about, covers a long way and gets nowhere
-    coherent_travel: float = 0.8
+    coherent_travel: float = 0.5
     # the largest distance from the prediction, in units of the larger extent (box side)
     # of the track and the observation (fixed-camera mode; 0: the absolute gate alone);
     # for a coasting track that has moved, times the frames since it was seen, at most
