@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# the cost of a pair that must not be matched: above any sum of allowed costs, so a matching
+# makes as many allowed pairs as it can (the caller drops the forbidden ones it gets)
+FORBIDDEN = 1e6
+
 
 def linear_sum_assignment(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows and columns of a minimum-cost matching of min(n, m) pairs, sorted by row.

@@ -44,10 +44,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sdk.assignment import FORBIDDEN as _FORBIDDEN
 from sdk.assignment import linear_sum_assignment
 from sdk.fixed_camera.reidentify import colour_reidentified
-
-_FORBIDDEN = 1e6
 
 
 @dataclass(frozen=True)
@@ -356,14 +355,14 @@ class Tracker:
     def _follow(self, track: Track, obs: Observation) -> None:
         c = self.config
         gap = track.lost + 1
-        motion = (obs.position - track.position) / gap
+        step = obs.position - track.position
+        motion = step / gap
         if track.hits == 1:
             track.velocity = motion
         else:
             track.velocity = (
                 c.velocity_smoothing * motion + (1 - c.velocity_smoothing) * track.velocity
             )
-        previous = track.position
         track.position = obs.position.astype(np.float64)
         track.size = obs.size.astype(np.float64)
         m = c.appearance_momentum
@@ -375,7 +374,6 @@ class Tracker:
         track.hits += 1
         track.confirmed = track.confirmed or track.hits >= c.min_hits
         if not track.moved:  # once moved, always moved: no distance to measure
-            step = obs.position - previous
             track.path += math.sqrt(float(step @ step))
             gap_from_origin = track.position - track.origin
             # √(d·d), as np.linalg.norm computes it for a vector, without its call overhead

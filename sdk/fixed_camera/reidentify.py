@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sdk.assignment import linear_sum_assignment
+from sdk.assignment import FORBIDDEN, linear_sum_assignment
 
-_FORBIDDEN = 1e6
 NEUTRAL = np.full(3, 1.0 / 3.0)  # the chromaticity of every grey
 
 
@@ -50,7 +49,7 @@ def colour_reidentified(
     allowed = near & (colour <= max_colour) & hued[:, None]  # NaN fails every test
     if not allowed.any():
         return []
-    cost = np.where(allowed, colour, _FORBIDDEN)  # as many allowed pairs as can be made
+    cost = np.where(allowed, colour, FORBIDDEN)  # as many allowed pairs as can be made
     return [
         (int(r), int(k)) for r, k in zip(*linear_sum_assignment(cost), strict=True) if allowed[r, k]
     ]
