@@ -101,6 +101,13 @@ class TrackerConfig:
     # observation, it does (ByteTrack matches confirmed tracks first; a fragment's new
     # track must not take the whole object back from its old one)
     tentative_cost: float = 0.3
+    # fixed-camera mode with a slot model (sdk.fixed_camera.slot_evidence): while the slots
+    # claim at least this running share of the foreground pixels, a blob no slot claims on a
+    # frame with a slot to spare, whose track no slot ever claimed, is not reported unless
+    # the track has moved (as for `moved`) in each of its last unclaimed_steady_frames
+    # frames; 0: off
+    slot_evidence_share: float = 0.6
+    unclaimed_steady_frames: int = 5
 
     def __post_init__(self) -> None:
         if self.min_hits < 1:
@@ -119,6 +126,10 @@ class TrackerConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} is {value}; it must be a finite number, 0 or more.")
+        if not 0 <= self.slot_evidence_share <= 1:  # NaN fails too
+            raise ValueError(
+                f"slot_evidence_share is {self.slot_evidence_share}; it must be between 0 and 1."
+            )
         if not 0 <= self.coherent_travel <= 1:  # NaN fails too
             raise ValueError(
                 f"coherent_travel is {self.coherent_travel}; it must be between 0 and 1."
@@ -126,6 +137,10 @@ class TrackerConfig:
         if not (math.isfinite(self.size_gate_growth) and self.size_gate_growth >= 1):
             raise ValueError(
                 f"size_gate_growth is {self.size_gate_growth}; it must be a finite number >= 1."
+            )
+        if self.unclaimed_steady_frames < 1:
+            raise ValueError(
+                f"unclaimed_steady_frames is {self.unclaimed_steady_frames}; it must be 1 or more."
             )
         if self.recover_frames < 0:
             raise ValueError(f"recover_frames is {self.recover_frames}; it must be 0 or more.")
@@ -157,7 +172,8 @@ class Track:
     origin: np.ndarray = field(default_factory=lambda: np.zeros(2))  # where first seen
     confirmed: bool = False
     moved: bool = False  # has been min_travel away from its origin at least once
-    path: float = 0.0  # the length of the way its positions took, until it moved
+    path: float = 0.0  # the length of the way its positions took
+    steady: int = 0  # follows in a row in which it was moved-worthy (Tracker._follow)
     colour: np.ndarray | None = None
 
     def predicted(self) -> np.ndarray:
@@ -373,9 +389,10 @@ class Tracker:
         track.lost = 0
         track.hits += 1
         track.confirmed = track.confirmed or track.hits >= c.min_hits
-        if not track.moved:  # once moved, always moved: no distance to measure
-            track.path += math.sqrt(float(step @ step))
-            gap_from_origin = track.position - track.origin
-            # √(d·d), as np.linalg.norm computes it for a vector, without its call overhead
-            travel = math.sqrt(float(gap_from_origin @ gap_from_origin))
-            track.moved = travel >= c.min_travel and travel >= c.coherent_travel * track.path
+        track.path += math.sqrt(float(step @ step))
+        gap_from_origin = track.position - track.origin
+        # √(d·d), as np.linalg.norm computes it for a vector, without its call overhead
+        travel = math.sqrt(float(gap_from_origin @ gap_from_origin))
+        worthy = travel >= c.min_travel and travel >= c.coherent_travel * track.path
+        track.steady = track.steady + 1 if worthy else 0
+        track.moved = track.moved or worthy  # once moved, always moved

@@ -6,7 +6,8 @@ labels are brought to the frame's size. Per frame: blobs that cover two tracks l
 apart are split along the tracks' moved masks (sdk.fixed_camera.track_split); the pieces
 are matched to tracks (sdk.tracker); only tracks with the evidence of an object are
 reported (confirmed over `min_hits` frames, and not a still speck present from the
-stream's first frame: Tracker.reportable); the pixels of the rest leave the label map, so
+stream's first frame: Tracker.reportable; and not a blob a slot model that knows the scene
+declined: sdk.fixed_camera.slot_evidence); the pixels of the rest leave the label map, so
 the labels stay a partition of the reported foreground. Each reported or tentative track's
 mask is kept for the next frame's split.
 """
@@ -18,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
+from sdk.fixed_camera.slot_evidence import SlotEvidence
 from sdk.fixed_camera.track_split import PredictedMask, split_by_tracks
 from sdk.tracker import Observation, Tracker
 
@@ -28,10 +30,12 @@ class ObjectTracks:
     def __init__(self, tracker: Tracker) -> None:
         self.tracker = tracker
         self._masks: dict[int, PredictedMask] = {}  # track ID -> its last mask
+        self._slots = SlotEvidence()
 
     def reset(self) -> None:
         self.tracker.reset()
         self._masks = {}
+        self._slots.reset()
 
     def _predicted(self, width: int, height: int) -> list[PredictedMask]:
         """Confirmed tracks' last masks, moved by velocity × frames since seen (pixels)."""
@@ -52,9 +56,11 @@ class ObjectTracks:
         self,
         fused: FusedLabels,
         observe: Callable[[FusedObject, np.ndarray], Observation],
+        num_slots: int = 0,
     ) -> tuple[FusedLabels, list[int]]:
         """This frame's reported objects and their IDs; `observe` turns an object (and the
-        frame's label map it is measured on) into the tracker's observation."""
+        frame's label map it is measured on) into the tracker's observation; num_slots: the
+        slot model's K (0: no slot model ran, sdk.fixed_camera.slot_evidence)."""
         height, width = fused.labels.shape
         objects = fused.objects
         boxes = {o.label: o.bbox for o in objects}
@@ -73,7 +79,12 @@ class ObjectTracks:
             objects = [o for o in objects if o.label not in cut] + remeasured
         ids = self.tracker.update([observe(o, labels) for o in objects])
         self._remember(labels, objects, ids)
-        keep = self.tracker.reportable_ids(ids)
+        config = self.tracker.config
+        steady = {t.id for t in self.tracker.tracks if t.steady >= config.unclaimed_steady_frames}
+        declined = self._slots.declined(objects, ids, num_slots, config.slot_evidence_share, steady)
+        keep = [
+            k and not d for k, d in zip(self.tracker.reportable_ids(ids), declined, strict=True)
+        ]
         reported = [(o, i) for o, i, k in zip(objects, ids, keep, strict=True) if k]
         if not all(keep):  # the held-back objects' pixels leave the foreground
             held = [o for o, k in zip(objects, keep, strict=True) if not k]

@@ -50,9 +50,9 @@ def test_the_tracker_sees_the_map_and_reports_at_frame_size(
     shapes: list[tuple[int, ...]] = []
     update = object_tracks.ObjectTracks.update
 
-    def recording(self, fused, observe):  # type: ignore[no-untyped-def]
+    def recording(self, fused, observe, *rest):  # type: ignore[no-untyped-def]
         shapes.append(fused.labels.shape)
-        return update(self, fused, observe)
+        return update(self, fused, observe, *rest)
 
     monkeypatch.setattr(object_tracks.ObjectTracks, "update", recording)
     seg = Segmenter(camera_bundle_dir)

@@ -66,10 +66,14 @@ class SegmenterPredictor:
             self.segmenter = Segmenter(path, channels="rgb", masks_from=masks_from)
         else:
             # every image gets its own background, and every object found is scored at once
-            # (no confirmation over frames, no still-from-the-first-frame rule): an image set
-            # need not be one stream
+            # (no confirmation over frames, no still-from-the-first-frame rule, no slot
+            # model's word carried from one image to the next): an image set need not be
+            # one stream
             reported_at_once = TrackerConfig(
-                min_hits=1, still_is_scene=False, first_frame_still_is_scene=False
+                min_hits=1,
+                still_is_scene=False,
+                first_frame_still_is_scene=False,
+                slot_evidence_share=0.0,
             )
             self.segmenter = Segmenter(
                 path,
