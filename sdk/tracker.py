@@ -103,9 +103,9 @@ class TrackerConfig:
     tentative_cost: float = 0.3
     # fixed-camera mode with a slot model (sdk.fixed_camera.slot_evidence): while the slots
     # claim at least this running share of the foreground pixels, a blob no slot claims on a
-    # frame with a slot to spare, whose track no slot ever claimed, is not reported unless
-    # the track has moved (as for `moved`) in each of its last unclaimed_steady_frames
-    # frames; 0: off
+    # frame with a slot to spare is not reported, unless a slot claimed its track at some
+    # frame or the track was moved-worthy in unclaimed_steady_frames updates in a row
+    # (Track.steady; frames it was not seen neither count nor break the run); 0: off
     slot_evidence_share: float = 0.6
     unclaimed_steady_frames: int = 5
 
@@ -126,7 +126,8 @@ class TrackerConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} is {value}; it must be a finite number, 0 or more.")
-        if not 0 <= self.slot_evidence_share <= 1:  # NaN fails too
+        share = self.slot_evidence_share
+        if isinstance(share, bool) or not 0 <= share <= 1:  # NaN fails too
             raise ValueError(
                 f"slot_evidence_share is {self.slot_evidence_share}; it must be between 0 and 1."
             )
@@ -138,9 +139,10 @@ class TrackerConfig:
             raise ValueError(
                 f"size_gate_growth is {self.size_gate_growth}; it must be a finite number >= 1."
             )
-        if self.unclaimed_steady_frames < 1:
+        steady = self.unclaimed_steady_frames
+        if isinstance(steady, bool) or not isinstance(steady, int) or steady < 1:
             raise ValueError(
-                f"unclaimed_steady_frames is {self.unclaimed_steady_frames}; it must be 1 or more."
+                f"unclaimed_steady_frames is {steady!r}; it must be a whole number, 1 or more."
             )
         if self.recover_frames < 0:
             raise ValueError(f"recover_frames is {self.recover_frames}; it must be 0 or more.")

@@ -67,21 +67,32 @@ class ObjectTracks:
         labels, cut_from = split_by_tracks(
             fused.labels, boxes, self._predicted(width, height), self.tracker.config.split_share
         )
+        pieces: set[int] = set()
         if cut_from:  # measure the pieces again, inside the boxes of the blobs they came from
             slot_of = {o.label: o.slot for o in objects}
             cut = set(cut_from.values())
-            pieces = {new: old for new, old in cut_from.items()} | {b: b for b in cut}
+            source_of = {new: old for new, old in cut_from.items()} | {b: b for b in cut}
             remeasured = measure_labels(
                 labels,
-                {p: slot_of.get(b, -1) for p, b in pieces.items()},
-                {p: boxes[b] for p, b in pieces.items()},
+                {p: slot_of.get(b, -1) for p, b in source_of.items()},
+                {p: boxes[b] for p, b in source_of.items()},
             )
             objects = [o for o in objects if o.label not in cut] + remeasured
+            pieces = set(source_of)  # their slot is the blob's: it vouches for nothing
         ids = self.tracker.update([observe(o, labels) for o in objects])
-        self._remember(labels, objects, ids)
+        alive = {t.id for t in self.tracker.tracks}
+        self._remember(labels, objects, ids, alive)
         config = self.tracker.config
         steady = {t.id for t in self.tracker.tracks if t.steady >= config.unclaimed_steady_frames}
-        declined = self._slots.declined(objects, ids, num_slots, config.slot_evidence_share, steady)
+        declined = self._slots.declined(
+            objects,
+            ids,
+            num_slots=num_slots,
+            min_share=config.slot_evidence_share,
+            steady=steady,
+            pieces=pieces,
+            alive=alive,
+        )
         keep = [
             k and not d for k, d in zip(self.tracker.reportable_ids(ids), declined, strict=True)
         ]
@@ -91,9 +102,11 @@ class ObjectTracks:
             labels = _erase(labels, held, copy=labels is fused.labels)
         return FusedLabels(labels, [o for o, _ in reported]), [i for _, i in reported]
 
-    def _remember(self, labels: np.ndarray, objects: list[FusedObject], ids: list[int]) -> None:
-        """Every matched track's mask this frame, tentative ones included."""
-        alive = {t.id for t in self.tracker.tracks}
+    def _remember(
+        self, labels: np.ndarray, objects: list[FusedObject], ids: list[int], alive: set[int]
+    ) -> None:
+        """Every matched track's mask this frame, tentative ones included (`alive`: the
+        IDs of the tracker's tracks)."""
         self._masks = {k: v for k, v in self._masks.items() if k in alive}
         for obj, track_id in zip(objects, ids, strict=True):
             x0, y0, x1, y1 = obj.bbox

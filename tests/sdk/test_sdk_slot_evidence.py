@@ -10,7 +10,7 @@ import pytest
 
 from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
 from sdk.fixed_camera.object_tracks import ObjectTracks
-from sdk.fixed_camera.slot_evidence import SHARE_FRAMES, SlotEvidence
+from sdk.fixed_camera.slot_evidence import SHARE_FRAMES, WARM_UP_FRAMES, SlotEvidence
 from sdk.tracker import Observation, Tracker, TrackerConfig
 
 H, W = 120, 200
@@ -20,33 +20,65 @@ def _object(label: int, slot: int, area: int) -> FusedObject:
     return FusedObject(label, slot, area, (0, 0, 1, 1), (0.0, 0.0))
 
 
+def _warm(evidence: SlotEvidence, share: float = 0.9) -> None:
+    """WARM_UP_FRAMES frames of one claimed car and one unclaimed speck (IDs 100, 101)."""
+    for _ in range(WARM_UP_FRAMES):
+        car, speck = _object(1, 0, round(1000 * share)), _object(2, -1, round(1000 * (1 - share)))
+        evidence.declined([car, speck], [100, 101], num_slots=9, min_share=0.0)
+
+
+def _declined(evidence: SlotEvidence, objects: list[FusedObject], ids: list[int], **kw: object):
+    return evidence.declined(objects, ids, **{"num_slots": 2, "min_share": 0.6, **kw})  # type: ignore[arg-type]
+
+
 def test_an_unclaimed_blob_is_declined_only_when_the_model_had_a_slot_to_spare() -> None:
     car, speck = _object(1, 0, 900), _object(2, -1, 100)  # slots claim 90 % of the pixels
     evidence = SlotEvidence()
-    assert evidence.declined([car, speck], [7, 8], 2, 0.6) == [False, True]
+    _warm(evidence)
     assert evidence.share == pytest.approx(0.9)
-    busy = SlotEvidence()  # every slot owns an object: the rest may be objects too
-    assert busy.declined([car, speck], [7, 8], 1, 0.6) == [False, False]
-    assert SlotEvidence().declined([car, speck], [7, 8], 0, 0.6) == [False, False]  # no model
-    assert SlotEvidence().declined([car, speck], [7, 8], 2, 0.0) == [False, False]  # off
-    assert SlotEvidence().declined([car, speck], [7, 8], 2, 0.6, steady={8}) == [False, False]
+    assert _declined(evidence, [car, speck], [7, 8]) == [False, True]
+    assert _declined(evidence, [car, speck], [7, 8], num_slots=1) == [False, False]  # all busy
+    assert _declined(evidence, [car, speck], [7, 8], num_slots=0) == [False, False]  # no model
+    assert _declined(evidence, [car, speck], [7, 8], min_share=0.0) == [False, False]  # off
 
 
-def test_a_track_a_slot_claimed_once_stays_the_models_object() -> None:
+def test_the_rule_waits_for_its_warm_up_frames() -> None:
+    car, speck = _object(1, 0, 900), _object(2, -1, 100)
     evidence = SlotEvidence()
-    evidence.declined([_object(1, 0, 900), _object(2, 1, 100)], [7, 8], 3, 0.6)
-    # next frame the slot lets go of track 8: still not declined; a new blob is
-    assert evidence.declined(
-        [_object(1, 0, 900), _object(2, -1, 100), _object(3, -1, 50)], [7, 8, 9], 3, 0.6
-    ) == [False, False, True]
+    got = [_declined(evidence, [car, speck], [7, 8])[1] for _ in range(WARM_UP_FRAMES + 1)]
+    assert got == [False] * (WARM_UP_FRAMES - 1) + [True, True]
+
+
+def test_a_claim_vouches_for_a_track_for_life_a_steady_path_only_while_it_lasts() -> None:
+    evidence = SlotEvidence()
+    _warm(evidence)
+    _declined(evidence, [_object(1, 0, 900), _object(2, 1, 100)], [7, 8], num_slots=3)
+    objects = [_object(1, 0, 900), _object(2, -1, 50), _object(3, -1, 50)]
+    # slot 1 lets go of track 8: still not declined; track 9 is exempt while steady only
+    assert _declined(evidence, objects, [7, 8, 9], num_slots=3, steady={9}) == [False] * 3
+    assert _declined(evidence, objects, [7, 8, 9], num_slots=3) == [False, False, True]
+    # a track that died is forgotten: its ID vouches for nothing any more
+    _declined(evidence, [_object(1, 0, 900)], [7], alive={7})
+    assert _declined(evidence, objects, [7, 8, 9], num_slots=3) == [False, True, True]
+
+
+def test_a_piece_cut_from_a_claimed_blob_does_not_vouch_for_its_track() -> None:
+    evidence = SlotEvidence()
+    _warm(evidence)
+    piece = _object(5, 0, 100)  # the slot of the blob it was cut from
+    assert _declined(evidence, [_object(1, 0, 900), piece], [7, 8], pieces={5}) == [False, False]
+    assert _declined(evidence, [_object(1, 0, 900), _object(2, -1, 100)], [7, 8]) == [
+        False,
+        True,
+    ]
 
 
 def test_a_model_that_does_not_know_the_scene_declines_nothing() -> None:
     """The shipped model on the real crowd claims about a third of the foreground: below
     the share, the motion rules decide alone, whatever the slots do."""
     evidence = SlotEvidence()
-    for _ in range(10):
-        got = evidence.declined([_object(1, 0, 300), _object(2, -1, 700)], [1, 2], 4, 0.6)
+    for _ in range(3 * WARM_UP_FRAMES):
+        got = _declined(evidence, [_object(1, 0, 300), _object(2, -1, 700)], [1, 2], num_slots=4)
         assert got == [False, False]
     assert evidence.share == pytest.approx(0.3)
 
@@ -54,20 +86,19 @@ def test_a_model_that_does_not_know_the_scene_declines_nothing() -> None:
 def test_the_share_is_a_running_mean_that_forgets_and_resets() -> None:
     evidence = SlotEvidence()
     for _ in range(SHARE_FRAMES):  # a scene the slots explained, for a while
-        evidence.declined([_object(1, 0, 100)], [1], 2, 0.6)
+        _declined(evidence, [_object(1, 0, 100)], [1])
     assert evidence.share == pytest.approx(1.0)
     for _ in range(3 * SHARE_FRAMES):  # then one they do not: the mean follows it
-        evidence.declined([_object(1, -1, 100)], [2], 2, 0.6)
+        _declined(evidence, [_object(1, -1, 100)], [2])
     expected = (1 - 1 / SHARE_FRAMES) ** (3 * SHARE_FRAMES)
     assert evidence.share == pytest.approx(expected, rel=1e-9)
-    evidence.declined([], [], 2, 0.6)  # a frame without foreground changes nothing
+    _declined(evidence, [], [])  # a frame without foreground changes nothing
     assert evidence.share == pytest.approx(expected, rel=1e-9)
     evidence.reset()
     assert evidence.share == 0.0
-    assert evidence.declined([_object(1, 0, 9), _object(2, -1, 1)], [2, 3], 2, 0.6) == [
-        False,
-        True,  # track 2 was claimed before the reset only
-    ]
+    _warm(evidence)
+    # track 1, claimed before the reset only, is declined like any unclaimed newcomer
+    assert _declined(evidence, [_object(1, 0, 9), _object(2, -1, 1)], [5, 1]) == [False, True]
 
 
 def _disc(x: float, y: float, r: float) -> np.ndarray:
@@ -87,10 +118,12 @@ def _observe(obj: FusedObject, labels: np.ndarray) -> Observation:
     )
 
 
-def _frame(car: np.ndarray, speck: np.ndarray) -> FusedLabels:
-    """A car slot 0 claims and a speck no slot claims."""
+def _frame(car: np.ndarray, *unclaimed: np.ndarray) -> FusedLabels:
+    """A car slot 0 claims, and blobs no slot claims."""
     labels = np.zeros((H, W), np.uint8)
-    labels[car], labels[speck] = 1, 2
+    labels[car] = 1
+    for label, blob in enumerate(unclaimed, start=2):
+        labels[blob] = label
     return FusedLabels(labels, measure_labels(labels, {1: 0}))
 
 
@@ -104,9 +137,10 @@ def _speck_at(t: int) -> np.ndarray:
 def test_a_speck_the_slots_decline_is_not_reported_where_the_rule_is_on(share: float) -> None:
     tracks = ObjectTracks(Tracker(TrackerConfig(min_travel=0.02, slot_evidence_share=share)))
     speck_reported = False
-    for t in range(30):
+    for t in range(40):  # the car alone until the rule has warmed up, then the speck too
         car, speck = _disc(30 + 3 * t, 80, 15), _speck_at(t)
-        fused, ids = tracks.update(_frame(car, speck), _observe, num_slots=2)
+        blobs = [speck] if t >= WARM_UP_FRAMES else []
+        fused, ids = tracks.update(_frame(car, *blobs), _observe, num_slots=2)
         speck_reported |= bool(fused.labels[speck].any())
         assert fused.labels[car].all() == (t >= 2)  # the car: confirmed on its third frame
     speck_track = max(tracks.tracker.tracks, key=lambda track: track.id)
@@ -115,19 +149,71 @@ def test_a_speck_the_slots_decline_is_not_reported_where_the_rule_is_on(share: f
 
 
 def test_an_unclaimed_object_that_moves_steadily_is_reported_after_its_steady_frames() -> None:
-    steady = 5
+    steady, enters = 5, WARM_UP_FRAMES
     config = TrackerConfig(min_travel=0.02, unclaimed_steady_frames=steady)
     tracks = ObjectTracks(Tracker(config))
     first = None
-    for t in range(20):
-        car, walker = _disc(30 + 3 * t, 80, 15), _disc(185 - 4 * t, 25, 8)  # slot 0 / none
-        fused, ids = tracks.update(_frame(car, walker), _observe, num_slots=2)
+    for t in range(enters + 20):
+        car, walker = _disc(30 + 3 * t, 80, 15), _disc(185 - 4 * (t - enters), 25, 8)
+        blobs = [walker] if t >= enters else []
+        fused, ids = tracks.update(_frame(car, *blobs), _observe, num_slots=2)
         if first is None and fused.labels[walker].any():
-            first = t
+            first = t - enters
+        if first is not None:  # vouched for by its steady path: reported from then on
+            assert fused.labels[walker].all()
     walker_track = max(tracks.tracker.tracks, key=lambda track: track.id)
-    # 4 px a frame = 0.04 model units: moved-worthy from its second sight (t = 1), so
-    # steady reaches `steady` at t = steady, long after it was confirmed (t = 2)
+    # 4 px a frame = 0.04 model units: moved-worthy from its second sight (frame 1 after
+    # it entered), so its steady run reaches `steady` at frame `steady`, long after it was
+    # confirmed (frame 2)
     assert walker_track.steady == 19 and first == steady
+
+
+def test_an_unclaimed_track_is_exempt_only_while_its_path_is_steady() -> None:
+    """A walker no slot claims is reported while its path is steady; when it turns back
+    (its way grows, its distance from where it entered shrinks) it is held back again,
+    until its path is steady again."""
+    tracks = ObjectTracks(Tracker(TrackerConfig(min_travel=0.02)))
+    shown = []
+    for t in range(WARM_UP_FRAMES + 18):
+        k = t - WARM_UP_FRAMES
+        x = 185 - 4 * k if k <= 10 else 145 + 4 * (k - 10)  # 10 frames left, 7 back
+        blobs = [_disc(x, 25, 8)] if t >= WARM_UP_FRAMES else []
+        fused, ids = tracks.update(_frame(_disc(30 + 3 * t, 80, 15), *blobs), _observe, 2)
+        if blobs:
+            shown.append(bool(fused.labels[blobs[0]].all()))
+    walker_track = max(tracks.tracker.tracks, key=lambda track: track.id)
+    # steady from frame 1: reported from frame 5; back from frame 11, it is coherent no
+    # more from frame 14 (0.40 - 0.04 j < (0.40 + 0.04 j) / 2 from j = 4 steps back)
+    assert shown == [False] * 5 + [True] * 9 + [False] * 4
+    assert walker_track.steady == 0 and tracks.tracker.reportable(walker_track.id) is not False
+
+
+def test_a_speck_cut_from_a_claimed_blob_is_still_declined_after() -> None:
+    """A speck that touches a claimed car for a frame is cut out of the car's blob with the
+    car's slot; that inherited claim does not vouch for it once they part."""
+    tracks = ObjectTracks(Tracker(TrackerConfig(min_travel=0.02)))
+    car = _disc(100, 60, 20)
+    for t in range(WARM_UP_FRAMES + 12):
+        speck = _disc(150 + 3 * (t % 2), 60, 6) if t >= WARM_UP_FRAMES else _bar(0, 0, 0, 0)
+        if t == WARM_UP_FRAMES + 6:  # one frame where a bridge joins them: one claimed blob
+            blob = car | speck | _bar(118, 152, 57, 63)
+            labels = np.zeros((H, W), np.uint8)
+            labels[blob] = 1
+            fused, ids = tracks.update(
+                FusedLabels(labels, measure_labels(labels, {1: 0})), _observe, 2
+            )
+            assert len(tracks._slots._vouched) == 1  # the car's track only
+            continue
+        fused, ids = tracks.update(_frame(car, speck), _observe, 2)
+        assert not fused.labels[speck].any()
+    speck_track = max(tracks.tracker.tracks, key=lambda track: track.id)
+    assert speck_track.confirmed and speck_track.moved and speck_track.hits >= 10
+
+
+def _bar(x0: int, x1: int, y0: int, y1: int) -> np.ndarray:
+    mask = np.zeros((H, W), bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
 
 
 def test_steady_counts_coherent_moves_in_a_row_and_a_jitter_resets_it() -> None:
@@ -151,8 +237,21 @@ def test_steady_counts_coherent_moves_in_a_row_and_a_jitter_resets_it() -> None:
         ("slot_evidence_share", 1.5),
         ("slot_evidence_share", float("nan")),
         ("unclaimed_steady_frames", 0),
+        ("unclaimed_steady_frames", float("nan")),
+        ("unclaimed_steady_frames", 2.5),
+        ("unclaimed_steady_frames", True),
+        ("slot_evidence_share", True),
     ],
 )
 def test_bad_slot_evidence_settings_are_refused_in_one_sentence(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         TrackerConfig(**{field: value})
+
+
+def test_object_tracks_reset_forgets_the_slot_evidence_too() -> None:
+    tracks = ObjectTracks(Tracker())
+    for t in range(WARM_UP_FRAMES):
+        tracks.update(_frame(_disc(30 + 3 * t, 80, 15)), _observe, 2)
+    assert tracks._slots.share == 1.0 and tracks._slots._vouched
+    tracks.reset()
+    assert tracks._slots.share == 0.0 and not tracks._slots._vouched
