@@ -103,8 +103,8 @@ class TrackerConfig:
     tentative_cost: float = 0.3
     # fixed-camera mode with a slot model (sdk.fixed_camera.slot_evidence): while the slots
     # claim at least this running share of the foreground pixels, a blob no slot claims on a
-    # frame with a slot to spare is not reported, unless a slot claimed its track at some
-    # frame or the track was moved-worthy in unclaimed_steady_frames updates in a row
+    # frame with a slot to spare is not reported, unless slots claimed its track in min_hits
+    # frames or the track was moved-worthy in unclaimed_steady_frames updates in a row
     # (Track.steady; frames it was not seen neither count nor break the run); 0: off
     slot_evidence_share: float = 0.6
     unclaimed_steady_frames: int = 5

@@ -89,6 +89,7 @@ class ObjectTracks:
             ids,
             num_slots=num_slots,
             min_share=config.slot_evidence_share,
+            claims=config.min_hits,
             steady=steady,
             pieces=pieces,
             alive=alive,

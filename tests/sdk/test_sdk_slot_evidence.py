@@ -62,6 +62,17 @@ def test_a_claim_vouches_for_a_track_for_life_a_steady_path_only_while_it_lasts(
     assert _declined(evidence, objects, [7, 8, 9], num_slots=3) == [False, True, True]
 
 
+def test_slots_vouch_for_a_track_once_they_claimed_it_in_enough_frames() -> None:
+    evidence = SlotEvidence()
+    _warm(evidence)
+    car, held, let_go = _object(1, 0, 900), _object(2, 1, 100), _object(2, -1, 100)
+    for _ in range(2):  # claimed twice: not yet the model's object
+        assert _declined(evidence, [car, held], [7, 8], num_slots=3, claims=3) == [False] * 2
+    assert _declined(evidence, [car, let_go], [7, 8], num_slots=3, claims=3) == [False, True]
+    _declined(evidence, [car, held], [7, 8], num_slots=3, claims=3)  # the third claim
+    assert _declined(evidence, [car, let_go], [7, 8], num_slots=3, claims=3) == [False] * 2
+
+
 def test_a_piece_cut_from_a_claimed_blob_does_not_vouch_for_its_track() -> None:
     evidence = SlotEvidence()
     _warm(evidence)
@@ -185,7 +196,28 @@ def test_an_unclaimed_track_is_exempt_only_while_its_path_is_steady() -> None:
     # steady from frame 1: reported from frame 5; back from frame 11, it is coherent no
     # more from frame 14 (0.40 - 0.04 j < (0.40 + 0.04 j) / 2 from j = 4 steps back)
     assert shown == [False] * 5 + [True] * 9 + [False] * 4
-    assert walker_track.steady == 0 and tracks.tracker.reportable(walker_track.id) is not False
+    assert walker_track.steady == 0 and tracks.tracker.reportable(walker_track.id)
+
+
+@pytest.mark.parametrize(("claimed_frames", "reported"), [(1, False), (3, True)])
+def test_a_track_slots_claimed_in_min_hits_frames_is_the_models_object(
+    claimed_frames: int, reported: bool
+) -> None:
+    """A slot that takes a flickering speck once does not make it an object; slots that
+    claimed it in min_hits (3) frames do, for the rest of its life."""
+    tracks = ObjectTracks(Tracker(TrackerConfig(min_travel=0.02)))
+    seen = False
+    for t in range(WARM_UP_FRAMES + 15):
+        k, car = t - WARM_UP_FRAMES, _disc(30 + 3 * t, 80, 15)
+        labels = np.zeros((H, W), np.uint8)
+        labels[car] = 1
+        if k >= 0:
+            labels[_speck_at(t)] = 2
+        slots = {1: 0, 2: 1} if 0 <= k < claimed_frames else {1: 0}
+        fused, ids = tracks.update(FusedLabels(labels, measure_labels(labels, slots)), _observe, 3)
+        if k > claimed_frames:
+            seen |= bool(fused.labels[_speck_at(t)].any())
+    assert seen == reported
 
 
 def test_a_speck_cut_from_a_claimed_blob_is_still_declined_after() -> None:
@@ -202,7 +234,7 @@ def test_a_speck_cut_from_a_claimed_blob_is_still_declined_after() -> None:
             fused, ids = tracks.update(
                 FusedLabels(labels, measure_labels(labels, {1: 0})), _observe, 2
             )
-            assert len(tracks._slots._vouched) == 1  # the car's track only
+            assert list(tracks._slots._claims) == [1]  # the car's track only
             continue
         fused, ids = tracks.update(_frame(car, speck), _observe, 2)
         assert not fused.labels[speck].any()
@@ -252,6 +284,6 @@ def test_object_tracks_reset_forgets_the_slot_evidence_too() -> None:
     tracks = ObjectTracks(Tracker())
     for t in range(WARM_UP_FRAMES):
         tracks.update(_frame(_disc(30 + 3 * t, 80, 15)), _observe, 2)
-    assert tracks._slots.share == 1.0 and tracks._slots._vouched
+    assert tracks._slots.share == 1.0 and tracks._slots._claims
     tracks.reset()
-    assert tracks._slots.share == 0.0 and not tracks._slots._vouched
+    assert tracks._slots.share == 0.0 and not tracks._slots._claims
