@@ -1,19 +1,18 @@
 """The slot model's word on what is an object (sdk.fixed_camera.slot_evidence): a blob no
 slot claims, on a frame with a slot to spare, in a stream whose slots explain most of the
-foreground, is not reported unless a slot once claimed its track or it moves steadily."""
+foreground, is not reported unless slots claimed its track in min_hits frames or it is
+moving steadily."""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
+from drawn_maps import H, W, disc, observe
 
 from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
 from sdk.fixed_camera.object_tracks import ObjectTracks
 from sdk.fixed_camera.slot_evidence import SHARE_FRAMES, WARM_UP_FRAMES, SlotEvidence
 from sdk.tracker import Observation, Tracker, TrackerConfig
-
-H, W = 120, 200
 
 
 def _object(label: int, slot: int, area: int) -> FusedObject:
@@ -112,23 +111,6 @@ def test_the_share_is_a_running_mean_that_forgets_and_resets() -> None:
     assert _declined(evidence, [_object(1, 0, 9), _object(2, -1, 1)], [5, 1]) == [False, True]
 
 
-def _disc(x: float, y: float, r: float) -> np.ndarray:
-    mask = np.zeros((H, W), np.uint8)
-    cv2.circle(mask, (round(x), round(y)), round(r), 1, -1)
-    return mask.astype(bool)
-
-
-def _observe(obj: FusedObject, labels: np.ndarray) -> Observation:
-    x0, y0, x1, y1 = obj.bbox
-    return Observation(
-        position=np.array(
-            [(obj.centroid[0] + 0.5) / W * 2 - 1, (obj.centroid[1] + 0.5) / H * 2 - 1]
-        ),
-        size=np.array([2.0 * (x1 - x0) / W, 2.0 * (y1 - y0) / H]),
-        appearance=np.zeros(0),
-    )
-
-
 def _frame(car: np.ndarray, *unclaimed: np.ndarray) -> FusedLabels:
     """A car slot 0 claims, and blobs no slot claims."""
     labels = np.zeros((H, W), np.uint8)
@@ -141,7 +123,7 @@ def _frame(car: np.ndarray, *unclaimed: np.ndarray) -> FusedLabels:
 def _speck_at(t: int) -> np.ndarray:
     """A speck that flickers on a branch: it jumps 3 px right, then back, and so on (its
     first jump is enough for `moved`, a coherent path it never has)."""
-    return _disc(150 + 3 * (t % 2), 20, 6)
+    return disc(150 + 3 * (t % 2), 20, 6)
 
 
 @pytest.mark.parametrize("share", [0.6, 0.0])
@@ -149,9 +131,9 @@ def test_a_speck_the_slots_decline_is_not_reported_where_the_rule_is_on(share: f
     tracks = ObjectTracks(Tracker(TrackerConfig(min_travel=0.02, slot_evidence_share=share)))
     speck_reported = False
     for t in range(40):  # the car alone until the rule has warmed up, then the speck too
-        car, speck = _disc(30 + 3 * t, 80, 15), _speck_at(t)
+        car, speck = disc(30 + 3 * t, 80, 15), _speck_at(t)
         blobs = [speck] if t >= WARM_UP_FRAMES else []
-        fused, ids = tracks.update(_frame(car, *blobs), _observe, num_slots=2)
+        fused, ids = tracks.update(_frame(car, *blobs), observe, num_slots=2)
         speck_reported |= bool(fused.labels[speck].any())
         assert fused.labels[car].all() == (t >= 2)  # the car: confirmed on its third frame
     speck_track = max(tracks.tracker.tracks, key=lambda track: track.id)
@@ -165,9 +147,9 @@ def test_an_unclaimed_object_that_moves_steadily_is_reported_after_its_steady_fr
     tracks = ObjectTracks(Tracker(config))
     first = None
     for t in range(enters + 20):
-        car, walker = _disc(30 + 3 * t, 80, 15), _disc(185 - 4 * (t - enters), 25, 8)
+        car, walker = disc(30 + 3 * t, 80, 15), disc(185 - 4 * (t - enters), 25, 8)
         blobs = [walker] if t >= enters else []
-        fused, ids = tracks.update(_frame(car, *blobs), _observe, num_slots=2)
+        fused, ids = tracks.update(_frame(car, *blobs), observe, num_slots=2)
         if first is None and fused.labels[walker].any():
             first = t - enters
         if first is not None:  # vouched for by its steady path: reported from then on
@@ -188,8 +170,8 @@ def test_an_unclaimed_track_is_exempt_only_while_its_path_is_steady() -> None:
     for t in range(WARM_UP_FRAMES + 18):
         k = t - WARM_UP_FRAMES
         x = 185 - 4 * k if k <= 10 else 145 + 4 * (k - 10)  # 10 frames left, 7 back
-        blobs = [_disc(x, 25, 8)] if t >= WARM_UP_FRAMES else []
-        fused, ids = tracks.update(_frame(_disc(30 + 3 * t, 80, 15), *blobs), _observe, 2)
+        blobs = [disc(x, 25, 8)] if t >= WARM_UP_FRAMES else []
+        fused, ids = tracks.update(_frame(disc(30 + 3 * t, 80, 15), *blobs), observe, 2)
         if blobs:
             shown.append(bool(fused.labels[blobs[0]].all()))
     walker_track = max(tracks.tracker.tracks, key=lambda track: track.id)
@@ -208,13 +190,13 @@ def test_a_track_slots_claimed_in_min_hits_frames_is_the_models_object(
     tracks = ObjectTracks(Tracker(TrackerConfig(min_travel=0.02)))
     seen = False
     for t in range(WARM_UP_FRAMES + 15):
-        k, car = t - WARM_UP_FRAMES, _disc(30 + 3 * t, 80, 15)
+        k, car = t - WARM_UP_FRAMES, disc(30 + 3 * t, 80, 15)
         labels = np.zeros((H, W), np.uint8)
         labels[car] = 1
         if k >= 0:
             labels[_speck_at(t)] = 2
         slots = {1: 0, 2: 1} if 0 <= k < claimed_frames else {1: 0}
-        fused, ids = tracks.update(FusedLabels(labels, measure_labels(labels, slots)), _observe, 3)
+        fused, ids = tracks.update(FusedLabels(labels, measure_labels(labels, slots)), observe, 3)
         if k > claimed_frames:
             seen |= bool(fused.labels[_speck_at(t)].any())
     assert seen == reported
@@ -224,19 +206,19 @@ def test_a_speck_cut_from_a_claimed_blob_is_still_declined_after() -> None:
     """A speck that touches a claimed car for a frame is cut out of the car's blob with the
     car's slot; that inherited claim does not vouch for it once they part."""
     tracks = ObjectTracks(Tracker(TrackerConfig(min_travel=0.02)))
-    car = _disc(100, 60, 20)
+    car = disc(100, 60, 20)
     for t in range(WARM_UP_FRAMES + 12):
-        speck = _disc(150 + 3 * (t % 2), 60, 6) if t >= WARM_UP_FRAMES else _bar(0, 0, 0, 0)
+        speck = disc(150 + 3 * (t % 2), 60, 6) if t >= WARM_UP_FRAMES else _bar(0, 0, 0, 0)
         if t == WARM_UP_FRAMES + 6:  # one frame where a bridge joins them: one claimed blob
             blob = car | speck | _bar(118, 152, 57, 63)
             labels = np.zeros((H, W), np.uint8)
             labels[blob] = 1
             fused, ids = tracks.update(
-                FusedLabels(labels, measure_labels(labels, {1: 0})), _observe, 2
+                FusedLabels(labels, measure_labels(labels, {1: 0})), observe, 2
             )
             assert list(tracks._slots._claims) == [1]  # the car's track only
             continue
-        fused, ids = tracks.update(_frame(car, speck), _observe, 2)
+        fused, ids = tracks.update(_frame(car, speck), observe, 2)
         assert not fused.labels[speck].any()
     speck_track = max(tracks.tracker.tracks, key=lambda track: track.id)
     assert speck_track.confirmed and speck_track.moved and speck_track.hits >= 10
@@ -283,7 +265,7 @@ def test_bad_slot_evidence_settings_are_refused_in_one_sentence(field: str, valu
 def test_object_tracks_reset_forgets_the_slot_evidence_too() -> None:
     tracks = ObjectTracks(Tracker())
     for t in range(WARM_UP_FRAMES):
-        tracks.update(_frame(_disc(30 + 3 * t, 80, 15)), _observe, 2)
+        tracks.update(_frame(disc(30 + 3 * t, 80, 15)), observe, 2)
     assert tracks._slots.share == 1.0 and tracks._slots._claims
     tracks.reset()
     assert tracks._slots.share == 0.0 and not tracks._slots._claims
