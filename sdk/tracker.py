@@ -373,15 +373,20 @@ class Tracker:
     def _follow(self, track: Track, obs: Observation) -> None:
         c = self.config
         gap = track.lost + 1
-        step = obs.position - track.position
-        motion = step / gap
+        # the 2-vectors as Python floats: the same IEEE operations as numpy's, elementwise,
+        # without a numpy call for each (40 tracks a frame in a crowd)
+        ox, oy = obs.position.tolist()
+        px, py = track.position.tolist()
+        sx, sy = ox - px, oy - py
+        mx, my = sx / gap, sy / gap
         if track.hits == 1:
-            track.velocity = motion
+            vx, vy = mx, my
         else:
-            track.velocity = (
-                c.velocity_smoothing * motion + (1 - c.velocity_smoothing) * track.velocity
-            )
-        track.position = obs.position.astype(np.float64)
+            smooth = c.velocity_smoothing
+            wx, wy = track.velocity.tolist()
+            vx, vy = smooth * mx + (1 - smooth) * wx, smooth * my + (1 - smooth) * wy
+        track.velocity = np.array((vx, vy))
+        track.position = np.array((ox, oy))
         track.size = obs.size.astype(np.float64)
         m = c.appearance_momentum
         track.appearance = m * track.appearance + (1 - m) * obs.appearance
@@ -391,10 +396,9 @@ class Tracker:
         track.lost = 0
         track.hits += 1
         track.confirmed = track.confirmed or track.hits >= c.min_hits
-        track.path += math.sqrt(float(step @ step))
-        gap_from_origin = track.position - track.origin
-        # √(d·d), as np.linalg.norm computes it for a vector, without its call overhead
-        travel = math.sqrt(float(gap_from_origin @ gap_from_origin))
+        track.path += math.sqrt(sx * sx + sy * sy)
+        qx, qy = track.origin.tolist()
+        travel = math.sqrt((ox - qx) * (ox - qx) + (oy - qy) * (oy - qy))
         worthy = travel >= c.min_travel and travel >= c.coherent_travel * track.path
         track.steady = track.steady + 1 if worthy else 0
         track.moved = track.moved or worthy  # once moved, always moved
