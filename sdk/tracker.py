@@ -218,9 +218,11 @@ def _stack(rows: list[np.ndarray]) -> np.ndarray:
 
 def _left_view(track: Track) -> bool:
     """Whether a coasting track's predicted box lies wholly outside the frame (-1..1)."""
-    centre = track.position + track.velocity * track.lost
-    half = np.resize(track.size, 2) / 2.0
-    return bool(np.any(np.abs(centre) - half > 1.0))
+    (px, py), (vx, vy) = track.position.tolist(), track.velocity.tolist()
+    size = track.size.tolist()  # one extent (a glimpse's) or two (a box's)
+    hx, hy = size[0] / 2.0, size[1 if len(size) > 1 else 0] / 2.0
+    lost = track.lost
+    return abs(px + vx * lost) - hx > 1.0 or abs(py + vy * lost) - hy > 1.0
 
 
 class Tracker:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +204,27 @@ def test_an_object_that_left_the_view_does_not_hand_its_id_to_a_newcomer() -> No
     assert tracker.tracks == []  # its prediction is past x = 1: gone, not coasting
     (newcomer,) = tracker.update([_obs(0.8, 0.1, [1, 0], size=0.1)])
     assert newcomer != leaving
+
+
+@pytest.mark.parametrize("direction", [(1, 0), (-1, 0), (0, 1), (0, -1)])
+@pytest.mark.parametrize("extent", [[0.1], [0.1, 0.7]], ids=["glimpse", "box"])
+def test_a_track_leaving_over_any_border_is_forgotten_once_wholly_out(
+    direction: tuple[int, int], extent: list[float]
+) -> None:
+    """Forgotten when its predicted box is past the border by its half extent on that axis
+    (a glimpse's one extent counts for both), and not a frame before."""
+    dx, dy = direction
+    half = (extent[0] if dx else extent[-1]) / 2
+    tracker = Tracker(TrackerConfig(size_gate=0.0))  # steps longer than the size gate
+    for i in range(4):  # moving out at 0.2 a frame, last seen at 0.8 from the centre
+        position = np.array([dx, dy]) * (0.2 + 0.2 * i)
+        tracker.update([Observation(position, np.array(extent), np.zeros(0))])
+    lost = 0
+    while tracker.tracks:
+        tracker.update([])
+        lost += 1
+    # predicted at 0.8 + 0.2 × lost: wholly out once 0.8 + 0.2 × lost - half > 1
+    assert lost == math.floor((1 + half - 0.8) / 0.2 + 1e-9) + 1
 
 
 def test_a_coasting_track_keeps_its_gate_around_its_prediction() -> None:
