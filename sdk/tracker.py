@@ -126,15 +126,10 @@ class TrackerConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} is {value}; it must be a finite number, 0 or more.")
-        share = self.slot_evidence_share
-        if isinstance(share, bool) or not 0 <= share <= 1:  # NaN fails too
-            raise ValueError(
-                f"slot_evidence_share is {self.slot_evidence_share}; it must be between 0 and 1."
-            )
-        if not 0 <= self.coherent_travel <= 1:  # NaN fails too
-            raise ValueError(
-                f"coherent_travel is {self.coherent_travel}; it must be between 0 and 1."
-            )
+        for name in ("coherent_travel", "slot_evidence_share"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not 0 <= value <= 1:  # NaN fails too
+                raise ValueError(f"{name} is {value}; it must be between 0 and 1.")
         if not (math.isfinite(self.size_gate_growth) and self.size_gate_growth >= 1):
             raise ValueError(
                 f"size_gate_growth is {self.size_gate_growth}; it must be a finite number >= 1."

@@ -323,8 +323,18 @@ def test_a_track_that_jitters_in_place_has_not_moved() -> None:
         ("size_gate_growth", 0.5),
         ("size_gate_growth", float("inf")),
         ("size_gate", -1.0),
+        ("slot_evidence_share", -0.1),
+        ("slot_evidence_share", 1.5),
+        ("slot_evidence_share", float("nan")),
+        ("slot_evidence_share", True),
+        ("unclaimed_steady_frames", 0),
+        ("unclaimed_steady_frames", float("nan")),
+        ("unclaimed_steady_frames", 2.5),
+        ("unclaimed_steady_frames", True),
     ],
 )
-def test_gate_and_travel_settings_are_checked(field: str, value: float) -> None:
+def test_gate_travel_and_evidence_settings_are_refused_in_one_sentence(
+    field: str, value: float
+) -> None:
     with pytest.raises(ValueError, match=field):
         TrackerConfig(**{field: value})
