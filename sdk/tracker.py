@@ -105,7 +105,7 @@ class TrackerConfig:
     # claim at least this running share of the foreground pixels, a blob no slot claims on a
     # frame with a slot to spare is not reported, unless slots claimed its track in min_hits
     # frames or the track was moved-worthy in unclaimed_steady_frames updates in a row
-    # (Track.steady; frames it was not seen neither count nor break the run); 0: off
+    # (Track.steady; a frame it was not seen in breaks the run); 0: off
     slot_evidence_share: float = 0.6
     unclaimed_steady_frames: int = 5
 
@@ -170,7 +170,7 @@ class Track:
     confirmed: bool = False
     moved: bool = False  # has been min_travel away from its origin at least once
     path: float = 0.0  # the length of the way its positions took
-    steady: int = 0  # follows in a row in which it was moved-worthy (Tracker._follow)
+    steady: int = 0  # frames in a row it was seen in and moved-worthy (Tracker._follow)
     colour: np.ndarray | None = None
 
     def predicted(self) -> np.ndarray:
@@ -397,5 +397,7 @@ class Tracker:
         qx, qy = track.origin.tolist()
         travel = math.sqrt((ox - qx) * (ox - qx) + (oy - qy) * (oy - qy))
         worthy = travel >= c.min_travel and travel >= c.coherent_travel * track.path
-        track.steady = track.steady + 1 if worthy else 0
+        # a frame it was not seen in breaks the run: a speck that flickers is seen in some
+        # frames only, an object in every one
+        track.steady = (track.steady if gap == 1 else 0) + 1 if worthy else 0
         track.moved = track.moved or worthy  # once moved, always moved

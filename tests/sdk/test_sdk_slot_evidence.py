@@ -111,6 +111,37 @@ def test_the_share_is_a_running_mean_that_forgets_and_resets() -> None:
     assert _declined(evidence, [_object(1, 0, 9), _object(2, -1, 1)], [5, 1]) == [False, True]
 
 
+def test_the_share_weighs_each_frame_by_its_foreground_pixels() -> None:
+    """Frames of a few unclaimed specks before the first car barely move the share: a
+    car the slots claim outweighs them from its first frame (a mean of per-frame shares
+    would need 17 car frames to forget ten speck-only frames)."""
+    evidence = SlotEvidence()
+    for _ in range(WARM_UP_FRAMES):  # specks only: 50 pixels, none claimed
+        assert _declined(evidence, [_object(2, -1, 50)], [8]) == [False]
+    assert evidence.share == 0.0
+    car, speck = _object(1, 0, 900), _object(2, -1, 50)
+    assert _declined(evidence, [car, speck], [7, 8]) == [False, True]
+    assert evidence.share == pytest.approx(900 / (10 * 50 + 950))
+
+
+def test_a_slot_vouches_only_for_the_largest_blob_it_claims() -> None:
+    """A slot spread over a car and two specks (a shaking rail) holds the car; its claims
+    of the specks do not make them the model's objects."""
+    evidence = SlotEvidence()
+    _warm(evidence)
+    car, near, far = _object(1, 0, 900), _object(2, 0, 60), _object(3, 0, 40)
+    for _ in range(5):
+        assert _declined(evidence, [car, near, far], [7, 8, 9], num_slots=3) == [False] * 3
+    let_go = [car, _object(2, -1, 60), _object(3, -1, 40)]
+    assert _declined(evidence, let_go, [7, 8, 9], num_slots=3) == [False, True, True]
+    # the largest blob of a slot whose other blob is a piece cut from a blob: neither counts
+    evidence.reset()
+    _warm(evidence)
+    for _ in range(5):
+        _declined(evidence, [_object(1, 1, 500), _object(2, 1, 80)], [7, 8], pieces={1})
+    assert _declined(evidence, [_object(1, -1, 500), _object(2, -1, 80)], [7, 8]) == [True] * 2
+
+
 def _frame(car: np.ndarray, *unclaimed: np.ndarray) -> FusedLabels:
     """A car slot 0 claims, and blobs no slot claims."""
     labels = np.zeros((H, W), np.uint8)

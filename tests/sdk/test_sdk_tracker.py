@@ -314,6 +314,23 @@ def test_a_track_that_jitters_in_place_has_not_moved() -> None:
         assert any(seen) == reported
 
 
+def test_a_steady_run_counts_frames_seen_in_a_row_and_a_missed_frame_breaks_it() -> None:
+    """Track.steady (the slot rule's exemption for unclaimed objects) counts updates in a
+    row in which the track was seen and moved-worthy: a speck that flickers along a rail is
+    seen in some frames only, so a frame without it starts the run again."""
+    tracker = Tracker(TrackerConfig(min_travel=0.03, size_gate=0.0))
+    (track_id,) = tracker.update([_obs(0.0, 0.0, [1, 0], size=0.1)])
+    runs = []
+    for frame in range(1, 12):
+        if frame in (7, 8):  # not seen in two frames
+            assert tracker.update([]) == []
+        else:
+            assert tracker.update([_obs(0.02 * frame, 0.0, [1, 0], size=0.1)]) == [track_id]
+        runs.append(tracker.tracks[0].steady)
+    # moved-worthy from 0.04 away (frame 2) on; after the gap the run starts at 1
+    assert runs == [0, 1, 2, 3, 4, 5, 5, 5, 1, 2, 3]
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
