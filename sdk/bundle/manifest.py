@@ -305,8 +305,8 @@ def _files(f: _Fields, data: dict[str, Any]) -> dict[str, FileSpec]:
     return out
 
 
-_RULE_FLOATS = ("alpha1", "alpha2", "noise_scale")
-_RULE_INTS = ("close", "open", "relight")
+_RULE_FLOATS = ("alpha1", "alpha2", "noise_scale", "hysteresis", "shake")
+_RULE_INTS = ("close", "open", "relight", "adapt")
 
 
 def _background(f: _Fields, data: dict[str, Any], graphs: dict[str, str]) -> BackgroundSpec | None:

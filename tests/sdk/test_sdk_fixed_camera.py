@@ -175,6 +175,12 @@ def test_manifest_background_section_is_checked(camera_bundle_dir: Path) -> None
     extra["background"]["foreground_rule"] = {"alpha2": 1.5, "future_key": 1}  # keys may be added
     parsed_extra = parse_manifest(extra, "m").background
     assert parsed_extra is not None and parsed_extra.rule == ForegroundRule(alpha2=1.5)
+    # the real-camera keys are read too, not left at the runtime's defaults
+    real = _manifest(camera_bundle_dir)
+    real["background"]["foreground_rule"] = {"hysteresis": 3.0, "shake": 0.0, "adapt": 0}
+    parsed_real = parse_manifest(real, "m").background
+    assert parsed_real is not None
+    assert parsed_real.rule == ForegroundRule(hysteresis=3.0, shake=0.0, adapt=0)
 
 
 def test_foreground_rule_numbers() -> None:
