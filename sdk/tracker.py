@@ -40,6 +40,7 @@ millisecond.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,6 +109,12 @@ class TrackerConfig:
     # (Track.steady; a frame it was not seen in breaks the run); 0: off
     slot_evidence_share: float = 0.6
     unclaimed_steady_frames: int = 5
+    # a frame counts towards that run only while the track is also moving now: over its
+    # last steady_window frames seen it went at least steady_move, by a way at most
+    # 1 / coherent_travel times as long (a speck that hopped once and sits far from where
+    # it was born is moved-worthy, but it is not moving)
+    steady_window: int = 3
+    steady_move: float = 0.015
 
     def __post_init__(self) -> None:
         if self.min_hits < 1:
@@ -122,7 +129,13 @@ class TrackerConfig:
             raise ValueError(f"max_lost_frames is {self.max_lost_frames}; it must be 0 or more.")
         if not self.colour_weight >= 0:
             raise ValueError(f"colour_weight is {self.colour_weight}; it must be 0 or more.")
-        for name in ("recover_colour", "recover_speed", "tentative_cost", "size_gate"):
+        for name in (
+            "recover_colour",
+            "recover_speed",
+            "tentative_cost",
+            "size_gate",
+            "steady_move",
+        ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} is {value}; it must be a finite number, 0 or more.")
@@ -134,11 +147,10 @@ class TrackerConfig:
             raise ValueError(
                 f"size_gate_growth is {self.size_gate_growth}; it must be a finite number >= 1."
             )
-        steady = self.unclaimed_steady_frames
-        if isinstance(steady, bool) or not isinstance(steady, int) or steady < 1:
-            raise ValueError(
-                f"unclaimed_steady_frames is {steady!r}; it must be a whole number, 1 or more."
-            )
+        for name in ("unclaimed_steady_frames", "steady_window"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} is {value!r}; it must be a whole number, 1 or more.")
         if self.recover_frames < 0:
             raise ValueError(f"recover_frames is {self.recover_frames}; it must be 0 or more.")
         for name in ("gate_distance", "max_cost", "colour_scale"):
@@ -170,7 +182,9 @@ class Track:
     confirmed: bool = False
     moved: bool = False  # has been min_travel away from its origin at least once
     path: float = 0.0  # the length of the way its positions took
-    steady: int = 0  # frames in a row it was seen in and moved-worthy (Tracker._follow)
+    steady: int = 0  # frames in a row it was seen in, moved-worthy and moving (Tracker._follow)
+    # (x, y, path) at its last steady_window + 1 sightings in a row (Tracker._follow)
+    recent: deque[tuple[float, float, float]] = field(default_factory=deque)
     colour: np.ndarray | None = None
 
     def predicted(self) -> np.ndarray:
@@ -335,6 +349,8 @@ class Tracker:
                     confirmed=c.min_hits <= 1,
                     colour=None if obs.colour is None else obs.colour.astype(np.float64),
                 )
+                x, y = obs.position.tolist()
+                track.recent.append((x, y, 0.0))
                 self._next_id += 1
                 self.tracks.append(track)
                 ids[oi] = track.id
@@ -397,7 +413,16 @@ class Tracker:
         qx, qy = track.origin.tolist()
         travel = math.sqrt((ox - qx) * (ox - qx) + (oy - qy) * (oy - qy))
         worthy = travel >= c.min_travel and travel >= c.coherent_travel * track.path
-        # a frame it was not seen in breaks the run: a speck that flickers is seen in some
-        # frames only, an object in every one
-        track.steady = (track.steady if gap == 1 else 0) + 1 if worthy else 0
+        # a frame it was not seen in breaks the run (a speck that flickers is seen in some
+        # frames only, an object in every one), and the window starts again
+        recent = track.recent
+        if gap > 1:
+            recent.clear()
+        recent.append((ox, oy, track.path))
+        if len(recent) > c.steady_window + 1:
+            recent.popleft()
+        ax, ay, way = recent[0]
+        window = math.sqrt((ox - ax) * (ox - ax) + (oy - ay) * (oy - ay))
+        moving = window >= c.steady_move and window >= c.coherent_travel * (track.path - way)
+        track.steady = (track.steady if gap == 1 else 0) + 1 if worthy and moving else 0
         track.moved = track.moved or worthy  # once moved, always moved

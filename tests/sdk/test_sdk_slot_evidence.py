@@ -195,7 +195,7 @@ def test_an_unclaimed_object_that_moves_steadily_is_reported_after_its_steady_fr
 def test_an_unclaimed_track_is_exempt_only_while_its_path_is_steady() -> None:
     """A walker no slot claims is reported while its path is steady; when it turns back
     (its way grows, its distance from where it entered shrinks) it is held back again,
-    until its path is steady again."""
+    until its path is steady again; a turn in place breaks the run at once."""
     tracks = ObjectTracks(Tracker(TrackerConfig(min_travel=0.02)))
     shown = []
     for t in range(WARM_UP_FRAMES + 18):
@@ -206,9 +206,11 @@ def test_an_unclaimed_track_is_exempt_only_while_its_path_is_steady() -> None:
         if blobs:
             shown.append(bool(fused.labels[blobs[0]].all()))
     walker_track = max(tracks.tracker.tracks, key=lambda track: track.id)
-    # steady from frame 1: reported from frame 5; back from frame 11, it is coherent no
-    # more from frame 14 (0.40 - 0.04 j < (0.40 + 0.04 j) / 2 from j = 4 steps back)
-    assert shown == [False] * 5 + [True] * 9 + [False] * 4
+    # steady from frame 1: reported from frame 5; at the turn (frames 11, 12) its last
+    # three steps went 0.04 by a way of 0.12: not moving, so the run breaks; it moves again
+    # from frame 13, but its whole path is coherent no more from frame 14 (0.40 - 0.04 j <
+    # (0.40 + 0.04 j) / 2 from j = 4 steps back), before a new run could reach 5
+    assert shown == [False] * 5 + [True] * 6 + [False] * 7
     assert walker_track.steady == 0 and tracks.tracker.reportable(walker_track.id)
 
 

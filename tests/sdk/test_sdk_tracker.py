@@ -316,7 +316,7 @@ def test_a_track_that_jitters_in_place_has_not_moved() -> None:
 
 def test_a_steady_run_counts_frames_seen_in_a_row_and_a_missed_frame_breaks_it() -> None:
     """Track.steady (the slot rule's exemption for unclaimed objects) counts updates in a
-    row in which the track was seen and moved-worthy: a speck that flickers along a rail is
+    row in which the track was seen, moved-worthy and moving: a speck that flickers along a rail is
     seen in some frames only, so a frame without it starts the run again."""
     tracker = Tracker(TrackerConfig(min_travel=0.03, size_gate=0.0))
     (track_id,) = tracker.update([_obs(0.0, 0.0, [1, 0], size=0.1)])
@@ -327,8 +327,22 @@ def test_a_steady_run_counts_frames_seen_in_a_row_and_a_missed_frame_breaks_it()
         else:
             assert tracker.update([_obs(0.02 * frame, 0.0, [1, 0], size=0.1)]) == [track_id]
         runs.append(tracker.tracks[0].steady)
-    # moved-worthy from 0.04 away (frame 2) on; after the gap the run starts at 1
-    assert runs == [0, 1, 2, 3, 4, 5, 5, 5, 1, 2, 3]
+    # moved-worthy from 0.04 away (frame 2) on; after the gap the run and the window
+    # start again (the first sight after it has no step to measure)
+    assert runs == [0, 1, 2, 3, 4, 5, 5, 5, 0, 1, 2]
+
+
+def test_a_speck_that_hopped_once_and_sits_still_is_not_moving() -> None:
+    """Moved-worthy (far from where it was born, by a short way) is not enough for a steady
+    run: over its last steady_window sightings the track must have gone steady_move."""
+    config = TrackerConfig(min_travel=0.03, size_gate=0.0, steady_window=3, steady_move=0.015)
+    tracker = Tracker(config)
+    tracker.update([_obs(0.0, 0.0, [1, 0], size=0.1)])
+    runs = []
+    for x in [0.05, 0.05, 0.055, 0.05, 0.053, 0.05, 0.052]:  # one hop, then it sits
+        tracker.update([_obs(x, 0.0, [1, 0], size=0.1)])
+        runs.append(tracker.tracks[0].steady)
+    assert tracker.tracks[0].moved and runs == [1, 2, 3, 0, 0, 0, 0]  # the hop in the window
 
 
 @pytest.mark.parametrize(
@@ -348,6 +362,10 @@ def test_a_steady_run_counts_frames_seen_in_a_row_and_a_missed_frame_breaks_it()
         ("unclaimed_steady_frames", float("nan")),
         ("unclaimed_steady_frames", 2.5),
         ("unclaimed_steady_frames", True),
+        ("steady_window", 0),
+        ("steady_window", True),
+        ("steady_move", -0.01),
+        ("steady_move", float("nan")),
     ],
 )
 def test_gate_travel_and_evidence_settings_are_refused_in_one_sentence(
