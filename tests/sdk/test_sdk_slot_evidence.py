@@ -11,7 +11,7 @@ from drawn_maps import H, W, disc, observe
 
 from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
 from sdk.fixed_camera.object_tracks import ObjectTracks
-from sdk.fixed_camera.slot_evidence import SHARE_FRAMES, WARM_UP_FRAMES, SlotEvidence
+from sdk.fixed_camera.slot_evidence import REACH, SHARE_FRAMES, WARM_UP_FRAMES, SlotEvidence
 from sdk.tracker import Observation, Tracker, TrackerConfig
 
 
@@ -70,6 +70,25 @@ def test_slots_vouch_for_a_track_once_they_claimed_it_in_enough_frames() -> None
     assert _declined(evidence, [car, let_go], [7, 8], num_slots=3, claims=3) == [False, True]
     _declined(evidence, [car, held], [7, 8], num_slots=3, claims=3)  # the third claim
     assert _declined(evidence, [car, let_go], [7, 8], num_slots=3, claims=3) == [False] * 2
+
+
+def test_a_vouch_holds_only_near_where_slots_last_claimed_the_track() -> None:
+    """A track slots claimed in a shake that then hops along the rail, unclaimed, is not
+    the model's object there: the vouch reaches REACH times the claimed blob's larger box
+    side from its centroid."""
+    evidence = SlotEvidence()
+    _warm(evidence)
+    car = _object(1, 0, 900)
+
+    def at(x: float, slot: int) -> FusedObject:  # a 10 px blob centred at (x, 50)
+        return FusedObject(2, slot, 100, (round(x) - 5, 45, round(x) + 5, 55), (x, 50.0))
+
+    for _ in range(3):
+        _declined(evidence, [car, at(100, 1)], [7, 8], num_slots=3, claims=3)
+    assert REACH == 2.0
+    for x, declined in ((100, False), (119, False), (121, True), (80, False), (60, True)):
+        got = _declined(evidence, [car, at(x, -1)], [7, 8], num_slots=3, claims=3)
+        assert got == [False, declined], x
 
 
 def test_a_piece_cut_from_a_claimed_blob_does_not_vouch_for_its_track() -> None:
