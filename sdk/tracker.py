@@ -348,9 +348,8 @@ class Tracker:
                     origin=obs.position.astype(np.float64),
                     confirmed=c.min_hits <= 1,
                     colour=None if obs.colour is None else obs.colour.astype(np.float64),
+                    recent=deque([(*obs.position.tolist(), 0.0)]),
                 )
-                x, y = obs.position.tolist()
-                track.recent.append((x, y, 0.0))
                 self._next_id += 1
                 self.tracks.append(track)
                 ids[oi] = track.id

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
 from sdk.fixed_camera.fused import FusedObject
 
@@ -56,21 +57,29 @@ WARM_UP_FRAMES = 10  # frames with foreground before the share is trusted
 REACH = 2.0  # a vouch holds within this many of the claimed blob's extents of where it was
 
 
+class _Claims(NamedTuple):
+    """A live track's claims: in how many frames a slot held it, and the centroid (map
+    pixels) and larger box side of the last blob held."""
+
+    frames: int
+    x: float
+    y: float
+    side: int
+
+
 class SlotEvidence:
     """One stream's running slot share and the live tracks vouched for; `declined` once
     per frame."""
 
     def __init__(self) -> None:
         self.share = 0.0  # running share of the foreground pixels that slots claim
-        self._claimed = self._total = 0.0  # running means of claimed and foreground pixels
+        self._claimed_pixels = self._foreground_pixels = 0.0  # running means a frame
         self._frames = 0  # frames with foreground seen so far
-        self._claims: dict[int, int] = {}  # live track ID -> frames a slot claimed it
-        # live track ID -> centroid x, y and larger box side of its last claimed blob
-        self._claimed_at: dict[int, tuple[float, float, int]] = {}
+        self._claims: dict[int, _Claims] = {}  # live track ID -> its claims
 
     def reset(self) -> None:
-        self.share, self._claimed, self._total, self._frames = 0.0, 0.0, 0.0, 0
-        self._claims, self._claimed_at = {}, {}
+        self.share, self._claimed_pixels, self._foreground_pixels = 0.0, 0.0, 0.0
+        self._frames, self._claims = 0, {}
 
     def declined(
         self,
@@ -93,20 +102,24 @@ class SlotEvidence:
         held = _held(objects)
         for o, i in zip(objects, ids, strict=True):
             if o.label in held and o.label not in pieces:
-                self._claims[i] = self._claims.get(i, 0) + 1
+                before = self._claims.get(i)
                 x0, y0, x1, y1 = o.bbox
-                self._claimed_at[i] = (o.centroid[0], o.centroid[1], max(x1 - x0, y1 - y0))
+                self._claims[i] = _Claims(
+                    (before.frames if before else 0) + 1,
+                    o.centroid[0],
+                    o.centroid[1],
+                    max(x1 - x0, y1 - y0),
+                )
         if alive is not None:
-            self._claims = {i: n for i, n in self._claims.items() if i in alive}
-            self._claimed_at = {i: c for i, c in self._claimed_at.items() if i in alive}
+            self._claims = {i: c for i, c in self._claims.items() if i in alive}
         total = sum(o.area for o in objects)
         if total > 0:
             claimed = sum(o.area for o in objects if o.slot >= 0)
             self._frames += 1
             rate = 1.0 / min(self._frames, SHARE_FRAMES)
-            self._claimed += rate * (claimed - self._claimed)
-            self._total += rate * (total - self._total)
-            self.share = self._claimed / self._total
+            self._claimed_pixels += rate * (claimed - self._claimed_pixels)
+            self._foreground_pixels += rate * (total - self._foreground_pixels)
+            self.share = self._claimed_pixels / self._foreground_pixels
         if num_slots <= 0 or min_share <= 0 or self._frames < WARM_UP_FRAMES:
             return [False] * len(objects)
         if self.share < min_share or len({o.slot for o in objects if o.slot >= 0}) >= num_slots:
@@ -119,10 +132,11 @@ class SlotEvidence:
     def _vouched(self, obj: FusedObject, track: int, claims: int) -> bool:
         """Slots claimed the track in `claims` frames, and it is still near where they last
         did: within REACH of that blob's larger box side (map pixels)."""
-        if self._claims.get(track, 0) < claims:
+        held = self._claims.get(track)
+        if held is None or held.frames < claims:
             return False
-        x, y, side = self._claimed_at[track]
-        return math.hypot(obj.centroid[0] - x, obj.centroid[1] - y) <= REACH * max(side, 1)
+        distance = math.hypot(obj.centroid[0] - held.x, obj.centroid[1] - held.y)
+        return distance <= REACH * max(held.side, 1)
 
 
 def _held(objects: Sequence[FusedObject]) -> set[int]:
