@@ -146,6 +146,7 @@ def fixed_camera_result(
                 None if colours is None else mean_colour(colours, labels, o),
             ),
             spec.num_slots if output is not None else 0,
+            colours,
         )
         id_of = {o.label: track_id for o, track_id in zip(fused.objects, map_ids, strict=True)}
     t2 = time.perf_counter()

@@ -20,6 +20,7 @@ import numpy as np
 
 from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
 from sdk.fixed_camera.slot_evidence import SlotEvidence
+from sdk.fixed_camera.split_appearance import FrameColours, TrackColours
 from sdk.fixed_camera.track_split import PredictedMask, split_by_tracks
 from sdk.tracker import Observation, Tracker
 
@@ -49,7 +50,8 @@ class ObjectTracks:
             vx, vy = track.velocity.tolist()
             gap = track.lost + 1
             dx, dy = round(vx * gap * (width / 2.0)), round(vy * gap * (height / 2.0))
-            out.append(PredictedMask(mask.x0 + dx, mask.y0 + dy, mask.mask))
+            moved = PredictedMask(mask.x0 + dx, mask.y0 + dy, mask.mask, mask.colours, track.colour)
+            out.append(moved)
         return out
 
     def update(
@@ -57,15 +59,23 @@ class ObjectTracks:
         fused: FusedLabels,
         observe: Callable[[FusedObject, np.ndarray], Observation],
         num_slots: int = 0,
+        image: np.ndarray | None = None,
     ) -> tuple[FusedLabels, list[int]]:
         """This frame's reported objects and their IDs; `observe` turns an object (and the
         frame's label map it is measured on) into the tracker's observation; num_slots: the
-        slot model's K (0: no slot model ran, sdk.fixed_camera.slot_evidence)."""
+        slot model's K (0: no slot model ran, sdk.fixed_camera.slot_evidence); image: the
+        frame at the map's size ([H, W, 3] uint8), whose colours help split blobs (None:
+        by the moved masks alone)."""
         height, width = fused.labels.shape
         objects = fused.objects
         boxes = {o.label: o.bbox for o in objects}
+        colours = None if image is None else FrameColours(image)
         labels, cut_from = split_by_tracks(
-            fused.labels, boxes, self._predicted(width, height), self.tracker.config.split_share
+            fused.labels,
+            boxes,
+            self._predicted(width, height),
+            self.tracker.config.split_share,
+            colours,
         )
         pieces: set[int] = set()
         if cut_from:  # measure the pieces again, inside the boxes of the blobs they came from
@@ -81,7 +91,7 @@ class ObjectTracks:
             pieces = set(source_of)  # their slot is the blob's: it vouches for nothing
         ids = self.tracker.update([observe(o, labels) for o in objects])
         alive = {t.id for t in self.tracker.tracks}
-        self._remember(labels, objects, ids, alive)
+        self._remember(labels, objects, ids, alive, colours)
         config = self.tracker.config
         steady = {t.id for t in self.tracker.tracks if t.steady >= config.unclaimed_steady_frames}
         declined = self._slots.declined(
@@ -104,14 +114,23 @@ class ObjectTracks:
         return FusedLabels(labels, [o for o, _ in reported]), [i for _, i in reported]
 
     def _remember(
-        self, labels: np.ndarray, objects: list[FusedObject], ids: list[int], alive: set[int]
+        self,
+        labels: np.ndarray,
+        objects: list[FusedObject],
+        ids: list[int],
+        alive: set[int],
+        frame: FrameColours | None,
     ) -> None:
         """Every matched track's mask this frame, tentative ones included (`alive`: the
-        IDs of the tracker's tracks)."""
+        IDs of the tracker's tracks), with the colours under it (computed if a split asks;
+        a piece's too: keeping the colours from before a contact instead cost the classical
+        benchmark's light-switch clip ARI-FG 0.889 -> 0.830, as the light changed)."""
         self._masks = {k: v for k, v in self._masks.items() if k in alive}
         for obj, track_id in zip(objects, ids, strict=True):
             x0, y0, x1, y1 = obj.bbox
-            self._masks[track_id] = PredictedMask(x0, y0, labels[y0:y1, x0:x1] == obj.label)
+            mask = labels[y0:y1, x0:x1] == obj.label
+            colours = None if frame is None else TrackColours(frame, x0, y0, mask)
+            self._masks[track_id] = PredictedMask(x0, y0, mask, colours)
 
 
 def _erase(labels: np.ndarray, objects: list[FusedObject], copy: bool) -> np.ndarray:

@@ -9,7 +9,9 @@ distance transform per track, inside the blob's box). Where predicted masks over
 larger one is taken to be in front: an object that passes behind a larger one loses its
 visible share, is not given a piece of it, and coasts (sdk.tracker) until it comes out.
 The pieces stay a partition of the blob, so the fused labels remain a partition of the
-foreground.
+foreground. Given the frames' colours (sdk.fixed_camera.split_appearance), colour decides
+who is in front where moved masks overlap, and each pixel goes to the track whose colours
+explain it best less a cost for its distance from that track's moved mask.
 """
 
 from __future__ import annotations
@@ -18,6 +20,15 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from sdk.fixed_camera.split_appearance import (
+    DISTANCE_SCALE,
+    MASK_PRIOR,
+    FrameColours,
+    TrackColours,
+    hues_apart,
+    log_probability,
+)
 
 MAX_LABEL = 255  # the label map is uint8
 
@@ -29,6 +40,8 @@ class PredictedMask:
     x0: int
     y0: int
     mask: np.ndarray  # bool [h, w]
+    colours: TrackColours | None = None  # the track's colours (None: not known)
+    hue: np.ndarray | None = None  # the track's mean chromaticity (None: not known)
 
 
 def _clip(p: PredictedMask, box: tuple[int, int, int, int]) -> tuple[slice, slice, np.ndarray]:
@@ -46,11 +59,13 @@ def split_by_tracks(
     boxes: dict[int, tuple[int, int, int, int]],
     predicted: list[PredictedMask],
     min_share: float,
+    colours: FrameColours | None = None,
 ) -> tuple[np.ndarray, dict[int, int]]:
     """Divide each blob of `labels` (uint8 [H, W], 0 background; `boxes`: each label's x0,
     y0, x1, y1) that shows at least `min_share` of two or more predicted masks. Returns the
     labels (a new array when something was split) and {new label: the label it was cut
-    from}."""
+    from}. `colours`: this frame at the labels' size: with it, masks that carry their
+    colours are split by colour and distance; without, by distance alone."""
     cut_from: dict[int, int] = {}
     if len(predicted) < 2:
         return labels, cut_from
@@ -62,12 +77,14 @@ def split_by_tracks(
             continue
         x0, y0, x1, y1 = boxes[blob]
         mine = labels[y0:y1, x0:x1] == blob
-        # larger masks last: where two overlap, the larger is in front and owns the pixels;
-        # the narrowest type that numbers every mask (uint8 below 256: cheaper to count)
-        owner = np.zeros(mine.shape, dtype=np.min_scalar_type(len(predicted)))
-        for k in sorted(ks, key=lambda k: areas[k]):
-            rows, cols, part = _clip(predicted[k], boxes[blob])
-            np.copyto(owner[rows, cols], k + 1, where=part)
+        colour = None
+        if (
+            colours is not None
+            and all(predicted[k].colours is not None for k in ks)
+            and hues_apart([predicted[k].hue for k in ks])
+        ):
+            colour = _colour_scores(colours, predicted, ks, boxes[blob])
+        owner = _front(mine.shape, predicted, ks, areas, boxes[blob], colour)
         seen = np.bincount(owner[mine], minlength=len(predicted) + 1)
         tracks = [k + 1 for k in ks if seen[k + 1] >= min_share * max(areas[k], 1.0)]
         if len(tracks) < 2 or len(free) < len(tracks) - 1:
@@ -77,8 +94,53 @@ def split_by_tracks(
             cut_from[int(v)] = blob
         if len(cut_from) == len(values) - 1:
             labels = labels.copy()  # the first split: the caller's map stays as it was
-        np.copyto(labels[y0:y1, x0:x1], _nearest(owner, tracks, values), where=mine)
+        if colour is None:
+            pieces = _nearest(owner, tracks, values)
+        else:
+            pieces = _best_explained(owner, tracks, values, colour, areas)
+        np.copyto(labels[y0:y1, x0:x1], pieces, where=mine)
     return labels, cut_from
+
+
+def _colour_scores(
+    image: FrameColours,
+    predicted: list[PredictedMask],
+    ks: list[int],
+    box: tuple[int, int, int, int],
+) -> dict[int, np.ndarray]:
+    """{mask k: [h, w] log probability of each pixel of the box under k's last colours}."""
+    shares = []
+    for k in ks:
+        colours = predicted[k].colours
+        assert colours is not None
+        shares.append(colours.shares)
+    x0, y0, x1, y1 = box
+    now = image.bins[y0:y1, x0:x1]
+    return {k: log_probability(share)[now] for k, share in zip(ks, shares, strict=True)}
+
+
+def _front(
+    shape: tuple[int, ...],
+    predicted: list[PredictedMask],
+    ks: list[int],
+    areas: np.ndarray,
+    box: tuple[int, int, int, int],
+    colour: dict[int, np.ndarray] | None,
+) -> np.ndarray:
+    """Which mask (k + 1; 0 none) each pixel of the box shows. Where masks overlap, the
+    one whose colours explain the pixel better is in front; without colours (or on a tie)
+    the larger is."""
+    # the narrowest type that numbers every mask (uint8 below 256: cheaper to count)
+    owner = np.zeros(shape, dtype=np.min_scalar_type(len(predicted)))
+    best = None if colour is None else np.full(shape, -np.inf, dtype=np.float32)
+    for k in sorted(ks, key=lambda k: areas[k]):  # larger masks last: they win ties
+        rows, cols, part = _clip(predicted[k], box)
+        if best is not None and colour is not None:
+            score = colour[k][rows, cols]
+            part = part & (score >= best[rows, cols])
+            np.copyto(best[rows, cols], score, where=part)
+        np.copyto(owner[rows, cols], k + 1, where=part)
+    return owner
 
 
 def _candidates(
@@ -128,6 +190,30 @@ def _candidates(
     for row, blob in zip(*(i.tolist() for i in np.nonzero(held)), strict=True):
         candidates.setdefault(blob, []).append(int(masks[row]))
     return candidates
+
+
+def _best_explained(
+    owner: np.ndarray,
+    tracks: list[int],
+    values: np.ndarray,
+    colour: dict[int, np.ndarray],
+    areas: np.ndarray,
+) -> np.ndarray:
+    """Per pixel of the box, values[j] for the track tracks[j] (k + 1) with the best score:
+    the log probability of the pixel's colour under its colours, plus MASK_PRIOR where its
+    moved mask shows the pixel (owner), less one per DISTANCE_SCALE × its size outside."""
+    best = np.full(owner.shape, -np.inf, dtype=np.float32)
+    pieces = np.full(owner.shape, values[0], dtype=values.dtype)
+    for j, k in enumerate(tracks):
+        outside = (owner != k).view(np.uint8)
+        inside = outside == 0
+        score = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
+        score *= np.float32(-1.0 / (DISTANCE_SCALE * max(float(np.sqrt(areas[k - 1])), 1.0)))
+        score += colour[k - 1]
+        np.add(score, np.float32(MASK_PRIOR), out=score, where=inside)
+        np.copyto(pieces, values[j], where=score > best)
+        np.maximum(best, score, out=best)
+    return pieces
 
 
 def _nearest(owner: np.ndarray, tracks: list[int], values: np.ndarray) -> np.ndarray:
