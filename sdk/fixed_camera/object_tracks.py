@@ -69,6 +69,16 @@ class ObjectTracks:
         height, width = fused.labels.shape
         objects = fused.objects
         boxes = {o.label: o.bbox for o in objects}
+        if image is not None and (
+            image.dtype != np.uint8
+            or image.ndim != 3
+            or image.shape[2] < 3
+            or image.shape[:2] != (height, width)
+        ):
+            raise ValueError(
+                f"the image for the split's colours is {image.dtype} {image.shape}; it must "
+                f"be uint8 [{height}, {width}, 3], the size of the label map."
+            )
         colours = None if image is None else FrameColours(image)
         labels, cut_from = split_by_tracks(
             fused.labels,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from drawn_maps import H, W, disc, observe
 
 from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
@@ -136,3 +137,21 @@ def test_a_colour_histogram_gives_each_seen_bin_its_share_and_the_rest_the_floor
     # the grey pixel is outside the mask: its bin is as unseen as any other
     np.testing.assert_allclose(np.exp(log_p[bins[3]]), FLOOR, rtol=1e-6)
     assert np.count_nonzero(log_p > np.log(FLOOR)) == 2
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((H, W - 1, 3), np.uint8),  # another size than the map
+        np.zeros((H, W), np.uint8),  # grey
+        np.zeros((H, W, 3), np.float32),  # not 8-bit
+    ],
+)
+def test_an_image_that_does_not_fit_the_map_is_refused_in_one_sentence(
+    image: np.ndarray,
+) -> None:
+    labels = np.zeros((H, W), np.uint8)
+    labels[disc(50, 60, 10)] = 1
+    fused = FusedLabels(labels, measure_labels(labels, {}))
+    with pytest.raises(ValueError, match="the size of the label map"):
+        ObjectTracks(Tracker()).update(fused, observe, 0, image)
