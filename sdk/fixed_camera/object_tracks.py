@@ -65,7 +65,8 @@ class ObjectTracks:
         frame's label map it is measured on) into the tracker's observation; num_slots: the
         slot model's K (0: no slot model ran, sdk.fixed_camera.slot_evidence); image: the
         frame at the map's size ([H, W, 3] uint8), whose colours help split blobs (None:
-        by the moved masks alone)."""
+        by the moved masks alone). The tracks keep a reference to it and read its colours
+        in the next frames' splits: pass a fresh array each frame, never a reused buffer."""
         height, width = fused.labels.shape
         objects = fused.objects
         boxes = {o.label: o.bbox for o in objects}
@@ -77,7 +78,7 @@ class ObjectTracks:
         ):
             raise ValueError(
                 f"the image for the split's colours is {image.dtype} {image.shape}; it must "
-                f"be uint8 [{height}, {width}, 3], the size of the label map."
+                f"be uint8 [{height}, {width}, 3 or more], the size of the label map."
             )
         colours = None if image is None else FrameColours(image)
         labels, cut_from = split_by_tracks(
@@ -101,7 +102,7 @@ class ObjectTracks:
             pieces = set(source_of)  # their slot is the blob's: it vouches for nothing
         ids = self.tracker.update([observe(o, labels) for o in objects])
         alive = {t.id for t in self.tracker.tracks}
-        self._remember(labels, objects, ids, alive, colours)
+        self._remember(labels, objects, ids, colours)
         config = self.tracker.config
         steady = {t.id for t in self.tracker.tracks if t.steady >= config.unclaimed_steady_frames}
         declined = self._slots.declined(
@@ -128,14 +129,17 @@ class ObjectTracks:
         labels: np.ndarray,
         objects: list[FusedObject],
         ids: list[int],
-        alive: set[int],
         frame: FrameColours | None,
     ) -> None:
-        """Every matched track's mask this frame, tentative ones included (`alive`: the
-        IDs of the tracker's tracks), with the colours under it (computed if a split asks;
-        a piece's too: keeping the colours from before a contact instead cost the classical
-        benchmark's light-switch clip ARI-FG 0.889 -> 0.830, as the light changed)."""
-        self._masks = {k: v for k, v in self._masks.items() if k in alive}
+        """Every matched track's mask this frame, tentative ones included, with the colours
+        under it (computed if a split asks; a piece's too: keeping the colours from before
+        a contact instead cost the classical benchmark's light-switch clip ARI-FG 0.889 ->
+        0.830, as the light changed)."""
+        # a track lost split_memory frames or more splits nothing (_predicted) until it is
+        # seen again, with a new mask: its old one, and the frame it holds, can go
+        memory = self.tracker.config.split_memory
+        kept = {t.id for t in self.tracker.tracks if t.lost < memory}
+        self._masks = {k: v for k, v in self._masks.items() if k in kept}
         for obj, track_id in zip(objects, ids, strict=True):
             x0, y0, x1, y1 = obj.bbox
             mask = labels[y0:y1, x0:x1] == obj.label

@@ -41,7 +41,9 @@ class PredictedMask:
     y0: int
     mask: np.ndarray  # bool [h, w]
     colours: TrackColours | None = None  # the track's colours (None: not known)
-    hue: np.ndarray | None = None  # the track's mean chromaticity (None: not known)
+    # the track's mean chromaticity; None: no hue (black, or not measured), which counts
+    # as apart from any hue (split_appearance.hues_apart)
+    hue: np.ndarray | None = None
 
 
 def _clip(p: PredictedMask, box: tuple[int, int, int, int]) -> tuple[slice, slice, np.ndarray]:
@@ -64,14 +66,17 @@ def split_by_tracks(
     """Divide each blob of `labels` (uint8 [H, W], 0 background; `boxes`: each label's x0,
     y0, x1, y1) that shows at least `min_share` of two or more predicted masks. Returns the
     labels (a new array when something was split) and {new label: the label it was cut
-    from}. `colours`: this frame at the labels' size: with it, masks that carry their
-    colours are split by colour and distance; without, by distance alone."""
+    from}. `colours`: this frame at the labels' size. A blob is split by colour and distance
+    when every candidate mask carries its colours and some two of them are of different
+    hues (split_appearance.hues_apart); otherwise, and without `colours`, by distance
+    alone."""
     cut_from: dict[int, int] = {}
     if len(predicted) < 2:
         return labels, cut_from
     areas = np.array([float(np.count_nonzero(p.mask)) for p in predicted])
     candidates = _candidates(labels, boxes, predicted, areas, min_share)
     free = [v for v in range(MAX_LABEL, 0, -1) if v not in boxes]
+    copied = False
     for blob, ks in candidates.items():
         if len(ks) < 2 or blob not in boxes:
             continue
@@ -89,15 +94,23 @@ def split_by_tracks(
         tracks = [k + 1 for k in ks if seen[k + 1] >= min_share * max(areas[k], 1.0)]
         if len(tracks) < 2 or len(free) < len(tracks) - 1:
             continue  # one object hidden behind another, or no labels left: kept whole
-        values = np.array([blob] + [free.pop() for _ in tracks[1:]], dtype=np.uint8)
-        for v in values[1:]:
-            cut_from[int(v)] = blob
-        if len(cut_from) == len(values) - 1:
-            labels = labels.copy()  # the first split: the caller's map stays as it was
+        new = [free.pop() for _ in tracks[1:]]
+        values = np.array([blob, *new], dtype=np.uint8)
         if colour is None:
-            pieces = _nearest(owner, tracks, values)
+            pieces = _nearest(owner, tracks, values)  # each keeps the pixels it shows
         else:
             pieces = _best_explained(owner, tracks, values, colour, areas)
+            # a track can lose every pixel to the others' colours: only pieces that got
+            # some are objects, and a blob left in one piece was not split
+            got = set(np.unique(pieces[mine]).tolist())
+            free.extend(v for v in reversed(new) if v not in got)
+            new = [v for v in new if v in got]
+            if len(got) < 2:
+                continue
+        for v in new:
+            cut_from[v] = blob
+        if not copied:
+            labels, copied = labels.copy(), True  # the caller's map stays as it was
         np.copyto(labels[y0:y1, x0:x1], pieces, where=mine)
     return labels, cut_from
 

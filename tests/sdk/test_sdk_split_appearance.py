@@ -16,11 +16,14 @@ from sdk.fixed_camera.split_appearance import (
     BINS,
     FLOOR,
     HUE_APART,
+    FrameColours,
+    TrackColours,
     colour_bins,
     colour_shares,
     hues_apart,
     log_probability,
 )
+from sdk.fixed_camera.track_split import PredictedMask, split_by_tracks
 from sdk.tracker import Observation, Tracker
 
 GREY, RED, BLUE, DARK = (90, 90, 90), (220, 30, 30), (30, 40, 210), (20, 20, 20)
@@ -155,3 +158,24 @@ def test_an_image_that_does_not_fit_the_map_is_refused_in_one_sentence(
     fused = FusedLabels(labels, measure_labels(labels, {}))
     with pytest.raises(ValueError, match="the size of the label map"):
         ObjectTracks(Tracker()).update(fused, observe, 0, image)
+
+
+def test_a_track_that_keeps_no_pixel_by_colour_does_not_split_the_blob() -> None:
+    """Two tracks' masks in one blob whose pixels all have the larger track's colour: the
+    smaller one gets no piece, so the blob is not split and no label is spent on it."""
+    large, small = disc(80, 60, 18), disc(104, 60, 6)
+    before = FrameColours(_frame((large, RED), (small, BLUE)))
+    now = FrameColours(_frame((large | small, RED)))
+    labels = np.zeros((H, W), np.uint8)
+    labels[large | small] = 1
+    ys, xs = np.nonzero(large | small)
+    boxes = {1: (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)}
+    red, blue = np.array([0.78, 0.11, 0.11]), np.array([0.11, 0.15, 0.75])
+    predicted = [
+        PredictedMask(0, 0, mask, TrackColours(before, 0, 0, mask), hue)
+        for mask, hue in ((large, red), (small, blue))
+    ]
+    split, cut_from = split_by_tracks(labels, boxes, predicted, 0.3, now)
+    assert cut_from == {} and np.array_equal(split, labels)
+    # by distance alone the same blob is split in two
+    assert len(split_by_tracks(labels, boxes, predicted, 0.3)[1]) == 1
