@@ -23,11 +23,13 @@ at no extra cost.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import cv2
 import numpy as np
 
-BINS_PER_CHANNEL = 8
-_SHIFT = 5  # 256 / 8 levels per channel
+_BITS = 3  # the top bits of each channel that make its level
+BINS_PER_CHANNEL = 1 << _BITS
 BINS = BINS_PER_CHANNEL**3
 # the least probability a colour has under a track: a colour it never showed costs
 # log(FLOOR) ≈ -4.6 nats against 0 to -1 for its main colours
@@ -49,9 +51,9 @@ HUE_APART = 0.05
 def colour_bins(image: np.ndarray) -> np.ndarray:
     """[H, W] uint16 bin of each pixel of an [H, W, 3] uint8 image."""
     # per channel planes: a third of the time of shifting the interleaved array
-    first, second, third = cv2.split(np.ascontiguousarray(image[..., :3]) >> _SHIFT)
-    out = first.astype(np.uint16) << 6
-    out |= second.astype(np.uint16) << 3
+    first, second, third = cv2.split(np.ascontiguousarray(image[..., :3]) >> (8 - _BITS))
+    out = first.astype(np.uint16) << (2 * _BITS)
+    out |= second.astype(np.uint16) << _BITS
     np.bitwise_or(out, third, out=out)
     return out
 
@@ -89,13 +91,10 @@ class FrameColours:
 
     def __init__(self, image: np.ndarray) -> None:
         self.image = image
-        self._bins: np.ndarray | None = None
 
-    @property
+    @cached_property
     def bins(self) -> np.ndarray:
-        if self._bins is None:
-            self._bins = colour_bins(self.image)
-        return self._bins
+        return colour_bins(self.image)
 
 
 class TrackColours:
@@ -104,12 +103,9 @@ class TrackColours:
 
     def __init__(self, frame: FrameColours, x0: int, y0: int, mask: np.ndarray) -> None:
         self._frame, self._x0, self._y0, self._mask = frame, x0, y0, mask
-        self._shares: np.ndarray | None = None
 
-    @property
+    @cached_property
     def shares(self) -> np.ndarray:
-        if self._shares is None:
-            h, w = self._mask.shape
-            bins = self._frame.bins[self._y0 : self._y0 + h, self._x0 : self._x0 + w]
-            self._shares = colour_shares(bins, self._mask)
-        return self._shares
+        h, w = self._mask.shape
+        bins = self._frame.bins[self._y0 : self._y0 + h, self._x0 : self._x0 + w]
+        return colour_shares(bins, self._mask)

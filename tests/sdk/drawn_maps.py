@@ -19,6 +19,11 @@ def disc(x: float, y: float, r: float) -> np.ndarray:
     return mask.astype(bool)
 
 
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two bool masks."""
+    return float((a & b).sum()) / float((a | b).sum())
+
+
 def observe(obj: FusedObject, labels: np.ndarray) -> Observation:
     """The observation fixed-camera mode makes of a map object: centre and box extent in
     -1..1 units, no appearance, no colour."""

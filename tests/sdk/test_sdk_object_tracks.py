@@ -4,7 +4,7 @@ on hand-drawn label maps: no model, no background graph."""
 from __future__ import annotations
 
 import numpy as np
-from drawn_maps import H, W, disc, observe
+from drawn_maps import H, W, disc, iou, observe
 
 from sdk.fixed_camera.fused import FusedLabels, measure_labels
 from sdk.fixed_camera.object_tracks import ObjectTracks
@@ -35,10 +35,6 @@ def _assert_partition(fused: FusedLabels, foreground: np.ndarray) -> None:
     assert sum(o.area for o in fused.objects) == int((labels > 0).sum())
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum()) / float((a | b).sum())
-
-
 def test_a_blob_over_two_tracked_objects_is_split_along_their_masks() -> None:
     tracks = ObjectTracks(Tracker())
     for t in range(6):  # apart and approaching: two confirmed, moving tracks
@@ -49,7 +45,7 @@ def test_a_blob_over_two_tracked_objects_is_split_along_their_masks() -> None:
     fused, merged_ids = _step(tracks, blob)
     assert sorted(merged_ids) == sorted(ids)
     masks = {i: fused.labels == o.label for o, i in zip(fused.objects, merged_ids, strict=True)}
-    assert _iou(masks[ids[0]], left) > 0.85 and _iou(masks[ids[1]], right) > 0.85
+    assert iou(masks[ids[0]], left) > 0.85 and iou(masks[ids[1]], right) > 0.85
     assert np.array_equal(fused.labels > 0, blob)  # the split keeps every blob pixel
 
 

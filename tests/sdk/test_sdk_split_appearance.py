@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from drawn_maps import H, W, disc, observe
+from drawn_maps import H, W, disc, iou, observe
 
 from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
 from sdk.fixed_camera.object_colour import mean_colour
@@ -54,10 +54,6 @@ def _step(
     return tracks.update(FusedLabels(labels, measure_labels(labels, {})), coloured, 0, image)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum()) / float((a | b).sum())
-
-
 def _small_object_runs_onto_a_large_one(
     with_colour: bool, small_colour: tuple[int, int, int] = RED
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -80,13 +76,13 @@ def _small_object_runs_onto_a_large_one(
 
 def test_an_object_in_front_of_a_larger_one_is_cut_out_by_its_colour() -> None:
     mask, small = _small_object_runs_onto_a_large_one(with_colour=True)
-    assert _iou(mask, small) > 0.8
+    assert iou(mask, small) > 0.8
 
 
 def test_without_colours_the_larger_object_is_taken_to_be_in_front() -> None:
     # the same scene split by moved masks alone: the small object counts as hidden
     mask, small = _small_object_runs_onto_a_large_one(with_colour=False)
-    assert _iou(mask, small) < 0.5
+    assert iou(mask, small) < 0.5
 
 
 def test_objects_of_one_hue_are_split_by_their_moved_masks_alone() -> None:
@@ -94,7 +90,7 @@ def test_objects_of_one_hue_are_split_by_their_moved_masks_alone() -> None:
     # the small object is hidden, as without colours
     navy = (15, 20, 105)
     mask, small = _small_object_runs_onto_a_large_one(with_colour=True, small_colour=navy)
-    assert _iou(mask, small) < 0.5
+    assert iou(mask, small) < 0.5
 
 
 def test_hues_apart_needs_two_hues_far_enough_or_one_hue_and_none() -> None:
@@ -126,7 +122,7 @@ def test_an_object_keeps_its_own_dark_parts_next_to_a_dark_neighbour() -> None:
     assert np.array_equal(fused.labels > 0, red | dark)  # a partition of the blob
     masks = {i: fused.labels == o.label for o, i in zip(fused.objects, merged, strict=True)}
     assert masks[ids[0]][window].mean() > 0.95
-    assert _iou(masks[ids[0]], red) > 0.85 and _iou(masks[ids[1]], dark & ~red) > 0.85
+    assert iou(masks[ids[0]], red) > 0.85 and iou(masks[ids[1]], dark & ~red) > 0.85
 
 
 def test_a_colour_histogram_gives_each_seen_bin_its_share_and_the_rest_the_floor() -> None:
