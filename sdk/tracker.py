@@ -310,13 +310,28 @@ class Tracker:
                 return track.velocity
         return np.zeros(2)
 
-    def update(self, observations: list[Observation]) -> list[int]:
-        """IDs for this frame's observations, in their order."""
+    def update(
+        self, observations: list[Observation], claimed: dict[int, int] | None = None
+    ) -> list[int]:
+        """IDs for this frame's observations, in their order. `claimed`: {observation
+        index: ID of a live track} pairs known before matching (a piece cut out of a blob
+        by a hidden track's colours: sdk.fixed_camera.reemergence); they are kept, and the
+        rest are matched among the other tracks and observations."""
         c = self.config
         ids = [0] * len(observations)
         matched_tracks: set[int] = set()
         if self.tracks and observations:
             cost = self._costs(observations)
+            row_of = {t.id: r for r, t in enumerate(self.tracks)}
+            for oi, track_id in (claimed or {}).items():
+                ti = row_of.get(track_id)
+                if ti is None or ti in matched_tracks:
+                    continue
+                cost[ti, :] = _FORBIDDEN
+                cost[:, oi] = _FORBIDDEN
+                self._follow(self.tracks[ti], observations[oi])
+                ids[oi] = track_id
+                matched_tracks.add(ti)
             for ti, oi in zip(*linear_sum_assignment(cost), strict=True):
                 if cost[ti, oi] >= _FORBIDDEN:
                     continue

@@ -3,8 +3,9 @@ entry point after fusion (issue 21).
 
 It runs on the foreground's map (sdk.fixed_camera.fused.fuse_map_labels), before the
 labels are brought to the frame's size. Per frame: blobs that cover two tracks last seen
-apart are split along the tracks' moved masks (sdk.fixed_camera.track_split); the pieces
-are matched to tracks (sdk.tracker); only tracks with the evidence of an object are
+apart are split along the tracks' moved masks (sdk.fixed_camera.track_split); an object
+that comes out from behind another is cut out of the blob by its colours and keeps its
+track (sdk.fixed_camera.reemergence); the pieces are matched to tracks (sdk.tracker); only tracks with the evidence of an object are
 reported (confirmed over `min_hits` frames, and not a still speck present from the
 stream's first frame: Tracker.reportable; and not a blob a slot model that knows the scene
 declined: sdk.fixed_camera.slot_evidence); the pixels of the rest leave the label map, so
@@ -19,6 +20,8 @@ from collections.abc import Callable
 import numpy as np
 
 from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
+from sdk.fixed_camera.reemergence import HiddenTrack, cut_reemerging
+from sdk.fixed_camera.reidentify import has_hue
 from sdk.fixed_camera.slot_evidence import SlotEvidence
 from sdk.fixed_camera.split_appearance import FrameColours, TrackColours
 from sdk.fixed_camera.track_split import PredictedMask, split_by_tracks
@@ -38,8 +41,9 @@ class ObjectTracks:
         self._masks = {}
         self._slots.reset()
 
-    def _predicted(self, width: int, height: int) -> list[PredictedMask]:
-        """Confirmed tracks' last masks, moved by velocity × frames since seen (pixels)."""
+    def _predicted(self, width: int, height: int) -> list[tuple[int, PredictedMask]]:
+        """(track ID, last mask moved by velocity × frames since seen, in pixels) of the
+        confirmed tracks seen within split_memory frames."""
         out = []
         memory = self.tracker.config.split_memory
         for track in self.tracker.tracks:
@@ -51,7 +55,41 @@ class ObjectTracks:
             gap = track.lost + 1
             dx, dy = round(vx * gap * (width / 2.0)), round(vy * gap * (height / 2.0))
             moved = PredictedMask(mask.x0 + dx, mask.y0 + dy, mask.mask, mask.colours, track.colour)
-            out.append(moved)
+            out.append((track.id, moved))
+        return out
+
+    def _hidden(self, width: int, height: int) -> list[HiddenTrack]:
+        """The lost tracks that may come out from behind another object with their colours
+        (sdk.fixed_camera.reemergence): confirmed, of a hue, lost at most recover_frames."""
+        c = self.tracker.config
+        out = []
+        for track in self.tracker.tracks:
+            mask = self._masks.get(track.id)
+            if (
+                track.lost < 1
+                or not track.confirmed
+                or mask is None
+                or mask.colours is None
+                or not has_hue(track.colour, c.recover_colour)
+            ):
+                continue
+            assert track.colour is not None
+            gap = track.lost + 1
+            vx, vy = track.velocity.tolist()
+            h, w = mask.mask.shape
+            frames = min(gap, c.recover_frames)
+            reach = (c.gate_distance + c.recover_speed * frames) * (max(width, height) / 2.0)
+            out.append(
+                HiddenTrack(
+                    track.id,
+                    mask.x0 + w / 2.0 + vx * gap * (width / 2.0),
+                    mask.y0 + h / 2.0 + vy * gap * (height / 2.0),
+                    reach,
+                    int(np.count_nonzero(mask.mask)),
+                    mask.colours,
+                    track.colour,
+                )
+            )
         return out
 
     def update(
@@ -81,13 +119,27 @@ class ObjectTracks:
                 f"be uint8 [{height}, {width}, 3 or more], the size of the label map."
             )
         colours = None if image is None else FrameColours(image)
+        predicted = self._predicted(width, height)
         labels, cut_from = split_by_tracks(
             fused.labels,
             boxes,
-            self._predicted(width, height),
+            [p for _, p in predicted],
             self.tracker.config.split_share,
             colours,
         )
+        owners: dict[int, int] = {}  # piece -> the hidden track it came out of
+        if colours is not None:
+            hidden = self._hidden(width, height)
+            if hidden:
+                labels, cut_from, owners = cut_reemerging(
+                    labels,
+                    boxes,
+                    cut_from,
+                    predicted,
+                    hidden,
+                    colours,
+                    self.tracker.config.split_share,
+                )
         pieces: set[int] = set()
         if cut_from:  # measure the pieces again, inside the boxes of the blobs they came from
             slot_of = {o.label: o.slot for o in objects}
@@ -100,7 +152,8 @@ class ObjectTracks:
             )
             objects = [o for o in objects if o.label not in cut] + remeasured
             pieces = set(source_of)  # their slot is the blob's: it vouches for nothing
-        ids = self.tracker.update([observe(o, labels) for o in objects])
+        claimed = {i: owners[o.label] for i, o in enumerate(objects) if o.label in owners}
+        ids = self.tracker.update([observe(o, labels) for o in objects], claimed)
         alive = {t.id for t in self.tracker.tracks}
         self._remember(labels, objects, ids, colours)
         config = self.tracker.config
@@ -136,9 +189,15 @@ class ObjectTracks:
         a contact instead cost the classical benchmark's light-switch clip ARI-FG 0.889 ->
         0.830, as the light changed)."""
         # a track lost split_memory frames or more splits nothing (_predicted) until it is
-        # seen again, with a new mask: its old one, and the frame it holds, can go
-        memory = self.tracker.config.split_memory
-        kept = {t.id for t in self.tracker.tracks if t.lost < memory}
+        # seen again, with a new mask: its old one, and the frame it holds, can go, except
+        # for a track whose colours may still find it coming out from behind another (_hidden)
+        c = self.tracker.config
+        kept = {
+            t.id
+            for t in self.tracker.tracks
+            if t.lost < c.split_memory
+            or (t.confirmed and t.lost < c.recover_frames and has_hue(t.colour, c.recover_colour))
+        }
         self._masks = {k: v for k, v in self._masks.items() if k in kept}
         for obj, track_id in zip(objects, ids, strict=True):
             x0, y0, x1, y1 = obj.bbox

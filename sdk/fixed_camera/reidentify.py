@@ -25,6 +25,12 @@ from sdk.assignment import FORBIDDEN, linear_sum_assignment
 NEUTRAL = np.full(3, 1.0 / 3.0)  # the chromaticity of every grey
 
 
+def has_hue(colour: np.ndarray | None, max_colour: float) -> bool:
+    """Whether a chromaticity (None: none measured) lies more than max_colour from grey's:
+    a colour that can tell an object from others."""
+    return colour is not None and float(np.linalg.norm(colour - NEUTRAL)) > max_colour
+
+
 def colour_reidentified(
     last_seen: np.ndarray,
     frames: np.ndarray,

@@ -46,7 +46,9 @@ class PredictedMask:
     hue: np.ndarray | None = None
 
 
-def _clip(p: PredictedMask, box: tuple[int, int, int, int]) -> tuple[slice, slice, np.ndarray]:
+def clip_to_box(
+    p: PredictedMask, box: tuple[int, int, int, int]
+) -> tuple[slice, slice, np.ndarray]:
     """The part of p inside box (x0, y0, x1, y1): rows and columns relative to the box, and
     the mask's matching part (empty when they do not meet)."""
     h, w = p.mask.shape
@@ -147,7 +149,7 @@ def _front(
     owner = np.zeros(shape, dtype=np.min_scalar_type(len(predicted)))
     best = None if colour is None else np.full(shape, -np.inf, dtype=np.float32)
     for k in sorted(ks, key=lambda k: areas[k]):  # larger masks last: they win ties
-        rows, cols, part = _clip(predicted[k], box)
+        rows, cols, part = clip_to_box(predicted[k], box)
         if best is not None and colour is not None:
             score = colour[k][rows, cols]
             part = part & (score >= best[rows, cols])
@@ -169,7 +171,7 @@ def _candidates(
     Only a blob whose box overlaps the boxes of two or more masks by their share can hold
     two, so only those blobs and the masks that overlap them are counted."""
     height, width = labels.shape
-    clips = [_clip(p, (0, 0, width, height)) for p in predicted]
+    clips = [clip_to_box(p, (0, 0, width, height)) for p in predicted]
     blobs = np.array(sorted(boxes), dtype=np.int64)
     if not len(blobs):
         return {}

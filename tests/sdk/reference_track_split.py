@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from sdk.fixed_camera.track_split import MAX_LABEL, PredictedMask, _clip
+from sdk.fixed_camera.track_split import MAX_LABEL, PredictedMask, clip_to_box
 
 
 def reference_split_by_tracks(
@@ -28,7 +28,7 @@ def reference_split_by_tracks(
     areas = np.array([float(p.mask.sum()) for p in predicted])
     candidates: dict[int, list[int]] = {}  # blob -> predicted masks it may hold
     for k, p in enumerate(predicted):
-        rows, cols, part = _clip(p, frame)
+        rows, cols, part = clip_to_box(p, frame)
         counts = np.bincount(labels[rows, cols][part], minlength=MAX_LABEL + 1)
         for found in np.flatnonzero(counts >= min_share * max(areas[k], 1.0)):
             if found:
@@ -42,7 +42,7 @@ def reference_split_by_tracks(
         # larger masks last: where two overlap, the larger is in front and owns the pixels
         owner = np.zeros(mine.shape, dtype=np.int32)
         for k in sorted(ks, key=lambda k: areas[k]):
-            rows, cols, part = _clip(predicted[k], boxes[blob])
+            rows, cols, part = clip_to_box(predicted[k], boxes[blob])
             np.copyto(owner[rows, cols], np.int32(k + 1), where=part)
         seen = np.bincount(owner[mine], minlength=len(predicted) + 1)
         tracks = [k + 1 for k in ks if seen[k + 1] >= min_share * max(areas[k], 1.0)]

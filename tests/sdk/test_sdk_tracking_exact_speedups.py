@@ -187,6 +187,6 @@ def test_predicted_masks_move_as_the_array_computation():
             dx, dy = (int(round(float(v))) for v in shift)
             mask = tracks._masks[track.id]
             expected.append((mask.x0 + dx, mask.y0 + dy, mask.mask))
-    moved = tracks._predicted(width, height)
+    moved = [p for _, p in tracks._predicted(width, height)]
     assert [(p.x0, p.y0) for p in moved] == [(x, y) for x, y, _ in expected]
     assert all(p.mask is m for p, (_, _, m) in zip(moved, expected, strict=True))

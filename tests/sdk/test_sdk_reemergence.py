@@ -1,0 +1,180 @@
+"""An object that comes out from behind another is cut out of the blob by its colours and
+keeps its ID (sdk.fixed_camera.reemergence through ObjectTracks), on hand-drawn maps."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from drawn_maps import H, W, disc, iou, observe
+
+from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
+from sdk.fixed_camera.object_colour import mean_colour
+from sdk.fixed_camera.object_tracks import ObjectTracks
+from sdk.fixed_camera.reemergence import MIN_PIXELS, HiddenTrack, cut_reemerging
+from sdk.fixed_camera.split_appearance import FrameColours, TrackColours
+from sdk.fixed_camera.track_split import PredictedMask
+from sdk.tracker import Observation, Tracker
+
+GREY, MAGENTA, CYAN, TEAL = (90, 90, 90), (200, 20, 200), (20, 200, 200), (25, 195, 185)
+
+
+def _frame(*painted: tuple[np.ndarray, tuple[int, int, int]]) -> np.ndarray:
+    image = np.empty((H, W, 3), np.uint8)
+    image[:] = GREY
+    for mask, colour in painted:
+        image[mask] = colour
+    return image
+
+
+def _step(
+    tracks: ObjectTracks, image: np.ndarray, *blobs: np.ndarray
+) -> tuple[FusedLabels, list[int]]:
+    labels = np.zeros((H, W), np.uint8)
+    for label, blob in enumerate(blobs, start=1):
+        labels[blob] = label
+
+    def coloured(obj: FusedObject, labels: np.ndarray) -> Observation:
+        return replace(observe(obj, labels), colour=mean_colour(image, labels, obj))
+
+    return tracks.update(FusedLabels(labels, measure_labels(labels, {})), coloured, 0, image)
+
+
+def _pass_behind(small_colour: tuple[int, int, int]) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """A small disc passes behind a large cyan one and comes out on the far side, touching
+    it for three frames (t 16-18) before they part. Returns, for each of those frames and
+    the first one apart, the small disc's visible part and the mask reported under the ID
+    it had before it was hidden (None: that ID is not reported)."""
+    tracks = ObjectTracks(Tracker())
+    out = []
+    small_id = None
+    for t in range(20):
+        small, large = disc(30 + 5 * t, 60, 10), disc(100 - t, 60, 30)
+        visible = small & ~large
+        image = _frame((small, small_colour), (large, CYAN))
+        touching = bool((disc(30 + 5 * t, 60, 11) & large).any())
+        blobs = (visible | large,) if touching else (visible, large)
+        fused, ids = _step(tracks, image, *blobs)
+        if t == 3:  # apart, and reported
+            small_id = ids[0]
+        if t >= 16:
+            masks = {i: fused.labels == o.label for o, i in zip(fused.objects, ids, strict=True)}
+            out.append((visible, masks.get(small_id)))
+            assert np.array_equal(fused.labels > 0, visible | large)  # still a partition
+    return out
+
+
+def test_an_object_that_comes_out_from_behind_another_keeps_its_id_and_its_own_mask() -> None:
+    frames = _pass_behind(MAGENTA)
+    for visible, mask in frames[1:]:  # from the second frame out (its part must be large enough)
+        assert mask is not None
+        assert iou(mask, visible) > 0.6
+
+
+def test_an_object_of_the_same_hue_is_not_cut_out_by_colour() -> None:
+    # teal behind cyan: hues closer than HUE_APART, so the blob stays whole while they touch
+    frames = _pass_behind(TEAL)
+    for _, mask in frames[:3]:
+        assert mask is None
+
+
+def _blob_scene() -> tuple[np.ndarray, dict[int, tuple[int, int, int, int]], FrameColours]:
+    """One blob: a cyan disc with a magenta disc coming out on its right."""
+    large, small = disc(90, 60, 30), disc(128, 60, 12)
+    labels = np.zeros((H, W), np.uint8)
+    labels[large | small] = 1
+    image = _frame((small, MAGENTA), (large, CYAN))
+    ys, xs = np.nonzero(labels)
+    return (
+        labels,
+        {1: (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)},
+        FrameColours(image),
+    )
+
+
+def _tracks(
+    frame: FrameColours, hidden_x: float, visible_id: int = 1, hidden_id: int = 2
+) -> tuple[list[tuple[int, PredictedMask]], list[HiddenTrack]]:
+    """The cyan disc's track (visible) and the magenta one's (hidden), their colours taken
+    from drawings of each alone."""
+    large, small = disc(90, 60, 30), disc(128, 60, 12)
+    cyan = FrameColours(_frame((large, CYAN)))
+    magenta = FrameColours(_frame((small, MAGENTA)))
+    visible = PredictedMask(
+        60,
+        30,
+        large[30:91, 60:121],
+        TrackColours(cyan, 60, 30, large[30:91, 60:121]),
+        np.array([0.05, 0.475, 0.475]),
+    )
+    hidden = HiddenTrack(
+        hidden_id,
+        hidden_x,
+        60.0,
+        30.0,
+        int(small.sum()),
+        TrackColours(magenta, 116, 48, small[48:73, 116:141]),
+        np.array([0.476, 0.048, 0.476]),
+    )
+    return [(visible_id, visible)], [hidden]
+
+
+def test_the_hidden_tracks_colours_cut_its_part_out_and_name_the_track() -> None:
+    labels, boxes, frame = _blob_scene()
+    visible, hidden = _tracks(frame, hidden_x=125.0)
+    out, cut_from, owners = cut_reemerging(labels, boxes, {}, visible, hidden, frame, 0.3)
+    assert len(owners) == 1
+    ((piece, track),) = owners.items()
+    assert track == 2 and cut_from == {piece: 1}
+    coming_out = disc(128, 60, 12) & ~disc(90, 60, 30)
+    assert iou(out == piece, coming_out) > 0.8
+    assert np.array_equal(out > 0, labels > 0)
+    assert labels.max() == 1  # the caller's map is left as it was
+
+
+def test_a_hidden_track_out_of_reach_cuts_nothing() -> None:
+    labels, boxes, frame = _blob_scene()
+    visible, hidden = _tracks(frame, hidden_x=10.0)  # 50 pixels left of the blob's box
+    out, cut_from, owners = cut_reemerging(labels, boxes, {}, visible, hidden, frame, 0.3)
+    assert owners == {} and cut_from == {} and out is labels
+
+
+def test_a_track_that_splits_the_blob_by_its_moved_mask_is_not_also_cut_by_colour() -> None:
+    labels, boxes, frame = _blob_scene()
+    visible, hidden = _tracks(frame, hidden_x=125.0, visible_id=2, hidden_id=2)
+    _, _, owners = cut_reemerging(labels, boxes, {}, visible, hidden, frame, 0.3)
+    assert owners == {}
+
+
+def test_a_part_smaller_than_min_pixels_is_not_cut() -> None:
+    large = disc(90, 60, 30)
+    labels = np.zeros((H, W), np.uint8)
+    labels[large] = 1
+    speck = np.zeros((H, W), bool)
+    speck[59:62, 119:122] = True  # 9 magenta pixels on the cyan disc's edge
+    assert speck.sum() < MIN_PIXELS
+    labels[speck] = 1
+    frame = FrameColours(_frame((large, CYAN), (speck, MAGENTA)))
+    ys, xs = np.nonzero(labels)
+    boxes = {1: (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)}
+    visible, hidden = _tracks(frame, hidden_x=120.0)
+    hidden = [replace(hidden[0], area=20)]
+    _, _, owners = cut_reemerging(labels, boxes, {}, visible, hidden, frame, 0.3)
+    assert owners == {}
+
+
+def test_the_tracker_keeps_a_claimed_pair_against_a_cheaper_one() -> None:
+    tracker = Tracker()
+
+    def seen(x: float) -> Observation:
+        return Observation(np.array([x, 0.0]), np.array([0.2, 0.2]), np.zeros(0))
+
+    first = tracker.update([seen(-0.5), seen(0.5)])
+    for _ in range(3):
+        ids = tracker.update([seen(-0.5), seen(0.5)])
+    assert ids == first
+    # the observation at -0.5 is claimed by the track that was at 0.5: it gets that ID, and
+    # the track at -0.5 takes the other observation or none, never the claimed one
+    ids = tracker.update([seen(-0.5), seen(0.45)], claimed={0: first[1]})
+    assert ids[0] == first[1]
+    assert ids[1] != first[1]
