@@ -115,6 +115,13 @@ class TrackerConfig:
     # it was born is moved-worthy, but it is not moving)
     steady_window: int = 3
     steady_move: float = 0.015
+    # a track no slot claimed is also reported once its blob has come in from the image
+    # border in unclaimed_entering_frames updates in a row: touching the border, its box
+    # `entering_growth` times larger than the frame before and its centre moved inward
+    # (sdk.fixed_camera.entering; an object coming into view is partly hidden, so its
+    # centre jumps as its shape shows, which breaks the steady run); 0: off
+    unclaimed_entering_frames: int = 4
+    entering_growth: float = 1.05
 
     def __post_init__(self) -> None:
         if self.min_hits < 1:
@@ -151,6 +158,15 @@ class TrackerConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} is {value!r}; it must be a whole number, 1 or more.")
+        value = self.unclaimed_entering_frames
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(
+                f"unclaimed_entering_frames is {value!r}; it must be a whole number, 0 or more."
+            )
+        if not (math.isfinite(self.entering_growth) and self.entering_growth >= 1):
+            raise ValueError(
+                f"entering_growth is {self.entering_growth}; it must be a finite number >= 1."
+            )
         if self.recover_frames < 0:
             raise ValueError(f"recover_frames is {self.recover_frames}; it must be 0 or more.")
         for name in ("gate_distance", "max_cost", "colour_scale"):
@@ -314,9 +330,10 @@ class Tracker:
         self, observations: list[Observation], claimed: dict[int, int] | None = None
     ) -> list[int]:
         """IDs for this frame's observations, in their order. `claimed`: {observation
-        index: ID of a live track} pairs known before matching (a piece cut out of a blob
-        by a hidden track's colours: sdk.fixed_camera.reemergence); they are kept, and the
-        rest are matched among the other tracks and observations."""
+        index: track ID} pairs known before matching (a piece cut out of a blob by a hidden
+        track's colours: sdk.fixed_camera.reemergence). Each pair whose track is live, and
+        not claimed by an earlier pair, is kept without the gates or `max_cost`; the rest
+        are matched among the other tracks and observations."""
         c = self.config
         ids = [0] * len(observations)
         matched_tracks: set[int] = set()

@@ -5,12 +5,14 @@ It runs on the foreground's map (sdk.fixed_camera.fused.fuse_map_labels), before
 labels are brought to the frame's size. Per frame: blobs that cover two tracks last seen
 apart are split along the tracks' moved masks (sdk.fixed_camera.track_split); an object
 that comes out from behind another is cut out of the blob by its colours and keeps its
-track (sdk.fixed_camera.reemergence); the pieces are matched to tracks (sdk.tracker); only tracks with the evidence of an object are
-reported (confirmed over `min_hits` frames, and not a still speck present from the
-stream's first frame: Tracker.reportable; and not a blob a slot model that knows the scene
-declined: sdk.fixed_camera.slot_evidence); the pixels of the rest leave the label map, so
-the labels stay a partition of the reported foreground. Each reported or tentative track's
-mask is kept for the next frame's split.
+track (sdk.fixed_camera.reemergence); the pieces are matched to tracks (sdk.tracker);
+only tracks with the evidence of an object are reported (confirmed over `min_hits`
+frames, and not a still speck present from the stream's first frame:
+Tracker.reportable; and not a blob a slot model that knows the scene declined, unless it
+moves steadily or comes into view at the border: sdk.fixed_camera.slot_evidence,
+sdk.fixed_camera.entering); the pixels of the rest leave the label map, so the labels
+stay a partition of the reported foreground. Each reported or tentative track's mask is
+kept for the next frame's split, and a lost track's colours while it may come back.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sdk.fixed_camera.entering import EnteringTracks
 from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
 from sdk.fixed_camera.reemergence import HiddenTrack, cut_reemerging
 from sdk.fixed_camera.reidentify import has_hue
 from sdk.fixed_camera.slot_evidence import SlotEvidence
 from sdk.fixed_camera.split_appearance import FrameColours, TrackColours
 from sdk.fixed_camera.track_split import PredictedMask, split_by_tracks
-from sdk.tracker import Observation, Tracker
+from sdk.tracker import Observation, Track, Tracker, TrackerConfig
 
 
 class ObjectTracks:
@@ -35,11 +38,13 @@ class ObjectTracks:
         self.tracker = tracker
         self._masks: dict[int, PredictedMask] = {}  # track ID -> its last mask
         self._slots = SlotEvidence()
+        self._entering = EnteringTracks()
 
     def reset(self) -> None:
         self.tracker.reset()
         self._masks = {}
         self._slots.reset()
+        self._entering.reset()
 
     def _predicted(self, width: int, height: int) -> list[tuple[int, PredictedMask]]:
         """(track ID, last mask moved by velocity × frames since seen, in pixels) of the
@@ -60,31 +65,30 @@ class ObjectTracks:
 
     def _hidden(self, width: int, height: int) -> list[HiddenTrack]:
         """The lost tracks that may come out from behind another object with their colours
-        (sdk.fixed_camera.reemergence): confirmed, of a hue, lost at most recover_frames."""
+        (sdk.fixed_camera.reemergence): confirmed, of a hue, lost at most recover_frames
+        (recover_colour 0: none, as re-identification by colour is off)."""
         c = self.tracker.config
         out = []
         for track in self.tracker.tracks:
             mask = self._masks.get(track.id)
-            if (
-                track.lost < 1
-                or not track.confirmed
-                or mask is None
-                or mask.colours is None
-                or not has_hue(track.colour, c.recover_colour)
+            if not (
+                _may_come_back(track, c)
+                and mask is not None
+                and mask.colours is not None
+                and track.colour is not None
             ):
                 continue
-            assert track.colour is not None
             gap = track.lost + 1
             vx, vy = track.velocity.tolist()
             h, w = mask.mask.shape
-            frames = min(gap, c.recover_frames)
-            reach = (c.gate_distance + c.recover_speed * frames) * (max(width, height) / 2.0)
+            reach = c.gate_distance + c.recover_speed * min(gap, c.recover_frames)
             out.append(
                 HiddenTrack(
                     track.id,
                     mask.x0 + w / 2.0 + vx * gap * (width / 2.0),
                     mask.y0 + h / 2.0 + vy * gap * (height / 2.0),
-                    reach,
+                    reach * width / 2.0,
+                    reach * height / 2.0,
                     int(np.count_nonzero(mask.mask)),
                     mask.colours,
                     track.colour,
@@ -158,6 +162,13 @@ class ObjectTracks:
         self._remember(labels, objects, ids, colours)
         config = self.tracker.config
         steady = {t.id for t in self.tracker.tracks if t.steady >= config.unclaimed_steady_frames}
+        steady |= self._entering.update(
+            objects,
+            ids,
+            (height, width),
+            config.unclaimed_entering_frames,
+            config.entering_growth,
+        )
         declined = self._slots.declined(
             objects,
             ids,
@@ -192,13 +203,17 @@ class ObjectTracks:
         # seen again, with a new mask: its old one, and the frame it holds, can go, except
         # for a track whose colours may still find it coming out from behind another (_hidden)
         c = self.tracker.config
-        kept = {
-            t.id
-            for t in self.tracker.tracks
-            if t.lost < c.split_memory
-            or (t.confirmed and t.lost < c.recover_frames and has_hue(t.colour, c.recover_colour))
-        }
-        self._masks = {k: v for k, v in self._masks.items() if k in kept}
+        kept = {}
+        for t in self.tracker.tracks:
+            mask = self._masks.get(t.id)
+            if mask is None:
+                continue
+            if t.lost < c.split_memory:
+                kept[t.id] = mask
+            elif _may_come_back(t, c) and mask.colours is not None:
+                # only its colours are still read: the frame they were taken from can go
+                kept[t.id] = PredictedMask(mask.x0, mask.y0, mask.mask, mask.colours.detached())
+        self._masks = kept
         for obj, track_id in zip(objects, ids, strict=True):
             x0, y0, x1, y1 = obj.bbox
             mask = labels[y0:y1, x0:x1] == obj.label
@@ -216,3 +231,14 @@ def _erase(labels: np.ndarray, objects: list[FusedObject], copy: bool) -> np.nda
         box = out[y0:y1, x0:x1]
         box[box == obj.label] = 0
     return out
+
+
+def _may_come_back(track: Track, config: TrackerConfig) -> bool:
+    """A lost track whose colours may find it coming out from behind another object: as
+    re-identification by colour asks, confirmed, of a hue, lost at most recover_frames."""
+    return (
+        config.recover_colour > 0
+        and track.confirmed
+        and 1 <= track.lost <= config.recover_frames
+        and has_hue(track.colour, config.recover_colour)
+    )

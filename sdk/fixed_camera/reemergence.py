@@ -10,12 +10,14 @@ clip three such passes kept an object merged for 15 to 37 frames, and one of the
 its ID.
 
 Its colours have not changed. A hidden track (confirmed, lost for at most
-`recover_frames`, of a hue: the tracks sdk.fixed_camera.reidentify may give an ID back to)
-whose colours explain a part of a nearby blob clearly better than the colours of every
-visible track in that blob (by MARGIN nats a pixel) gets that part cut out as a piece of
-its own, which the tracker then matches to it. Only blobs whose visible tracks are of a
-different hue (split_appearance.hues_apart) are looked at, so on the real CDnet slices,
-whose tracks are all of one hue, and in a crowd of neutral clothes nothing is computed.
+`recover_frames`, of a hue: the tracks sdk.fixed_camera.reidentify may give an ID back to;
+its reach, `gate_distance` + `recover_speed` per frame lost, is measured from where its
+velocity puts it) whose colours explain a part of a nearby blob clearly better than the
+colours of every visible track in that blob (by MARGIN nats a pixel) gets that part cut
+out as a piece of its own, which the tracker then matches to it. Only blobs whose visible
+tracks are of a different hue (split_appearance.hues_apart) are looked at, so on the real
+CDnet slices, whose tracks are all of one hue, no colour is scored, and in a crowd of
+neutral clothes no track is hidden with its colours at all.
 """
 
 from __future__ import annotations
@@ -47,10 +49,15 @@ class HiddenTrack:
     track_id: int
     x: float  # where its motion puts it now, map pixels
     y: float
-    reach: float  # how far from there it may be, map pixels
+    reach_x: float  # how far from there it may be, map pixels along each axis
+    reach_y: float
     area: int  # pixels of its last mask
     colours: TrackColours
     hue: np.ndarray
+
+    def within_reach(self, x: float, y: float) -> bool:
+        dx, dy = (x - self.x) / max(self.reach_x, 1e-9), (y - self.y) / max(self.reach_y, 1e-9)
+        return dx * dx + dy * dy <= 1.0
 
 
 def cut_reemerging(
@@ -62,56 +69,90 @@ def cut_reemerging(
     frame: FrameColours,
     min_share: float,
 ) -> tuple[np.ndarray, dict[int, int], dict[int, int]]:
-    """Cut each hidden track's coming-out part from the blob it is in. `labels` (uint8
-    [H, W]) and `cut_from` ({piece: blob}) as split_by_tracks returned them, `boxes`: each
-    blob's x0, y0, x1, y1 from before the split; `visible`: (track ID, moved mask) of the
-    tracks that split blobs this frame; a blob's visible tracks are those whose moved mask
-    it holds at least `min_share` of. Returns the labels (a new array when something was
-    cut), cut_from with the new pieces added, and {new piece: the hidden track's ID} (the
-    tracker gives the piece that ID: sdk.tracker.Tracker.update's `claimed`)."""
+    """Cut each hidden track's coming-out part from the first blob within its reach that
+    has one (larger hidden tracks first). `labels` (uint8 [H, W]) and `cut_from` ({piece:
+    blob}) as split_by_tracks returned them, `boxes`: each blob's x0, y0, x1, y1 from
+    before the split; `visible`: (track ID, moved mask) of the tracks that split blobs
+    this frame; a blob's visible tracks are those whose moved mask it holds at least
+    `min_share` of. A hidden track that is also visible and holds that share of some blob
+    is split by its moved mask instead. The part is taken from the blob and its pieces,
+    but never from another hidden track's part, and never leaves a piece under
+    MIN_PIXELS. Returns the labels (a new array when something was cut), cut_from with the
+    new pieces added, and {new piece: the hidden track's ID} (sdk.tracker.Tracker.update's
+    `claimed`)."""
     owners: dict[int, int] = {}
     if not hidden or len(boxes) + len(cut_from) >= MAX_LABEL:
         return labels, cut_from, owners
-    height, width = labels.shape
     used = set(boxes) | set(cut_from)
     free = [v for v in range(MAX_LABEL, 0, -1) if v not in used]
     pieces_of: dict[int, list[int]] = {b: [b] for b in boxes}
     for piece, blob in cut_from.items():
         pieces_of.setdefault(blob, [blob]).append(piece)
+    splitting = _splitting(labels, visible, min_share)
     cut_from = dict(cut_from)
     copied = False
     for track in sorted(hidden, key=lambda t: t.area, reverse=True):
+        if track.track_id in splitting:
+            continue
         for blob, (x0, y0, x1, y1) in boxes.items():
             if not free:
                 break
             # the blob's box must come within reach of where the hidden track should be
-            dx = max(x0 - track.x, 0.0, track.x - x1)
-            dy = max(y0 - track.y, 0.0, track.y - y1)
-            if dx * dx + dy * dy > track.reach * track.reach:
+            nearest_x = min(max(track.x, x0), x1 - 1)
+            nearest_y = min(max(track.y, y0), y1 - 1)
+            if not track.within_reach(nearest_x, nearest_y):
                 continue
-            mine = np.isin(labels[y0:y1, x0:x1], pieces_of[blob])
+            window = labels[y0:y1, x0:x1]
+            mine = np.isin(window, pieces_of[blob])
             shown = _visible_in(mine, (x0, y0, x1, y1), visible, min_share)
-            if track.track_id in shown or not shown:
-                continue  # it is split by its moved mask, or nothing to tell it from
-            masks = [shown[k] for k in shown]
+            if not shown:
+                continue  # nothing to tell it from
+            masks = list(shown.values())
             if any(m.colours is None for m in masks):
                 continue
-            hues = [m.hue for m in masks]
-            if not all(_hues_apart([track.hue, h]) for h in hues):
+            if not all(_hues_apart([track.hue, m.hue]) for m in masks):
                 continue
             part = _coming_out(frame, track, masks, mine, (x0, y0, x1, y1))
-            if part is None:
+            if part is None or not _leaves_every_piece(window, part, pieces_of[blob]):
                 continue
             value = free.pop()
             if not copied:
                 labels, copied = labels.copy(), True
-            window = labels[y0:y1, x0:x1]
+                window = labels[y0:y1, x0:x1]
             window[part] = value
             cut_from[value] = blob
             owners[value] = track.track_id
-            pieces_of[blob].append(value)
-            break  # one piece for each hidden track
+            break  # one piece for each hidden track; it is no one else's to cut
     return labels, cut_from, owners
+
+
+def _splitting(
+    labels: np.ndarray, visible: list[tuple[int, PredictedMask]], min_share: float
+) -> set[int]:
+    """IDs of the visible tracks whose moved mask some one blob or piece holds at least
+    min_share of (the split by moved masks takes care of them)."""
+    height, width = labels.shape
+    out = set()
+    for track_id, predicted in visible:
+        rows, cols, part = clip_to_box(predicted, (0, 0, width, height))
+        under = labels[rows, cols][part]
+        under = under[under > 0]
+        if not under.size:
+            continue
+        held = int(np.bincount(under).max())
+        if held >= min_share * max(int(np.count_nonzero(predicted.mask)), 1):
+            out.add(track_id)
+    return out
+
+
+def _leaves_every_piece(window: np.ndarray, part: np.ndarray, pieces: list[int]) -> bool:
+    """Whether each of the blob's labels keeps at least MIN_PIXELS outside `part`, or had
+    none to keep."""
+    for piece in pieces:
+        has = window == piece
+        if has.any() and np.count_nonzero(has & ~part) < MIN_PIXELS:
+            return False
+    return True
 
 
 def _visible_in(
@@ -163,6 +204,6 @@ def _coming_out(
     if area < least or np.count_nonzero(mine) - area < MIN_PIXELS:
         return None
     cx, cy = centres[largest]
-    if (x0 + cx - track.x) ** 2 + (y0 + cy - track.y) ** 2 > track.reach**2:
+    if not track.within_reach(x0 + cx, y0 + cy):
         return None
     return parts == largest

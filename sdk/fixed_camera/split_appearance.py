@@ -101,11 +101,21 @@ class TrackColours:
     """A track's colour distribution (colour_shares) under its mask in the frame the mask
     was taken from; computed once, and only when a split asks."""
 
-    def __init__(self, frame: FrameColours, x0: int, y0: int, mask: np.ndarray) -> None:
+    def __init__(self, frame: FrameColours | None, x0: int, y0: int, mask: np.ndarray) -> None:
         self._frame, self._x0, self._y0, self._mask = frame, x0, y0, mask
 
     @cached_property
     def shares(self) -> np.ndarray:
+        assert self._frame is not None  # a detached copy has its shares already
         h, w = self._mask.shape
         bins = self._frame.bins[self._y0 : self._y0 + h, self._x0 : self._x0 + w]
         return colour_shares(bins, self._mask)
+
+    def detached(self) -> TrackColours:
+        """The same colours without a reference to the frame (computed now if they were not
+        yet): what a lost track keeps while it may come back, so that its frame can go."""
+        if self._frame is None:
+            return self
+        out = TrackColours(None, self._x0, self._y0, self._mask)
+        out.__dict__["shares"] = self.shares
+        return out

@@ -14,7 +14,7 @@ from sdk.fixed_camera.object_tracks import ObjectTracks
 from sdk.fixed_camera.reemergence import MIN_PIXELS, HiddenTrack, cut_reemerging
 from sdk.fixed_camera.split_appearance import FrameColours, TrackColours
 from sdk.fixed_camera.track_split import PredictedMask
-from sdk.tracker import Observation, Tracker
+from sdk.tracker import Observation, Tracker, TrackerConfig
 
 GREY, MAGENTA, CYAN, TEAL = (90, 90, 90), (200, 20, 200), (20, 200, 200), (25, 195, 185)
 
@@ -112,6 +112,7 @@ def _tracks(
         hidden_x,
         60.0,
         30.0,
+        30.0,
         int(small.sum()),
         TrackColours(magenta, 116, 48, small[48:73, 116:141]),
         np.array([0.476, 0.048, 0.476]),
@@ -178,3 +179,61 @@ def test_the_tracker_keeps_a_claimed_pair_against_a_cheaper_one() -> None:
     ids = tracker.update([seen(-0.5), seen(0.45)], claimed={0: first[1]})
     assert ids[0] == first[1]
     assert ids[1] != first[1]
+
+
+def test_two_hidden_tracks_of_one_colour_get_one_piece_and_no_empty_label() -> None:
+    labels, boxes, frame = _blob_scene()
+    visible, hidden = _tracks(frame, hidden_x=125.0)
+    twin = replace(hidden[0], track_id=3, area=hidden[0].area - 50)
+    out, cut_from, owners = cut_reemerging(labels, boxes, {}, visible, [twin, *hidden], frame, 0.3)
+    assert list(owners.values()) == [2]  # the larger hidden track's, once
+    assert all(np.count_nonzero(out == piece) > 0 for piece in cut_from)
+
+
+def test_the_cut_never_empties_a_piece_the_moved_masks_gave_a_visible_track() -> None:
+    labels, boxes, frame = _blob_scene()
+    coming_out = disc(128, 60, 12) & ~disc(90, 60, 30)
+    labels[coming_out] = 2  # split_by_tracks gave the magenta part to a third track
+    visible, hidden = _tracks(frame, hidden_x=125.0)
+    out, cut_from, owners = cut_reemerging(labels, boxes, {2: 1}, visible, hidden, frame, 0.3)
+    assert owners == {} and cut_from == {2: 1} and out is labels
+
+
+def test_a_hidden_track_that_splits_another_blob_by_its_moved_mask_is_not_cut_here() -> None:
+    labels, boxes, frame = _blob_scene()
+    visible, hidden = _tracks(frame, hidden_x=125.0)
+    elsewhere = disc(170, 20, 8)
+    labels[elsewhere] = 2
+    ys, xs = np.nonzero(elsewhere)
+    boxes[2] = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    crop = elsewhere[boxes[2][1] : boxes[2][3], boxes[2][0] : boxes[2][2]]
+    own = PredictedMask(boxes[2][0], boxes[2][1], crop, hidden[0].colours)
+    _, _, owners = cut_reemerging(labels, boxes, {}, [*visible, (2, own)], hidden, frame, 0.3)
+    assert owners == {}
+
+
+def test_without_recovery_by_colour_no_track_is_cut_out_by_colour() -> None:
+    # recover_colour 0 turns re-identification by colour off: the cut goes with it
+    tracks = ObjectTracks(Tracker(TrackerConfig(recover_colour=0.0)))
+    small_id = None
+    for t in range(19):
+        small, large = disc(30 + 5 * t, 60, 10), disc(100 - t, 60, 30)
+        visible = small & ~large
+        touching = bool((disc(30 + 5 * t, 60, 11) & large).any())
+        blobs = (visible | large,) if touching else (visible, large)
+        _, ids = _step(tracks, _frame((small, MAGENTA), (large, CYAN)), *blobs)
+        if t == 3:
+            small_id = ids[0]
+        if t >= 16:
+            assert small_id not in ids
+
+
+def test_a_lost_track_keeps_its_colours_but_not_its_frame() -> None:
+    image = _frame((disc(50, 60, 10), MAGENTA))
+    frame = FrameColours(image)
+    mask = disc(50, 60, 10)[50:71, 40:61]
+    colours = TrackColours(frame, 40, 50, mask)
+    kept = colours.detached()
+    assert np.array_equal(kept.shares, colours.shares)
+    assert kept.detached() is kept
+    assert all(value is not frame for value in vars(kept).values())
