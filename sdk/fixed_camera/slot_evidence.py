@@ -30,7 +30,10 @@ layer), and a steady path is evidence that a flickering speck does not give. Tha
 exemption lasts only while the run does (an unclaimed object that turns back is held back
 again until its path is steady again): made lifelong, it let the guardrail specks of the
 real traffic slice out, whose hops along the rail are steady for a while (objects a frame
-2.13 against 2.68, replayed).
+2.13 against 2.68, replayed). Coherence is judged over the track's last `steady_history`
+sightings (TrackerConfig), so an object that turned back long ago is steady again while it
+goes on. A track whose blob comes into view at the image border is exempt too
+(sdk.fixed_camera.entering).
 
 That holds only for a model that knows the scene. The shipped model, trained on synthetic
 shapes, claims about a third of the foreground on the real crowd clip, where most people

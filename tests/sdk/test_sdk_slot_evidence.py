@@ -303,3 +303,31 @@ def test_object_tracks_reset_forgets_the_slot_evidence_too() -> None:
     assert tracks._slots.share == 1.0 and tracks._slots._claims
     tracks.reset()
     assert tracks._slots.share == 0.0 and not tracks._slots._claims
+
+
+@pytest.mark.parametrize("history", [10, 0])
+def test_an_unclaimed_object_that_turned_back_long_ago_is_steady_again_when_it_goes_on(
+    history: int,
+) -> None:
+    """A walker no slot claims goes left for 20 frames, then right for 30: with the steady
+    path judged over its last `steady_history` sightings it is reported again once it goes
+    on (it passes its starting point at frame 20 after the turn, where it has travelled
+    nothing); judged over its whole life (0) it is not, as its way stays more than twice
+    its travel."""
+    config = TrackerConfig(min_travel=0.02, steady_history=history)
+    tracks = ObjectTracks(Tracker(config))
+    shown = []
+    for t in range(WARM_UP_FRAMES + 51):
+        k = t - WARM_UP_FRAMES
+        x = 150 - 4 * k if k <= 20 else 70 + 4 * (k - 20)
+        blobs = [disc(x, 25, 8)] if k >= 0 else []
+        fused, _ = tracks.update(_frame(disc(30 + 2 * t, 80, 15), *blobs), observe, 2)
+        if k > 20:
+            shown.append(bool(fused.labels[blobs[0]].all()))
+    if history:
+        # steady again 12 frames after the turn (its last 10 sightings all going right, then
+        # 5 frames of a steady run); held back while it passes its start (nothing
+        # travelled), and reported again 5 frames later
+        assert shown == [False] * 11 + [True] * 8 + [False] * 5 + [True] * 6
+    else:
+        assert not any(shown)
