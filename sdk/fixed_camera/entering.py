@@ -8,8 +8,9 @@ view unclaimed, and such a blob is reported only once its track has moved steadi
 edge: its visible centre moves at about half its speed and jumps when a new part of its
 shape shows, which resets the steady count (on the classical benchmark's static clip one
 object went unreported for 20 frames that way). Coming in has its own signature: the blob
-touches the border, its box grows from one frame to the next, and its centre moves away
-from that border. A track whose blob did that in `unclaimed_entering_frames` sightings in
+touches the border, its box grows from one frame to the next, and its inner edge or its
+centre moves away from that border (a new part of its shape can move the centre a little
+the other way). A track whose blob did that in `unclaimed_entering_frames` sightings in
 a row is reported like a steady one. A speck at the border of a shaking camera flickers,
 growing and shrinking, and rarely grows inward four frames running: on the real CDnet
 slices the reported objects are the same as without the rule (three recorded trainings
@@ -25,7 +26,7 @@ from sdk.fixed_camera.fused import FusedObject
 
 
 class _Sighting(NamedTuple):
-    box_area: int
+    box: tuple[int, int, int, int]
     x: float  # centroid, map pixels
     y: float
     run: int  # sightings in a row coming in, this one included
@@ -60,15 +61,17 @@ class EnteringTracks:
             area = (x1 - x0) * (y1 - y0)
             before = self._last.get(track_id)
             run = 0
-            if before is not None and area >= growth * before.box_area:
+            if before is not None:
+                bx0, by0, bx1, by1 = before.box
                 inward = (
-                    (x0 <= 0 and x > before.x)
-                    or (x1 >= width and x < before.x)
-                    or (y0 <= 0 and y > before.y)
-                    or (y1 >= height and y < before.y)
+                    (x0 <= 0 and (x1 > bx1 or x > before.x))
+                    or (x1 >= width and (x0 < bx0 or x < before.x))
+                    or (y0 <= 0 and (y1 > by1 or y > before.y))
+                    or (y1 >= height and (y0 < by0 or y < before.y))
                 )
-                run = before.run + 1 if inward else 0
-            now[track_id] = _Sighting(area, x, y, run)
+                grew = area >= growth * (bx1 - bx0) * (by1 - by0)
+                run = before.run + 1 if inward and grew else 0
+            now[track_id] = _Sighting(obj.bbox, x, y, run)
             if frames > 0 and run >= frames:
                 entering.add(track_id)
         self._last = now

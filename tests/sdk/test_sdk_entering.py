@@ -95,3 +95,15 @@ def test_the_entering_counts_are_checked() -> None:
         TrackerConfig(unclaimed_entering_frames=-1)
     with pytest.raises(ValueError, match="entering_growth"):
         TrackerConfig(entering_growth=0.9)
+
+
+def test_a_new_part_that_pulls_the_centre_back_does_not_break_the_run() -> None:
+    # coming in from the right; on its fourth sighting a tall part shows at the border,
+    # which pulls its centre outward while its inner edge still advances
+    coming = [disc(W + 14 - 3 * k, 60, 16) for k in range(8)]
+    for k in range(3, 8):
+        coming[k] = coming[k].copy()
+        coming[k][0:H, W - 2 :] = True
+    centres = [_blob(m).centroid[0] for m in coming[2:4]]
+    assert centres[1] > centres[0]  # the centre moved back toward the border
+    assert _runs(coming) == [False] * 4 + [True] * 4
