@@ -23,6 +23,7 @@ import numpy as np
 
 from sdk.fixed_camera.entering import EnteringTracks
 from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
+from sdk.fixed_camera.newcomer import cut_newcomers
 from sdk.fixed_camera.reemergence import HiddenTrack, cut_reemerging
 from sdk.fixed_camera.reidentify import has_hue
 from sdk.fixed_camera.slot_evidence import SlotEvidence
@@ -132,6 +133,7 @@ class ObjectTracks:
             colours,
         )
         owners: dict[int, int] = {}  # piece -> the hidden track it came out of
+        hidden: list[HiddenTrack] = []
         if colours is not None:
             hidden = self._hidden(width, height)
             if hidden:
@@ -143,6 +145,19 @@ class ObjectTracks:
                     hidden,
                     colours,
                     self.tracker.config.split_share,
+                )
+            if predicted:
+                labels, cut_from = cut_newcomers(
+                    labels,
+                    boxes,
+                    cut_from,
+                    set(owners),
+                    [p for _, p in predicted],
+                    colours,
+                    self.tracker.config.split_share,
+                    self.tracker.config.recover_colour,
+                    [p.colours for _, p in predicted if p.colours is not None]
+                    + [h.colours for h in hidden],
                 )
         pieces: set[int] = set()
         if cut_from:  # measure the pieces again, inside the boxes of the blobs they came from

@@ -104,7 +104,7 @@ def cut_reemerging(
                 continue
             window = labels[y0:y1, x0:x1]
             mine = np.isin(window, pieces_of[blob])
-            shown = _visible_in(mine, (x0, y0, x1, y1), visible, min_share)
+            shown = visible_in(mine, (x0, y0, x1, y1), visible, min_share)
             if not shown:
                 continue  # nothing to tell it from
             masks = list(shown.values())
@@ -113,7 +113,7 @@ def cut_reemerging(
             if not all(_hues_apart([track.hue, m.hue]) for m in masks):
                 continue
             part = _coming_out(frame, track, masks, mine, (x0, y0, x1, y1))
-            if part is None or not _leaves_every_piece(window, part, pieces_of[blob]):
+            if part is None or not leaves_every_piece(window, part, pieces_of[blob]):
                 continue
             value = free.pop()
             if not copied:
@@ -145,7 +145,7 @@ def _splitting(
     return out
 
 
-def _leaves_every_piece(window: np.ndarray, part: np.ndarray, pieces: list[int]) -> bool:
+def leaves_every_piece(window: np.ndarray, part: np.ndarray, pieces: list[int]) -> bool:
     """Whether each of the blob's labels keeps at least MIN_PIXELS outside `part`, or had
     none to keep."""
     for piece in pieces:
@@ -155,7 +155,7 @@ def _leaves_every_piece(window: np.ndarray, part: np.ndarray, pieces: list[int])
     return True
 
 
-def _visible_in(
+def visible_in(
     mine: np.ndarray,
     box: tuple[int, int, int, int],
     visible: list[tuple[int, PredictedMask]],

@@ -1,0 +1,188 @@
+"""An object that comes into view touching a tracked one, or in front of it, is cut out of
+the blob by its colours (issue 21: each object one mask and one ID through contacts).
+
+An object that arrives while touching a tracked object is part of that object's blob from
+its first frame: no track ever held it apart, so the split by moved masks
+(sdk.fixed_camera.track_split) has nothing to split by, and when the tracked object
+leaves, its track carries on with the newcomer. On the classical benchmark's clips one
+such arrival, a darker green disc coming in over a green one at the border, handed an ID
+from one object to the other for the rest of the clip (about 107 of the 916 scored object
+frames of each of five groups).
+
+The tracks in a blob know their colours (split_appearance: each one's histogram under its
+last mask). A connected part of the blob whose colours none of them, nor any other live or
+lost track, showed (each under UNSEEN of its pixels), of a hue of its own (more than
+`recover_colour` from grey) and as far from each of theirs (the distance at which
+re-identification tells two objects apart), is a newcomer: it is cut out as its own piece
+and gets a new track. The part may lie inside a track's moved mask: an object that comes
+in front of another covers it. The part is found where most of a small neighbourhood is
+of such colours (sensor noise scatters an object's pixels over neighbouring colour bins),
+and must have a body, not only a band a few pixels wide: in `astseg demo`'s clip, bands of
+colours blended along the objects' soft outlines were cut as newcomers without it, and
+their short-lived tracks took IDs from the objects (objects followed by one ID 0.875 ->
+0.625).
+
+What this leaves alone: a shadow, a highlight or a change of light (the same hue, darker,
+paler or brighter);
+a car's dark windows or grey tyres coming into view (no hue of their own); and every blob
+whose tracks have no hue (grey and white cars, people in dark clothes), as on the real
+CDnet slices and the real crowd clip, where the tracks are of no hue or all of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from sdk.fixed_camera.reemergence import leaves_every_piece, visible_in
+from sdk.fixed_camera.reidentify import has_hue
+from sdk.fixed_camera.split_appearance import BINS, FrameColours, TrackColours
+from sdk.fixed_camera.track_split import MAX_LABEL, PredictedMask, clip_to_box
+
+# a colour a track did not show: under this share of its last mask's pixels
+UNSEEN = 0.02
+# the newcomer holds at least this many pixels
+MIN_PIXELS = 24
+# a pixel is in a newcomer when at least DENSITY of its _NEIGHBOURHOOD × _NEIGHBOURHOOD
+# neighbours are of colours no track showed
+DENSITY = 0.4
+_NEIGHBOURHOOD = 5
+_BODY = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+
+
+def cut_newcomers(
+    labels: np.ndarray,
+    boxes: dict[int, tuple[int, int, int, int]],
+    cut_from: dict[int, int],
+    owned: set[int],
+    visible: list[PredictedMask],
+    frame: FrameColours,
+    min_share: float,
+    min_hue: float,
+    known: Sequence[TrackColours] = (),
+) -> tuple[np.ndarray, dict[int, int]]:
+    """Cut each blob's newcomer, if it has one, as a piece of its own. `labels` (uint8
+    [H, W]) and `cut_from` ({piece: blob}) as the splits so far left them, `boxes`: each
+    blob's x0, y0, x1, y1 from before them; `owned`: pieces already given to a track (not
+    cut again); `visible`: the moved masks of the tracks that split blobs this frame (a
+    blob's tracks: those whose moved mask it holds at least `min_share` of); `min_hue`:
+    how far from grey a chromaticity must lie to be a hue (TrackerConfig.recover_colour;
+    0: nothing is cut); `known`: the colours of every other track, seen or lost, that may
+    show in the blob (one partly hidden behind the blob's tracks, one that may come back:
+    sdk.fixed_camera.reemergence), which are no newcomer's. Returns the labels (a new
+    array when something was cut) and cut_from with the new pieces added."""
+    if not visible or min_hue <= 0 or len(boxes) + len(cut_from) >= MAX_LABEL:
+        return labels, cut_from
+    hued = [has_hue(p.hue, min_hue) and p.colours is not None for p in visible]
+    if not any(hued):
+        return labels, cut_from
+    used = set(boxes) | set(cut_from)
+    free = [v for v in range(MAX_LABEL, 0, -1) if v not in used]
+    pieces_of: dict[int, list[int]] = {b: [b] for b in boxes}
+    for piece, blob in cut_from.items():
+        if piece not in owned:
+            pieces_of.setdefault(blob, [blob]).append(piece)
+    cut_from = dict(cut_from)
+    tagged = list(enumerate(visible))
+    copied = False
+    for blob in _blobs_of_hued_tracks(labels, cut_from, visible, hued, min_share):
+        if not free:
+            break
+        box = boxes.get(blob)
+        if box is None:
+            continue
+        x0, y0, x1, y1 = box
+        window = labels[y0:y1, x0:x1]
+        mine = np.isin(window, pieces_of[blob])
+        shown = visible_in(mine, box, tagged, min_share)
+        if not shown or not all(hued[k] for k in shown):
+            continue
+        part = _newcomer(frame, list(shown.values()), known, mine, box, min_hue)
+        if part is None or not leaves_every_piece(window, part, pieces_of[blob]):
+            continue
+        value = free.pop()
+        if not copied:
+            labels, copied = labels.copy(), True
+            window = labels[y0:y1, x0:x1]
+        window[part] = value
+        cut_from[value] = blob
+    return labels, cut_from
+
+
+def _blobs_of_hued_tracks(
+    labels: np.ndarray,
+    cut_from: dict[int, int],
+    visible: list[PredictedMask],
+    hued: list[bool],
+    min_share: float,
+) -> list[int]:
+    """The blobs (in the order first found) that hold at least min_share of the moved
+    mask of a track of a hue: the only ones a newcomer can be cut from, found without
+    looking at every blob (a crowd of 40 grey tracks costs one test each)."""
+    height, width = labels.shape
+    found: dict[int, None] = {}
+    for predicted, is_hued in zip(visible, hued, strict=True):
+        if not is_hued:
+            continue
+        rows, cols, part = clip_to_box(predicted, (0, 0, width, height))
+        under = labels[rows, cols][part]
+        under = under[under > 0]
+        if not under.size:
+            continue
+        counts = np.bincount(under)
+        label = int(np.argmax(counts))
+        if counts[label] >= min_share * max(int(np.count_nonzero(predicted.mask)), 1):
+            found[cut_from.get(label, label)] = None
+    return list(found)
+
+
+def _newcomer(
+    frame: FrameColours,
+    masks: list[PredictedMask],
+    known: Sequence[TrackColours],
+    mine: np.ndarray,
+    box: tuple[int, int, int, int],
+    min_hue: float,
+) -> np.ndarray | None:
+    """The blob's largest connected part (bool over its box) of colours none of the masks'
+    tracks nor the `known` ones showed, when it holds MIN_PIXELS and is of a hue apart
+    from each of the masks'; else None."""
+    x0, y0, x1, y1 = box
+    bins = frame.bins[y0:y1, x0:x1]
+    shown = np.zeros(BINS, dtype=bool)
+    for colours in [m.colours for m in masks] + list(known):
+        assert colours is not None
+        shown |= colours.shares >= UNSEEN
+    seen = shown[bins]
+    new = mine & ~seen
+    if np.count_nonzero(new) < MIN_PIXELS:
+        return None
+    # where most of a neighbourhood is of unseen colours: sensor noise scatters an object's
+    # pixels over neighbouring bins, some seen, and a one-pixel line of mixed edge colours
+    # between two objects fills a fifth of it
+    density = cv2.blur(new.astype(np.float32), (_NEIGHBOURHOOD, _NEIGHBOURHOOD))
+    dense = ((density >= DENSITY) & mine).view(np.uint8)
+    # an object has a body: a band a few pixels wide along an edge (colours blended with
+    # the background's, a soft outline) is no newcomer
+    dense = cv2.morphologyEx(dense, cv2.MORPH_OPEN, _BODY)
+    count, parts, stats, _ = cv2.connectedComponentsWithStats(dense, connectivity=8)
+    if count < 2:
+        return None
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if int(stats[largest, cv2.CC_STAT_AREA]) < MIN_PIXELS:
+        return None
+    part = parts == largest
+    mean = frame.image[y0:y1, x0:x1][part][:, :3].astype(np.float64).mean(axis=0)
+    total = float(mean.sum())
+    if total <= 1e-6:
+        return None
+    hue = mean / total
+    if not has_hue(hue, min_hue):
+        return None
+    # as far from each track's colour as re-identification needs to tell two objects apart
+    # (its recover_colour): a paler or darker shade of the track's own colour is nearer
+    if any(m.hue is None or float(np.linalg.norm(hue - m.hue)) < min_hue for m in masks):
+        return None
+    return part
