@@ -37,12 +37,15 @@ import cv2
 import numpy as np
 
 from sdk.fixed_camera.reemergence import leaves_every_piece, visible_in
-from sdk.fixed_camera.reidentify import has_hue
-from sdk.fixed_camera.split_appearance import BINS, FrameColours, TrackColours
+from sdk.fixed_camera.reidentify import NEUTRAL, has_hue
+from sdk.fixed_camera.split_appearance import BINS, HUE_APART, FrameColours, TrackColours
 from sdk.fixed_camera.track_split import MAX_LABEL, PredictedMask, clip_to_box
 
 # a colour a track did not show: under this share of its last mask's pixels
 UNSEEN = 0.02
+# a newcomer's chromaticity lies at least this far off the line from grey through each
+# track's (half the split's HUE_APART): nearer, it is a shade of the track's own colour
+OFF_SHADE = HUE_APART / 2
 # the newcomer holds at least this many pixels
 MIN_PIXELS = 24
 # a pixel is in a newcomer when at least DENSITY of its _NEIGHBOURHOOD × _NEIGHBOURHOOD
@@ -182,7 +185,24 @@ def _newcomer(
     if not has_hue(hue, min_hue):
         return None
     # as far from each track's colour as re-identification needs to tell two objects apart
-    # (its recover_colour): a paler or darker shade of the track's own colour is nearer
-    if any(m.hue is None or float(np.linalg.norm(hue - m.hue)) < min_hue for m in masks):
-        return None
+    # (its recover_colour), and off the line from grey through it, along which a paler or
+    # darker shade of the track's own colour lies (a highlight on a purple object is a
+    # paler purple: 0.10 from it, but 0.01-0.02 off that line in `astseg demo`'s clip; the
+    # darker green disc that comes in over a green one on the classical clips is 0.04-0.06
+    # off it)
+    for m in masks:
+        if m.hue is None or float(np.linalg.norm(hue - m.hue)) < min_hue:
+            return None
+        if _off_shade(hue, m.hue) < OFF_SHADE:
+            return None
     return part
+
+
+def _off_shade(colour: np.ndarray, track: np.ndarray) -> float:
+    """The distance of a chromaticity from the line through grey and the track's."""
+    axis = track - NEUTRAL
+    offset = colour - NEUTRAL
+    length = float(axis @ axis)
+    if length <= 1e-12:
+        return float(np.linalg.norm(offset))
+    return float(np.linalg.norm(offset - (float(offset @ axis) / length) * axis))

@@ -159,3 +159,15 @@ def test_an_object_arriving_in_front_of_a_tracked_one_gets_its_own_id_and_mask()
     (other,) = [m for i, m in masks.items() if i != green_id]
     assert iou(other, newcomer) > 0.8
     assert iou(masks[green_id], green & ~newcomer) > 0.8
+
+
+def test_a_highlight_is_a_paler_shade_of_the_track_not_a_newcomer() -> None:
+    purple = (190, 80, 235)
+    paler = tuple(round((c + 230) / 2) for c in purple)  # lit by a white light
+    assert float(np.linalg.norm(_chroma(paler) - _chroma(purple))) > 0.1  # far apart...
+    newcomer = disc(115, 60, 10)
+    labels = np.zeros((H, W), np.uint8)
+    labels[LARGE] = 1
+    frame = FrameColours(_frame((LARGE, purple), (newcomer, paler)))  # type: ignore[arg-type]
+    _, cut_from = cut_newcomers(labels, {1: BOX}, {}, set(), [_track(purple)], frame, 0.3, 0.1)
+    assert cut_from == {}  # ...but on the line from grey through the purple
