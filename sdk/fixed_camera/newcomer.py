@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from sdk.fixed_camera.reemergence import leaves_every_piece, visible_in
+from sdk.fixed_camera.blob_pieces import BlobPieces, tracks_in
 from sdk.fixed_camera.reidentify import NEUTRAL, has_hue
 from sdk.fixed_camera.split_appearance import BINS, HUE_APART, FrameColours, TrackColours
 from sdk.fixed_camera.track_split import MAX_LABEL, PredictedMask, clip_to_box
@@ -81,37 +81,23 @@ def cut_newcomers(
     hued = [has_hue(p.hue, min_hue) and p.colours is not None for p in visible]
     if not any(hued):
         return labels, cut_from
-    used = set(boxes) | set(cut_from)
-    free = [v for v in range(MAX_LABEL, 0, -1) if v not in used]
-    pieces_of: dict[int, list[int]] = {b: [b] for b in boxes}
-    for piece, blob in cut_from.items():
-        if piece not in owned:
-            pieces_of.setdefault(blob, [blob]).append(piece)
-    cut_from = dict(cut_from)
+    pieces = BlobPieces(labels, boxes, cut_from, owned)
     tagged = list(enumerate(visible))
-    copied = False
     for blob in _blobs_of_hued_tracks(labels, cut_from, visible, hued, min_share):
-        if not free:
+        if pieces.full:
             break
         box = boxes.get(blob)
         if box is None:
             continue
-        x0, y0, x1, y1 = box
-        window = labels[y0:y1, x0:x1]
-        mine = np.isin(window, pieces_of[blob])
-        shown = visible_in(mine, box, tagged, min_share)
+        mine = pieces.mine(blob)
+        shown = tracks_in(mine, box, tagged, min_share)
         if not shown or not all(hued[k] for k in shown):
             continue
         part = _newcomer(frame, list(shown.values()), known, mine, box, min_hue)
-        if part is None or not leaves_every_piece(window, part, pieces_of[blob]):
+        if part is None or not pieces.may_cut(blob, part):
             continue
-        value = free.pop()
-        if not copied:
-            labels, copied = labels.copy(), True
-            window = labels[y0:y1, x0:x1]
-        window[part] = value
-        cut_from[value] = blob
-    return labels, cut_from
+        pieces.cut(blob, part)
+    return pieces.labels, pieces.cut_from
 
 
 def _blobs_of_hued_tracks(

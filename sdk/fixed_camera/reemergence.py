@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from sdk.fixed_camera.blob_pieces import BlobPieces, tracks_in
 from sdk.fixed_camera.split_appearance import FrameColours, TrackColours, log_probability
 from sdk.fixed_camera.split_appearance import hues_apart as _hues_apart
 from sdk.fixed_camera.track_split import MAX_LABEL, PredictedMask, clip_to_box
@@ -76,35 +77,28 @@ def cut_reemerging(
     this frame; a blob's visible tracks are those whose moved mask it holds at least
     `min_share` of. A hidden track that is also visible and holds that share of some blob
     is split by its moved mask instead. The part is taken from the blob and its pieces,
-    but never from another hidden track's part, and never leaves a piece under
-    MIN_PIXELS. Returns the labels (a new array when something was cut), cut_from with the
-    new pieces added, and {new piece: the hidden track's ID} (sdk.tracker.Tracker.update's
-    `claimed`)."""
+    but never from another hidden track's part, and never leaves a label under
+    blob_pieces.MIN_LEFT pixels. Returns the labels (a new array when something was cut),
+    cut_from with the new pieces added, and {new piece: the hidden track's ID}
+    (sdk.tracker.Tracker.update's `claimed`)."""
     owners: dict[int, int] = {}
     if not hidden or len(boxes) + len(cut_from) >= MAX_LABEL:
         return labels, cut_from, owners
-    used = set(boxes) | set(cut_from)
-    free = [v for v in range(MAX_LABEL, 0, -1) if v not in used]
-    pieces_of: dict[int, list[int]] = {b: [b] for b in boxes}
-    for piece, blob in cut_from.items():
-        pieces_of.setdefault(blob, [blob]).append(piece)
+    pieces = BlobPieces(labels, boxes, cut_from)
     splitting = _splitting(labels, visible, min_share)
-    cut_from = dict(cut_from)
-    copied = False
     for track in sorted(hidden, key=lambda t: t.area, reverse=True):
         if track.track_id in splitting:
             continue
         for blob, (x0, y0, x1, y1) in boxes.items():
-            if not free:
+            if pieces.full:
                 break
             # the blob's box must come within reach of where the hidden track should be
             nearest_x = min(max(track.x, x0), x1 - 1)
             nearest_y = min(max(track.y, y0), y1 - 1)
             if not track.within_reach(nearest_x, nearest_y):
                 continue
-            window = labels[y0:y1, x0:x1]
-            mine = np.isin(window, pieces_of[blob])
-            shown = visible_in(mine, (x0, y0, x1, y1), visible, min_share)
+            mine = pieces.mine(blob)
+            shown = tracks_in(mine, (x0, y0, x1, y1), visible, min_share)
             if not shown:
                 continue  # nothing to tell it from
             masks = list(shown.values())
@@ -113,17 +107,11 @@ def cut_reemerging(
             if not all(_hues_apart([track.hue, m.hue]) for m in masks):
                 continue
             part = _coming_out(frame, track, masks, mine, (x0, y0, x1, y1))
-            if part is None or not leaves_every_piece(window, part, pieces_of[blob]):
+            if part is None or not pieces.may_cut(blob, part):
                 continue
-            value = free.pop()
-            if not copied:
-                labels, copied = labels.copy(), True
-                window = labels[y0:y1, x0:x1]
-            window[part] = value
-            cut_from[value] = blob
-            owners[value] = track.track_id
+            owners[pieces.cut(blob, part)] = track.track_id
             break  # one piece for each hidden track; it is no one else's to cut
-    return labels, cut_from, owners
+    return pieces.labels, pieces.cut_from, owners
 
 
 def _splitting(
@@ -143,35 +131,6 @@ def _splitting(
         if held >= min_share * max(int(np.count_nonzero(predicted.mask)), 1):
             out.add(track_id)
     return out
-
-
-def leaves_every_piece(window: np.ndarray, part: np.ndarray, pieces: list[int]) -> bool:
-    """Whether each of the blob's labels keeps at least MIN_PIXELS outside `part`, or had
-    none to keep."""
-    for piece in pieces:
-        has = window == piece
-        if has.any() and np.count_nonzero(has & ~part) < MIN_PIXELS:
-            return False
-    return True
-
-
-def visible_in(
-    mine: np.ndarray,
-    box: tuple[int, int, int, int],
-    visible: list[tuple[int, PredictedMask]],
-    min_share: float,
-) -> dict[int, PredictedMask]:
-    """{track ID: moved mask} of the visible tracks whose moved mask the blob (`mine`, bool
-    over its box) holds at least min_share of."""
-    shown = {}
-    for track_id, predicted in visible:
-        rows, cols, part = clip_to_box(predicted, box)
-        if not part.size:
-            continue
-        held = np.count_nonzero(part & mine[rows, cols])
-        if held and held >= min_share * max(int(np.count_nonzero(predicted.mask)), 1):
-            shown[track_id] = predicted
-    return shown
 
 
 def _coming_out(

@@ -3,13 +3,18 @@ object-tracking tests (no model, no background graph)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
-from sdk.fixed_camera.fused import FusedObject
+from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
+from sdk.fixed_camera.object_colour import mean_colour
+from sdk.fixed_camera.object_tracks import ObjectTracks
 from sdk.tracker import Observation
 
 H, W = 120, 200  # the maps' size
+GREY = (90, 90, 90)  # the images' background
 
 
 def disc(x: float, y: float, r: float) -> np.ndarray:
@@ -35,3 +40,40 @@ def observe(obj: FusedObject, labels: np.ndarray) -> Observation:
         size=np.array([2.0 * (x1 - x0) / W, 2.0 * (y1 - y0) / H]),
         appearance=np.zeros(0),
     )
+
+
+def painted(*layers: tuple[np.ndarray, tuple[int, int, int]]) -> np.ndarray:
+    """An [H, W, 3] uint8 image: grey, then each mask painted in its colour (later on top)."""
+    image = np.empty((H, W, 3), np.uint8)
+    image[:] = GREY
+    for mask, colour in layers:
+        image[mask] = colour
+    return image
+
+
+def coloured_step(
+    tracks: ObjectTracks, image: np.ndarray | None, *blobs: np.ndarray
+) -> tuple[FusedLabels, list[int]]:
+    """One frame of `blobs` (labels 1, 2, ... in order) through ObjectTracks, each object
+    observed with its mean chromaticity in `image` as fixed-camera mode gives it (None: no
+    image, no colour)."""
+    labels = np.zeros((H, W), np.uint8)
+    for label, blob in enumerate(blobs, start=1):
+        labels[blob] = label
+
+    def coloured(obj: FusedObject, labels: np.ndarray) -> Observation:
+        seen = observe(obj, labels)
+        if image is not None:
+            seen = replace(seen, colour=mean_colour(image, labels, obj))
+        return seen
+
+    return tracks.update(FusedLabels(labels, measure_labels(labels, {})), coloured, 0, image)
+
+
+def claimed_frame(car: np.ndarray, *unclaimed: np.ndarray) -> FusedLabels:
+    """A car slot 0 claims, and blobs no slot claims."""
+    labels = np.zeros((H, W), np.uint8)
+    labels[car] = 1
+    for label, blob in enumerate(unclaimed, start=2):
+        labels[blob] = label
+    return FusedLabels(labels, measure_labels(labels, {1: 0}))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from drawn_maps import H, W, disc, observe
+from drawn_maps import H, W, claimed_frame, disc, observe
 
 from sdk.fixed_camera.entering import EnteringTracks
-from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
+from sdk.fixed_camera.fused import FusedObject, measure_labels
 from sdk.fixed_camera.object_tracks import ObjectTracks
 from sdk.fixed_camera.slot_evidence import WARM_UP_FRAMES
 from sdk.tracker import Tracker, TrackerConfig
@@ -55,15 +55,6 @@ def test_a_frame_the_track_is_not_seen_in_starts_the_run_again() -> None:
     assert _runs(masks) == [False] * 8 + [True] * 2  # seen again at 4: a new run from there
 
 
-def _frame(car: np.ndarray, *unclaimed: np.ndarray) -> FusedLabels:
-    """A car slot 0 claims, and blobs no slot claims."""
-    labels = np.zeros((H, W), np.uint8)
-    labels[car] = 1
-    for label, blob in enumerate(unclaimed, start=2):
-        labels[blob] = label
-    return FusedLabels(labels, measure_labels(labels, {1: 0}))
-
-
 def _first_reported(entering_frames: int) -> int:
     """The frame (after it first shows) from which an object coming slowly in at the right
     border, no slot claiming it, is reported; a claimed car drives meanwhile."""
@@ -74,7 +65,7 @@ def _first_reported(entering_frames: int) -> int:
         k = t - WARM_UP_FRAMES
         blob = disc(W + 14 - 2 * k, 60, 16) if k >= 0 else None
         car = disc(30 + 3 * t, 100, 12)
-        fused, _ = tracks.update(_frame(car, *([] if blob is None else [blob])), observe, 2)
+        fused, _ = tracks.update(claimed_frame(car, *([] if blob is None else [blob])), observe, 2)
         if blob is not None:
             shown.append(bool(fused.labels[blob].all()))
     first = shown.index(True)

@@ -7,26 +7,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from drawn_maps import H, W, disc, iou, observe
+from drawn_maps import H, W, coloured_step, disc, iou, painted
 
-from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
 from sdk.fixed_camera.newcomer import MIN_PIXELS, cut_newcomers
-from sdk.fixed_camera.object_colour import mean_colour
 from sdk.fixed_camera.object_tracks import ObjectTracks
 from sdk.fixed_camera.split_appearance import FrameColours, TrackColours
 from sdk.fixed_camera.track_split import PredictedMask
-from sdk.tracker import Observation, Tracker
+from sdk.tracker import Tracker
 
-GREY, GREEN, DARK_GREEN = (90, 90, 90), (13, 191, 9), (21, 157, 35)
+GREEN, DARK_GREEN = (13, 191, 9), (21, 157, 35)
 SHADOWED_GREEN, SILVER, ORANGE = (7, 105, 5), (150, 150, 150), (220, 120, 20)
-
-
-def _frame(*painted: tuple[np.ndarray, tuple[int, int, int]]) -> np.ndarray:
-    image = np.empty((H, W, 3), np.uint8)
-    image[:] = GREY
-    for mask, colour in painted:
-        image[mask] = colour
-    return image
 
 
 def _chroma(colour: tuple[int, int, int]) -> np.ndarray:
@@ -41,7 +31,7 @@ BOX = (70, 30, 131, 91)  # LARGE's box
 def _track(colour: tuple[int, int, int] = GREEN) -> PredictedMask:
     """The large disc's track: its moved mask and its colours, from a frame of it alone."""
     crop = LARGE[30:91, 70:131]
-    alone = FrameColours(_frame((LARGE, colour)))
+    alone = FrameColours(painted((LARGE, colour)))
     return PredictedMask(70, 30, crop, TrackColours(alone, 70, 30, crop), _chroma(colour))
 
 
@@ -54,7 +44,7 @@ def _cut(
     newcomer = disc(115, 60, 10)
     labels = np.zeros((H, W), np.uint8)
     labels[LARGE] = 1
-    frame = FrameColours(_frame((LARGE, GREEN), (newcomer, newcomer_colour)))
+    frame = FrameColours(painted((LARGE, GREEN), (newcomer, newcomer_colour)))
     out, cut_from = cut_newcomers(
         labels, {1: BOX}, {}, set(), [track or _track()], frame, 0.3, 0.1, known or []
     )
@@ -80,7 +70,7 @@ def test_a_part_of_no_hue_is_not_a_newcomer() -> None:
 
 def test_a_colour_another_track_showed_is_not_a_newcomer() -> None:
     elsewhere = disc(30, 30, 10)
-    seen = FrameColours(_frame((elsewhere, DARK_GREEN)))
+    seen = FrameColours(painted((elsewhere, DARK_GREEN)))
     known = TrackColours(seen, 20, 20, elsewhere[20:41, 20:41])
     assert _cut(DARK_GREEN, known=[known])[1] == {}
 
@@ -89,7 +79,7 @@ def test_a_blob_whose_track_has_no_hue_is_left_whole() -> None:
     grey_track = replace(_track(SILVER), hue=_chroma(SILVER))
     labels = np.zeros((H, W), np.uint8)
     labels[LARGE] = 1
-    frame = FrameColours(_frame((LARGE, SILVER), (disc(115, 60, 10), ORANGE)))
+    frame = FrameColours(painted((LARGE, SILVER), (disc(115, 60, 10), ORANGE)))
     out, cut_from = cut_newcomers(labels, {1: BOX}, {}, set(), [grey_track], frame, 0.3, 0.1)
     assert cut_from == {} and out is labels
 
@@ -100,7 +90,7 @@ def test_a_sprinkle_of_new_colours_smaller_than_min_pixels_is_no_newcomer() -> N
     assert newcomer.sum() < MIN_PIXELS
     labels = np.zeros((H, W), np.uint8)
     labels[LARGE] = 1
-    frame = FrameColours(_frame((LARGE, GREEN), (newcomer, ORANGE)))
+    frame = FrameColours(painted((LARGE, GREEN), (newcomer, ORANGE)))
     _, cut_from = cut_newcomers(labels, {1: BOX}, {}, set(), [_track()], frame, 0.3, 0.1)
     assert cut_from == {}
 
@@ -110,10 +100,10 @@ def test_sensor_noise_does_not_hide_a_newcomer() -> None:
     newcomer = disc(115, 60, 10)
     labels = np.zeros((H, W), np.uint8)
     labels[LARGE] = 1
-    clean = _frame((LARGE, GREEN), (newcomer, DARK_GREEN)).astype(np.float64)
+    clean = painted((LARGE, GREEN), (newcomer, DARK_GREEN)).astype(np.float64)
     noisy = np.clip(clean + rng.normal(0, 12, clean.shape), 0, 255).astype(np.uint8)
     alone = np.clip(
-        _frame((LARGE, GREEN)).astype(np.float64) + rng.normal(0, 12, clean.shape), 0, 255
+        painted((LARGE, GREEN)).astype(np.float64) + rng.normal(0, 12, clean.shape), 0, 255
     ).astype(np.uint8)
     crop = LARGE[30:91, 70:131]
     track = PredictedMask(
@@ -126,19 +116,6 @@ def test_sensor_noise_does_not_hide_a_newcomer() -> None:
     assert iou(out == piece, newcomer) > 0.6
 
 
-def _step(
-    tracks: ObjectTracks, image: np.ndarray, *blobs: np.ndarray
-) -> tuple[FusedLabels, list[int]]:
-    labels = np.zeros((H, W), np.uint8)
-    for label, blob in enumerate(blobs, start=1):
-        labels[blob] = label
-
-    def coloured(obj: FusedObject, labels: np.ndarray) -> Observation:
-        return replace(observe(obj, labels), colour=mean_colour(image, labels, obj))
-
-    return tracks.update(FusedLabels(labels, measure_labels(labels, {})), coloured, 0, image)
-
-
 def test_an_object_arriving_in_front_of_a_tracked_one_gets_its_own_id_and_mask() -> None:
     """A green disc is tracked; a dark green one comes in from the right border in front of
     it. Once the newcomer's track is confirmed it is reported with its own ID and mask,
@@ -148,10 +125,10 @@ def test_an_object_arriving_in_front_of_a_tracked_one_gets_its_own_id_and_mask()
     for t in range(16):
         green = disc(150 + t, 60, 30)
         newcomer = disc(W + 12 - 3 * max(t - 5, 0), 60, 14) if t >= 6 else None
-        painted = [(green, GREEN)] + ([] if newcomer is None else [(newcomer, DARK_GREEN)])
-        image = _frame(*painted)
+        layers = [(green, GREEN)] + ([] if newcomer is None else [(newcomer, DARK_GREEN)])
+        image = painted(*layers)
         blob = green if newcomer is None else (green | newcomer)
-        fused, ids = _step(tracks, image, blob)
+        fused, ids = coloured_step(tracks, image, blob)
         if t == 4:
             (green_id,) = ids
     masks = {i: fused.labels == o.label for o, i in zip(fused.objects, ids, strict=True)}
@@ -168,6 +145,6 @@ def test_a_highlight_is_a_paler_shade_of_the_track_not_a_newcomer() -> None:
     newcomer = disc(115, 60, 10)
     labels = np.zeros((H, W), np.uint8)
     labels[LARGE] = 1
-    frame = FrameColours(_frame((LARGE, purple), (newcomer, paler)))  # type: ignore[arg-type]
+    frame = FrameColours(painted((LARGE, purple), (newcomer, paler)))  # type: ignore[arg-type]
     _, cut_from = cut_newcomers(labels, {1: BOX}, {}, set(), [_track(purple)], frame, 0.3, 0.1)
     assert cut_from == {}  # ...but on the line from grey through the purple

@@ -6,38 +6,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from drawn_maps import H, W, disc, iou, observe
+from drawn_maps import H, W, coloured_step, disc, iou, painted
 
-from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
-from sdk.fixed_camera.object_colour import mean_colour
 from sdk.fixed_camera.object_tracks import ObjectTracks
 from sdk.fixed_camera.reemergence import MIN_PIXELS, HiddenTrack, cut_reemerging
 from sdk.fixed_camera.split_appearance import FrameColours, TrackColours
 from sdk.fixed_camera.track_split import PredictedMask
 from sdk.tracker import Observation, Tracker, TrackerConfig
 
-GREY, MAGENTA, CYAN, TEAL = (90, 90, 90), (200, 20, 200), (20, 200, 200), (25, 195, 185)
-
-
-def _frame(*painted: tuple[np.ndarray, tuple[int, int, int]]) -> np.ndarray:
-    image = np.empty((H, W, 3), np.uint8)
-    image[:] = GREY
-    for mask, colour in painted:
-        image[mask] = colour
-    return image
-
-
-def _step(
-    tracks: ObjectTracks, image: np.ndarray, *blobs: np.ndarray
-) -> tuple[FusedLabels, list[int]]:
-    labels = np.zeros((H, W), np.uint8)
-    for label, blob in enumerate(blobs, start=1):
-        labels[blob] = label
-
-    def coloured(obj: FusedObject, labels: np.ndarray) -> Observation:
-        return replace(observe(obj, labels), colour=mean_colour(image, labels, obj))
-
-    return tracks.update(FusedLabels(labels, measure_labels(labels, {})), coloured, 0, image)
+MAGENTA, CYAN, TEAL = (200, 20, 200), (20, 200, 200), (25, 195, 185)
 
 
 def _pass_behind(small_colour: tuple[int, int, int]) -> list[tuple[np.ndarray, np.ndarray | None]]:
@@ -51,10 +28,10 @@ def _pass_behind(small_colour: tuple[int, int, int]) -> list[tuple[np.ndarray, n
     for t in range(20):
         small, large = disc(30 + 5 * t, 60, 10), disc(100 - t, 60, 30)
         visible = small & ~large
-        image = _frame((small, small_colour), (large, CYAN))
+        image = painted((small, small_colour), (large, CYAN))
         touching = bool((disc(30 + 5 * t, 60, 11) & large).any())
         blobs = (visible | large,) if touching else (visible, large)
-        fused, ids = _step(tracks, image, *blobs)
+        fused, ids = coloured_step(tracks, image, *blobs)
         if t == 3:  # apart, and reported
             small_id = ids[0]
         if t >= 16:
@@ -83,7 +60,7 @@ def _blob_scene() -> tuple[np.ndarray, dict[int, tuple[int, int, int, int]], Fra
     large, small = disc(90, 60, 30), disc(128, 60, 12)
     labels = np.zeros((H, W), np.uint8)
     labels[large | small] = 1
-    image = _frame((small, MAGENTA), (large, CYAN))
+    image = painted((small, MAGENTA), (large, CYAN))
     ys, xs = np.nonzero(labels)
     return (
         labels,
@@ -98,8 +75,8 @@ def _tracks(
     """The cyan disc's track (visible) and the magenta one's (hidden), their colours taken
     from drawings of each alone."""
     large, small = disc(90, 60, 30), disc(128, 60, 12)
-    cyan = FrameColours(_frame((large, CYAN)))
-    magenta = FrameColours(_frame((small, MAGENTA)))
+    cyan = FrameColours(painted((large, CYAN)))
+    magenta = FrameColours(painted((small, MAGENTA)))
     visible = PredictedMask(
         60,
         30,
@@ -155,7 +132,7 @@ def test_a_part_smaller_than_min_pixels_is_not_cut() -> None:
     speck[59:62, 119:122] = True  # 9 magenta pixels on the cyan disc's edge
     assert speck.sum() < MIN_PIXELS
     labels[speck] = 1
-    frame = FrameColours(_frame((large, CYAN), (speck, MAGENTA)))
+    frame = FrameColours(painted((large, CYAN), (speck, MAGENTA)))
     ys, xs = np.nonzero(labels)
     boxes = {1: (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)}
     visible, hidden = _tracks(frame, hidden_x=120.0)
@@ -221,7 +198,7 @@ def test_without_recovery_by_colour_no_track_is_cut_out_by_colour() -> None:
         visible = small & ~large
         touching = bool((disc(30 + 5 * t, 60, 11) & large).any())
         blobs = (visible | large,) if touching else (visible, large)
-        _, ids = _step(tracks, _frame((small, MAGENTA), (large, CYAN)), *blobs)
+        _, ids = coloured_step(tracks, painted((small, MAGENTA), (large, CYAN)), *blobs)
         if t == 3:
             small_id = ids[0]
         if t >= 16:
@@ -229,7 +206,7 @@ def test_without_recovery_by_colour_no_track_is_cut_out_by_colour() -> None:
 
 
 def test_a_lost_track_keeps_its_colours_but_not_its_frame() -> None:
-    image = _frame((disc(50, 60, 10), MAGENTA))
+    image = painted((disc(50, 60, 10), MAGENTA))
     frame = FrameColours(image)
     mask = disc(50, 60, 10)[50:71, 40:61]
     colours = TrackColours(frame, 40, 50, mask)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from drawn_maps import H, W, disc, observe
+from drawn_maps import H, W, claimed_frame, disc, observe
 
 from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
 from sdk.fixed_camera.object_tracks import ObjectTracks
@@ -161,15 +161,6 @@ def test_a_slot_vouches_only_for_the_largest_blob_it_claims() -> None:
     assert _declined(evidence, [_object(1, -1, 500), _object(2, -1, 80)], [7, 8]) == [True] * 2
 
 
-def _frame(car: np.ndarray, *unclaimed: np.ndarray) -> FusedLabels:
-    """A car slot 0 claims, and blobs no slot claims."""
-    labels = np.zeros((H, W), np.uint8)
-    labels[car] = 1
-    for label, blob in enumerate(unclaimed, start=2):
-        labels[blob] = label
-    return FusedLabels(labels, measure_labels(labels, {1: 0}))
-
-
 def _speck_at(t: int) -> np.ndarray:
     """A speck that flickers on a branch: it jumps 3 px right, then back, and so on (its
     first jump is enough for `moved`, a coherent path it never has)."""
@@ -183,7 +174,7 @@ def test_a_speck_the_slots_decline_is_not_reported_where_the_rule_is_on(share: f
     for t in range(40):  # the car alone until the rule has warmed up, then the speck too
         car, speck = disc(30 + 3 * t, 80, 15), _speck_at(t)
         blobs = [speck] if t >= WARM_UP_FRAMES else []
-        fused, ids = tracks.update(_frame(car, *blobs), observe, num_slots=2)
+        fused, ids = tracks.update(claimed_frame(car, *blobs), observe, num_slots=2)
         speck_reported |= bool(fused.labels[speck].any())
         assert fused.labels[car].all() == (t >= 2)  # the car: confirmed on its third frame
     speck_track = max(tracks.tracker.tracks, key=lambda track: track.id)
@@ -199,7 +190,7 @@ def test_an_unclaimed_object_that_moves_steadily_is_reported_after_its_steady_fr
     for t in range(enters + 20):
         car, walker = disc(30 + 3 * t, 80, 15), disc(185 - 4 * (t - enters), 25, 8)
         blobs = [walker] if t >= enters else []
-        fused, ids = tracks.update(_frame(car, *blobs), observe, num_slots=2)
+        fused, ids = tracks.update(claimed_frame(car, *blobs), observe, num_slots=2)
         if first is None and fused.labels[walker].any():
             first = t - enters
         if first is not None:  # vouched for by its steady path: reported from then on
@@ -221,7 +212,7 @@ def test_an_unclaimed_track_is_exempt_only_while_its_path_is_steady() -> None:
         k = t - WARM_UP_FRAMES
         x = 185 - 4 * k if k <= 10 else 145 + 4 * (k - 10)  # 10 frames left, 7 back
         blobs = [disc(x, 25, 8)] if t >= WARM_UP_FRAMES else []
-        fused, ids = tracks.update(_frame(disc(30 + 3 * t, 80, 15), *blobs), observe, 2)
+        fused, ids = tracks.update(claimed_frame(disc(30 + 3 * t, 80, 15), *blobs), observe, 2)
         if blobs:
             shown.append(bool(fused.labels[blobs[0]].all()))
     walker_track = max(tracks.tracker.tracks, key=lambda track: track.id)
@@ -270,7 +261,7 @@ def test_a_speck_cut_from_a_claimed_blob_is_still_declined_after() -> None:
             )
             assert list(tracks._slots._claims) == [1]  # the car's track only
             continue
-        fused, ids = tracks.update(_frame(car, speck), observe, 2)
+        fused, ids = tracks.update(claimed_frame(car, speck), observe, 2)
         assert not fused.labels[speck].any()
     speck_track = max(tracks.tracker.tracks, key=lambda track: track.id)
     assert speck_track.confirmed and speck_track.moved and speck_track.hits >= 10
@@ -299,7 +290,7 @@ def test_steady_counts_coherent_moves_in_a_row_and_a_jitter_resets_it() -> None:
 def test_object_tracks_reset_forgets_the_slot_evidence_too() -> None:
     tracks = ObjectTracks(Tracker())
     for t in range(WARM_UP_FRAMES):
-        tracks.update(_frame(disc(30 + 3 * t, 80, 15)), observe, 2)
+        tracks.update(claimed_frame(disc(30 + 3 * t, 80, 15)), observe, 2)
     assert tracks._slots.share == 1.0 and tracks._slots._claims
     tracks.reset()
     assert tracks._slots.share == 0.0 and not tracks._slots._claims
@@ -321,7 +312,7 @@ def test_an_unclaimed_object_that_turned_back_long_ago_is_steady_again_when_it_g
         k = t - WARM_UP_FRAMES
         x = 150 - 4 * k if k <= 20 else 70 + 4 * (k - 20)
         blobs = [disc(x, 25, 8)] if k >= 0 else []
-        fused, _ = tracks.update(_frame(disc(30 + 2 * t, 80, 15), *blobs), observe, 2)
+        fused, _ = tracks.update(claimed_frame(disc(30 + 2 * t, 80, 15), *blobs), observe, 2)
         if k > 20:
             shown.append(bool(fused.labels[blobs[0]].all()))
     if history:

@@ -3,14 +3,11 @@ used by sdk.fixed_camera.track_split through ObjectTracks), on hand-drawn maps a
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
-from drawn_maps import H, W, disc, iou, observe
+from drawn_maps import GREY, H, W, coloured_step, disc, iou, observe, painted
 
-from sdk.fixed_camera.fused import FusedLabels, FusedObject, measure_labels
-from sdk.fixed_camera.object_colour import mean_colour
+from sdk.fixed_camera.fused import FusedLabels, measure_labels
 from sdk.fixed_camera.object_tracks import ObjectTracks
 from sdk.fixed_camera.split_appearance import (
     BINS,
@@ -24,34 +21,9 @@ from sdk.fixed_camera.split_appearance import (
     log_probability,
 )
 from sdk.fixed_camera.track_split import PredictedMask, split_by_tracks
-from sdk.tracker import Observation, Tracker
+from sdk.tracker import Tracker
 
-GREY, RED, BLUE, DARK = (90, 90, 90), (220, 30, 30), (30, 40, 210), (20, 20, 20)
-
-
-def _frame(*painted: tuple[np.ndarray, tuple[int, int, int]]) -> np.ndarray:
-    """An [H, W, 3] uint8 image: grey, then each mask painted in its colour (later on top)."""
-    image = np.empty((H, W, 3), np.uint8)
-    image[:] = GREY
-    for mask, colour in painted:
-        image[mask] = colour
-    return image
-
-
-def _step(
-    tracks: ObjectTracks, image: np.ndarray | None, *blobs: np.ndarray
-) -> tuple[FusedLabels, list[int]]:
-    labels = np.zeros((H, W), np.uint8)
-    for label, blob in enumerate(blobs, start=1):
-        labels[blob] = label
-
-    def coloured(obj: FusedObject, labels: np.ndarray) -> Observation:
-        seen = observe(obj, labels)
-        if image is not None:  # the mean chromaticity, as fixed-camera mode gives it
-            seen = replace(seen, colour=mean_colour(image, labels, obj))
-        return seen
-
-    return tracks.update(FusedLabels(labels, measure_labels(labels, {})), coloured, 0, image)
+RED, BLUE, DARK = (220, 30, 30), (30, 40, 210), (20, 20, 20)
 
 
 def _small_object_runs_onto_a_large_one(
@@ -63,9 +35,9 @@ def _small_object_runs_onto_a_large_one(
     tracks = ObjectTracks(Tracker())
     for t in range(7):  # apart until frame 5 (2 pixels between them), then one blob
         small, large = disc(36 + 12 * t, 60, 9), disc(150 - 3 * t, 60, 28)
-        image = _frame((large, BLUE), (small, small_colour))
+        image = painted((large, BLUE), (small, small_colour))
         blobs = (small, large) if t < 6 else (small | large,)
-        fused, ids = _step(tracks, image if with_colour else None, *blobs)
+        fused, ids = coloured_step(tracks, image if with_colour else None, *blobs)
         if t == 5:
             assert len(set(ids)) == 2
             small_id = ids[0]
@@ -111,13 +83,13 @@ def test_an_object_keeps_its_own_dark_parts_next_to_a_dark_neighbour() -> None:
         red, dark = disc(50 + 5 * t, 60, 16), disc(150 - 5 * t, 60, 16)
         window[:] = False
         window[56:64, 50 + 5 * t : 64 + 5 * t] = True  # inside the red disc, on its right
-        return red, dark, _frame((red, RED), (dark, DARK), (window, DARK))
+        return red, dark, painted((red, RED), (dark, DARK), (window, DARK))
 
     for t in range(7):  # apart until frame 6 (8 pixels between them)
         red, dark, image = scene(t)
-        _, ids = _step(tracks, image, red, dark)
+        _, ids = coloured_step(tracks, image, red, dark)
     red, dark, image = scene(7)  # touching: 85 + 16 = 101 > 115 - 16 = 99
-    fused, merged = _step(tracks, image, red | dark)
+    fused, merged = coloured_step(tracks, image, red | dark)
     assert sorted(merged) == sorted(ids)
     assert np.array_equal(fused.labels > 0, red | dark)  # a partition of the blob
     masks = {i: fused.labels == o.label for o, i in zip(fused.objects, merged, strict=True)}
@@ -160,8 +132,8 @@ def test_a_track_that_keeps_no_pixel_by_colour_does_not_split_the_blob() -> None
     """Two tracks' masks in one blob whose pixels all have the larger track's colour: the
     smaller one gets no piece, so the blob is not split and no label is spent on it."""
     large, small = disc(80, 60, 18), disc(104, 60, 6)
-    before = FrameColours(_frame((large, RED), (small, BLUE)))
-    now = FrameColours(_frame((large | small, RED)))
+    before = FrameColours(painted((large, RED), (small, BLUE)))
+    now = FrameColours(painted((large | small, RED)))
     labels = np.zeros((H, W), np.uint8)
     labels[large | small] = 1
     ys, xs = np.nonzero(large | small)
