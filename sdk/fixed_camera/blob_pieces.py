@@ -91,3 +91,19 @@ def tracks_in(
         if held and held >= min_share * max(int(np.count_nonzero(predicted.mask)), 1):
             shown[key] = predicted
     return shown
+
+
+def holder(labels: np.ndarray, predicted: PredictedMask, min_share: float) -> int:
+    """The label (blob or piece) of `labels` that holds the most of a moved mask, when it
+    holds at least min_share of it; 0 when none does."""
+    height, width = labels.shape
+    rows, cols, part = clip_to_box(predicted, (0, 0, width, height))
+    under = labels[rows, cols][part]
+    under = under[under > 0]
+    if not under.size:
+        return 0
+    counts = np.bincount(under)
+    label = int(np.argmax(counts))
+    if counts[label] >= min_share * max(int(np.count_nonzero(predicted.mask)), 1):
+        return label
+    return 0

@@ -36,10 +36,10 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from sdk.fixed_camera.blob_pieces import BlobPieces, tracks_in
+from sdk.fixed_camera.blob_pieces import BlobPieces, holder, tracks_in
 from sdk.fixed_camera.reidentify import NEUTRAL, has_hue
 from sdk.fixed_camera.split_appearance import BINS, HUE_APART, FrameColours, TrackColours
-from sdk.fixed_camera.track_split import MAX_LABEL, PredictedMask, clip_to_box
+from sdk.fixed_camera.track_split import MAX_LABEL, PredictedMask
 
 # a colour a track did not show: under this share of its last mask's pixels
 UNSEEN = 0.02
@@ -64,7 +64,7 @@ def cut_newcomers(
     frame: FrameColours,
     min_share: float,
     min_hue: float,
-    known: Sequence[TrackColours] = (),
+    hidden: Sequence[TrackColours] = (),
 ) -> tuple[np.ndarray, dict[int, int]]:
     """Cut each blob's newcomer, if it has one, as a piece of its own. `labels` (uint8
     [H, W]) and `cut_from` ({piece: blob}) as the splits so far left them, `boxes`: each
@@ -72,15 +72,19 @@ def cut_newcomers(
     cut again); `visible`: the moved masks of the tracks that split blobs this frame (a
     blob's tracks: those whose moved mask it holds at least `min_share` of); `min_hue`:
     how far from grey a chromaticity must lie to be a hue (TrackerConfig.recover_colour;
-    0: nothing is cut); `known`: the colours of every other track, seen or lost, that may
-    show in the blob (one partly hidden behind the blob's tracks, one that may come back:
-    sdk.fixed_camera.reemergence), which are no newcomer's. Returns the labels (a new
+    0: nothing is cut); `hidden`: the colours of the lost tracks that may come back
+    (sdk.fixed_camera.reemergence). No colour a visible or hidden track showed is a
+    newcomer's (one track partly hidden behind another shows in its blob). Returns the labels (a new
     array when something was cut) and cut_from with the new pieces added."""
     if not visible or min_hue <= 0 or len(boxes) + len(cut_from) >= MAX_LABEL:
         return labels, cut_from
     hued = [has_hue(p.hue, min_hue) and p.colours is not None for p in visible]
     if not any(hued):
         return labels, cut_from
+    # the colours some live or lost track showed: none of them is a newcomer's
+    seen = np.zeros(BINS, dtype=bool)
+    for colours in [p.colours for p in visible if p.colours is not None] + list(hidden):
+        seen |= colours.shares >= UNSEEN
     pieces = BlobPieces(labels, boxes, cut_from, owned)
     tagged = list(enumerate(visible))
     for blob in _blobs_of_hued_tracks(labels, cut_from, visible, hued, min_share):
@@ -93,7 +97,7 @@ def cut_newcomers(
         shown = tracks_in(mine, box, tagged, min_share)
         if not shown or not all(hued[k] for k in shown):
             continue
-        part = _newcomer(frame, list(shown.values()), known, mine, box, min_hue)
+        part = _newcomer(frame, list(shown.values()), seen, mine, box, min_hue)
         if part is None or not pieces.may_cut(blob, part):
             continue
         pieces.cut(blob, part)
@@ -110,19 +114,10 @@ def _blobs_of_hued_tracks(
     """The blobs (in the order first found) that hold at least min_share of the moved
     mask of a track of a hue: the only ones a newcomer can be cut from, found without
     looking at every blob (a crowd of 40 grey tracks costs one test each)."""
-    height, width = labels.shape
     found: dict[int, None] = {}
     for predicted, is_hued in zip(visible, hued, strict=True):
-        if not is_hued:
-            continue
-        rows, cols, part = clip_to_box(predicted, (0, 0, width, height))
-        under = labels[rows, cols][part]
-        under = under[under > 0]
-        if not under.size:
-            continue
-        counts = np.bincount(under)
-        label = int(np.argmax(counts))
-        if counts[label] >= min_share * max(int(np.count_nonzero(predicted.mask)), 1):
+        label = holder(labels, predicted, min_share) if is_hued else 0
+        if label:
             found[cut_from.get(label, label)] = None
     return list(found)
 
@@ -130,22 +125,16 @@ def _blobs_of_hued_tracks(
 def _newcomer(
     frame: FrameColours,
     masks: list[PredictedMask],
-    known: Sequence[TrackColours],
+    seen: np.ndarray,
     mine: np.ndarray,
     box: tuple[int, int, int, int],
     min_hue: float,
 ) -> np.ndarray | None:
-    """The blob's largest connected part (bool over its box) of colours none of the masks'
-    tracks nor the `known` ones showed, when it holds MIN_PIXELS and is of a hue apart
-    from each of the masks'; else None."""
+    """The blob's largest connected part (bool over its box) of colours no track showed
+    (`seen`: (BINS,) bool), when it holds MIN_PIXELS and is of a hue apart from each of
+    the masks'; else None."""
     x0, y0, x1, y1 = box
-    bins = frame.bins[y0:y1, x0:x1]
-    shown = np.zeros(BINS, dtype=bool)
-    for colours in [m.colours for m in masks] + list(known):
-        assert colours is not None
-        shown |= colours.shares >= UNSEEN
-    seen = shown[bins]
-    new = mine & ~seen
+    new = mine & ~seen[frame.bins[y0:y1, x0:x1]]
     if np.count_nonzero(new) < MIN_PIXELS:
         return None
     # where most of a neighbourhood is of unseen colours: sensor noise scatters an object's

@@ -156,8 +156,7 @@ class ObjectTracks:
                     colours,
                     self.tracker.config.split_share,
                     self.tracker.config.recover_colour,
-                    [p.colours for _, p in predicted if p.colours is not None]
-                    + [h.colours for h in hidden],
+                    [h.colours for h in hidden],
                 )
         pieces: set[int] = set()
         if cut_from:  # measure the pieces again, inside the boxes of the blobs they came from

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from sdk.fixed_camera.blob_pieces import BlobPieces, tracks_in
+from sdk.fixed_camera.blob_pieces import BlobPieces, holder, tracks_in
 from sdk.fixed_camera.split_appearance import FrameColours, TrackColours, log_probability
 from sdk.fixed_camera.split_appearance import hues_apart as _hues_apart
-from sdk.fixed_camera.track_split import MAX_LABEL, PredictedMask, clip_to_box
+from sdk.fixed_camera.track_split import MAX_LABEL, PredictedMask
 
 # a pixel goes to the hidden track only when its colour is this many nats more probable
 # under the hidden track's colours than under any visible track's in the blob (about 7
@@ -119,18 +119,7 @@ def _splitting(
 ) -> set[int]:
     """IDs of the visible tracks whose moved mask some one blob or piece holds at least
     min_share of (the split by moved masks takes care of them)."""
-    height, width = labels.shape
-    out = set()
-    for track_id, predicted in visible:
-        rows, cols, part = clip_to_box(predicted, (0, 0, width, height))
-        under = labels[rows, cols][part]
-        under = under[under > 0]
-        if not under.size:
-            continue
-        held = int(np.bincount(under).max())
-        if held >= min_share * max(int(np.count_nonzero(predicted.mask)), 1):
-            out.add(track_id)
-    return out
+    return {track_id for track_id, p in visible if holder(labels, p, min_share)}
 
 
 def _coming_out(
